@@ -1,0 +1,55 @@
+# costream: `make run` starts the whole local stack, `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: venv gen lint format migrate run test test-fast bench breaking clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Regenerate gen/python from proto/ (committed; tests/unit/test_generated_code.py fails when stale).
+gen: venv
+	$(PY) tools/codegen.py
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/buf lint
+	$(BIN)/buf format --diff --exit-code
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/buf format --write
+
+# Compare the contracts with main (FILE rules).
+breaking: venv
+	$(BIN)/buf breaking --against '.git#branch=main'
+
+# Apply every service's migrations (embedded PostgreSQL unless DATABASE_URL is set).
+migrate: venv
+	$(PY) -m services.common.migrations
+
+run: venv
+	$(PY) -m services.devstack
+
+test: venv lint
+	$(PY) -m pytest
+
+test-fast: venv
+	$(PY) -m pytest tests/unit
+
+bench: venv
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
