@@ -1,0 +1,152 @@
+"""Typed settings, read once from the environment at start (see shared spec config.md)."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+DEV_AUTH_JWT_SECRET = "dev-auth-secret-change-me-0123456789"
+DEV_INTERNAL_AUTH_SECRET = "dev-internal-secret-change-me-012345"
+DEV_LIVEKIT_API_KEY = "devkey"
+DEV_LIVEKIT_API_SECRET = "dev-livekit-secret-change-me-01234567"
+DEV_SECRETS = frozenset({DEV_AUTH_JWT_SECRET, DEV_INTERNAL_AUTH_SECRET, DEV_LIVEKIT_API_SECRET})
+
+SERVICES = ("gateway", "room", "post", "invitation", "broadcast")
+GRPC_PORTS = {
+    "gateway": 50051,
+    "room": 50052,
+    "post": 50053,
+    "invitation": 50054,
+    "broadcast": 50055,
+}
+METRICS_PORTS = {"gateway": 9101, "room": 9102, "post": 9103, "invitation": 9104, "broadcast": 9105}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """The settings cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    env: str = "development"
+    database_url: str | None = None
+    auth_jwt_secret: str = DEV_AUTH_JWT_SECRET
+    auth_jwks_file: str | None = None
+    internal_auth_secret: str = DEV_INTERNAL_AUTH_SECRET
+    livekit_url: str | None = None
+    livekit_public_url: str = "ws://127.0.0.1:7880"
+    livekit_api_key: str = DEV_LIVEKIT_API_KEY
+    livekit_api_secret: str = field(default=DEV_LIVEKIT_API_SECRET, repr=False)
+    token_ttl: int = 900
+    invitation_ttl: int = 600
+    reconnect_timeout: int = 180
+    max_live_duration: int = 14400
+    grpc_ports: Mapping[str, int] = field(default_factory=lambda: dict(GRPC_PORTS))
+    service_addrs: Mapping[str, str] = field(default_factory=dict)
+    broadcast_http_port: int = 8088
+    # 0: no metrics endpoint.
+    metrics_port: int = 0
+    bind_host: str = "127.0.0.1"
+    log_format: str = "console"
+    shutdown_grace: float = 10.0
+    db_pool_max_size: int = 10
+    rate_limit_per_minute: int = 600
+    peer_timeout: float = 5.0
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def port(self) -> int:
+        return self.grpc_ports[self.service]
+
+    def addr(self, peer: str) -> str:
+        return self.service_addrs[peer]
+
+    def production_problems(self) -> list[str]:
+        """Why these settings must not run in production; empty when they may."""
+        problems = []
+        secrets = {
+            "INTERNAL_AUTH_SECRET": self.internal_auth_secret,
+            "LIVEKIT_API_SECRET": self.livekit_api_secret,
+        }
+        if not self.auth_jwks_file:
+            secrets["AUTH_JWT_SECRET"] = self.auth_jwt_secret
+        for name, value in secrets.items():
+            if not value or value in DEV_SECRETS:
+                problems.append(f"{name} is empty or the development default")
+            elif len(value) < MIN_SECRET_LENGTH:
+                problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters")
+        if urlparse(self.livekit_public_url).scheme != "wss":
+            problems.append("LIVEKIT_PUBLIC_URL must be a wss:// address")
+        if not self.database_url:
+            problems.append("DATABASE_URL is not set")
+        return problems
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _default_bind_host(env: str) -> str:
+    """Loopback on a laptop; every interface in a container."""
+    return "127.0.0.1" if env == "development" else "0.0.0.0"  # noqa: S104
+
+
+def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings of one service; raise ConfigError when they are unusable."""
+    environ = os.environ if environ is None else environ
+    env = environ.get("COSTREAM_ENV", "development")
+    if env not in ("development", "production", "test"):
+        raise ConfigError(f"COSTREAM_ENV must be development, test or production, got {env!r}")
+    ports = {name: _int(environ, f"{name.upper()}_PORT", port) for name, port in GRPC_PORTS.items()}
+    addrs = {
+        name: environ.get(f"{name.upper()}_SERVICE_ADDR") or f"127.0.0.1:{ports[name]}"
+        for name in SERVICES
+    }
+    log_format = environ.get("LOG_FORMAT") or ("console" if env == "development" else "json")
+    if log_format not in ("console", "json"):
+        raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}")
+    settings = Settings(
+        service=service,
+        env=env,
+        database_url=environ.get("DATABASE_URL") or None,
+        auth_jwt_secret=environ.get("AUTH_JWT_SECRET", DEV_AUTH_JWT_SECRET),
+        auth_jwks_file=environ.get("AUTH_JWKS_FILE") or None,
+        internal_auth_secret=environ.get("INTERNAL_AUTH_SECRET", DEV_INTERNAL_AUTH_SECRET),
+        livekit_url=environ.get("LIVEKIT_URL") or None,
+        livekit_public_url=environ.get("LIVEKIT_PUBLIC_URL", "ws://127.0.0.1:7880"),
+        livekit_api_key=environ.get("LIVEKIT_API_KEY", DEV_LIVEKIT_API_KEY),
+        livekit_api_secret=environ.get("LIVEKIT_API_SECRET", DEV_LIVEKIT_API_SECRET),
+        token_ttl=_int(environ, "TOKEN_TTL", 900),
+        invitation_ttl=_int(environ, "INVITATION_TTL", 600),
+        reconnect_timeout=_int(environ, "RECONNECT_TIMEOUT", 180),
+        max_live_duration=_int(environ, "MAX_LIVE_DURATION", 14400),
+        grpc_ports=ports,
+        service_addrs=addrs,
+        broadcast_http_port=_int(environ, "BROADCAST_HTTP_PORT", 8088),
+        metrics_port=_int(environ, "METRICS_PORT", METRICS_PORTS.get(service, 0), minimum=0),
+        bind_host=environ.get("BIND_HOST") or _default_bind_host(env),
+        log_format=log_format,
+        shutdown_grace=float(_int(environ, "SHUTDOWN_GRACE_SECONDS", 10)),
+        db_pool_max_size=_int(environ, "DB_POOL_MAX_SIZE", 10),
+        rate_limit_per_minute=_int(environ, "RATE_LIMIT_PER_MINUTE", 600),
+        peer_timeout=float(_int(environ, "PEER_TIMEOUT_SECONDS", 5)),
+    )
+    if settings.production:
+        problems = settings.production_problems()
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+    return settings

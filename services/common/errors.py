@@ -1,0 +1,121 @@
+"""Errors every service raises, and the one mapper from them to gRPC statuses (AIP-193)."""
+
+from collections.abc import Iterable, Mapping
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+DOMAIN = "costream"
+
+
+class ServiceError(Exception):
+    """An expected failure with a gRPC code, an ErrorInfo reason and, for bad input, field
+    violations."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        violations: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.metadata = dict(metadata or {})
+        self.violations = list(violations)
+
+
+class InvalidArgument(ServiceError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, violations: Iterable[tuple[str, str]]) -> None:
+        violations = list(violations)
+        message = "; ".join(f"{field}: {description}" for field, description in violations)
+        super().__init__("INVALID_FIELD", message or "invalid request", violations=violations)
+
+
+class Unauthenticated(ServiceError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(ServiceError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class NotFound(ServiceError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(ServiceError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class FailedPrecondition(ServiceError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class ResourceExhausted(ServiceError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unavailable(ServiceError):
+    code = grpc.StatusCode.UNAVAILABLE
+
+    def __init__(self, message: str = "a dependency is unavailable; retry") -> None:
+        super().__init__("DEPENDENCY_UNAVAILABLE", message)
+
+
+def to_status(error: ServiceError) -> grpc.Status:
+    """The gRPC status for an error, with ErrorInfo and, for bad input, BadRequest details."""
+    info = any_pb2.Any()
+    info.Pack(
+        error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
+    )
+    details = [info]
+    if error.violations:
+        bad_request = any_pb2.Any()
+        bad_request.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                    for f, d in error.violations
+                ]
+            )
+        )
+        details.append(bad_request)
+    return rpc_status.to_status(
+        status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
+    )
+
+
+def status_from_rpc_error(error: grpc.aio.AioRpcError) -> grpc.Status:
+    """A peer's error status as it came, details included, to pass on unchanged."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            return rpc_status.to_status(status_pb2.Status.FromString(value))
+    return rpc_status.to_status(
+        status_pb2.Status(code=error.code().value[0], message=error.details() or "")
+    )
+
+
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | None:
+    """The ErrorInfo a peer attached to its error, if any."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            for detail in status_pb2.Status.FromString(value).details:
+                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                    info = error_details_pb2.ErrorInfo()
+                    detail.Unpack(info)
+                    return info
+    return None
+
+
+INTERNAL_STATUS = rpc_status.to_status(
+    status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+)

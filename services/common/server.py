@@ -1,0 +1,311 @@
+"""Server bootstrap shared by every service: grpc.aio with one interceptor for request ids,
+authentication and error mapping, the standard health service (NOT_SERVING while starting and
+on SIGTERM), reflection, background loops, and a graceful drain on SIGTERM/SIGINT."""
+
+import asyncio
+import contextvars
+import signal
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common import auth, observability
+from services.common.config import ConfigError, Settings, load_settings
+from services.common.db import CONNECTION_ERRORS
+from services.common.errors import (
+    InvalidArgument,
+    ServiceError,
+    Unavailable,
+    status_from_rpc_error,
+    to_status,
+)
+from services.common.logging import configure_logging
+
+log = structlog.get_logger()
+
+REQUEST_ID_HEADER = "x-request-id"
+_UNPARSEABLE = object()
+
+# When the current RPC must finish (time.monotonic()), so calls to peers inherit it.
+request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "request_deadline", default=None
+)
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+def _lenient(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """A request that does not parse (bad wire format, invalid UTF-8) becomes INVALID_ARGUMENT
+    instead of the INTERNAL grpc would answer."""
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception:
+            return _UNPARSEABLE
+
+    return parse
+
+
+class CallContextInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, verifier: auth.TokenVerifier, internal_methods: Iterable[str]) -> None:
+        self._verifier = verifier
+        self._internal = frozenset(internal_methods)
+
+    async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
+        handler = await continuation(details)
+        if handler is None or not details.method.startswith("/costream."):
+            return handler
+        method = details.method
+        internal = method.rsplit("/", 1)[1] in self._internal
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, method, internal),
+                request_deserializer=_lenient(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(handler.unary_stream, method, internal),
+                request_deserializer=_lenient(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _begin(self, request: Any, context: grpc.aio.ServicerContext, method: str, internal: bool):
+        metadata = context.invocation_metadata() or ()
+        rid = next((v for k, v in metadata if k == REQUEST_ID_HEADER), "") or uuid.uuid4().hex
+        request_id.set(rid[:64])
+        remaining = context.time_remaining()
+        request_deadline.set(time.monotonic() + remaining if remaining is not None else None)
+        structlog.contextvars.bind_contextvars(request_id=rid[:64], rpc=method.rsplit("/", 1)[1])
+        if request is _UNPARSEABLE:
+            raise InvalidArgument([("request", "not a valid message (strings must be UTF-8)")])
+        caller = self._verifier.authenticate(metadata, internal)
+        auth.current_caller.set(caller)
+        if caller.user_id:
+            structlog.contextvars.bind_contextvars(user_id=caller.user_id)
+        room_id = getattr(request, "room_id", "")
+        if isinstance(room_id, str) and room_id:
+            structlog.contextvars.bind_contextvars(room_id=room_id[:64])
+
+    def _unary(self, behavior, method: str, internal: bool):  # type: ignore[no-untyped-def]
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                self._begin(request, context, method, internal)
+                return await behavior(request, context)
+            except Exception as error:
+                if isinstance(error, grpc.aio.AbortError):
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
+                status, code = _status_for(error)
+                await context.abort_with_status(status)
+            finally:
+                _finish(method, code, started)
+
+        return wrapped
+
+    def _stream(self, behavior, method: str, internal: bool):  # type: ignore[no-untyped-def]
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                self._begin(request, context, method, internal)
+                async for response in behavior(request, context):
+                    yield response
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                raise
+            except Exception as error:
+                if isinstance(error, grpc.aio.AbortError):
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
+                status, code = _status_for(error)
+                await context.abort_with_status(status)
+            finally:
+                _finish(method, code, started)
+
+        return wrapped
+
+
+def _status_for(error: Exception) -> tuple[grpc.Status, grpc.StatusCode]:
+    """The one place an exception becomes a gRPC status."""
+    if isinstance(error, CONNECTION_ERRORS):
+        error = Unavailable("the database is unavailable; retry")
+    if isinstance(error, grpc.aio.AioRpcError):
+        if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            error = Unavailable(f"a peer service is unavailable ({error.code().name}); retry")
+        else:
+            return status_from_rpc_error(error), error.code()
+    if isinstance(error, ServiceError):
+        if error.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE):
+            log.warning(
+                "rpc failed", code=error.code.name, reason=error.reason, error=error.message
+            )
+        return to_status(error), error.code
+    log.exception("rpc failed unexpectedly", exc_info=error)
+    internal = ServiceError("INTERNAL", "internal error")
+    return to_status(internal), grpc.StatusCode.INTERNAL
+
+
+def _finish(method: str, code: grpc.StatusCode, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    observability.observe_rpc(method, code.name, elapsed)
+    log.info("rpc", code=code.name, ms=round(elapsed * 1000, 1))
+    structlog.contextvars.unbind_contextvars("request_id", "rpc", "user_id", "room_id")
+
+
+# --- Calls to peer services -------------------------------------------------------------------
+
+
+class _PeerMetadata(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+    """Adds the service token, forwards the caller's token and request id, and bounds the
+    call by the current request's deadline."""
+
+    def __init__(self, tokens: auth.ServiceTokenSource, default_timeout: float) -> None:
+        self._tokens = tokens
+        self._default_timeout = default_timeout
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        metadata[auth.SERVICE_TOKEN_HEADER] = f"Bearer {self._tokens.token()}"
+        caller = auth.current_caller.get()
+        if caller.token and auth.USER_TOKEN_HEADER not in metadata:
+            metadata[auth.USER_TOKEN_HEADER] = f"Bearer {caller.token}"
+        if request_id.get():
+            metadata[REQUEST_ID_HEADER] = request_id.get()
+        timeout = details.timeout if details.timeout is not None else self._default_timeout
+        deadline = request_deadline.get()
+        if deadline is not None:
+            timeout = max(0.0, min(timeout, deadline - time.monotonic()))
+        return grpc.aio.ClientCallDetails(
+            details.method, timeout, metadata, details.credentials, details.wait_for_ready
+        )
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+        return await continuation(self._details(client_call_details), request)
+
+    async def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+        return await continuation(self._details(client_call_details), request)
+
+
+def peer_channel(settings: Settings, peer: str) -> grpc.aio.Channel:
+    """One long-lived channel to a peer service; reconnects by itself when the peer returns."""
+    tokens = auth.ServiceTokenSource(settings.internal_auth_secret, settings.service)
+    return grpc.aio.insecure_channel(
+        settings.addr(peer),
+        interceptors=[_PeerMetadata(tokens, settings.peer_timeout)],
+        options=[
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2_000),
+        ],
+    )
+
+
+# --- Serving ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ServiceSpec:
+    """What one service process serves and runs."""
+
+    settings: Settings
+    # (add_XServicer_to_server, servicer, full service name)
+    servicers: list[tuple[Callable[[Any, grpc.aio.Server], None], Any, str]]
+    internal_methods: frozenset[str] = frozenset()
+    # Runs after the port is bound, before health turns SERVING (open the pool, ...).
+    startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Long-running loops (timers, outbox relays, listeners), cancelled at shutdown.
+    loops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Runs after the drain (close the pool, channels, ...).
+    shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
+    """Serve until `stop` is set, then drain: health NOT_SERVING first, loops cancelled,
+    in-flight calls given the grace period, new ones refused."""
+    settings = spec.settings
+    server = grpc.aio.server(
+        interceptors=[CallContextInterceptor(auth.TokenVerifier(settings), spec.internal_methods)],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [name for _, _, name in spec.servicers]
+    for add, servicer, _ in spec.servicers:
+        add(servicer, server)
+    reflection.enable_server_reflection(
+        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    for name in ["", *names]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    address = f"{settings.bind_host}:{settings.port}"
+    if server.add_insecure_port(address) == 0:
+        raise RuntimeError(f"cannot bind {address}")
+    await server.start()
+    observability.start_metrics_server(settings)
+    log.info("listening", address=address)
+
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for step in spec.startup:
+            await step()
+        tasks = [asyncio.create_task(_supervised(run)) for run in spec.loops]
+        for name in ["", *names]:
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", services=names)
+        await stop.wait()
+    finally:
+        log.info("draining", grace_seconds=settings.shutdown_grace)
+        await health_servicer.enter_graceful_shutdown()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.stop(settings.shutdown_grace)
+        for step in spec.shutdown:
+            await step()
+        log.info("stopped")
+
+
+async def _supervised(run: Callable[[], Awaitable[None]]) -> None:
+    """Keep a background loop alive: log a crash and start it again."""
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background loop crashed; restarting", loop=getattr(run, "__name__", ""))
+            await asyncio.sleep(1.0)
+
+
+def run_service(service: str, build: Callable[[Settings], ServiceSpec]) -> None:
+    """The `python -m services.<name>` entry point: settings, logging, serve until a signal."""
+    try:
+        settings = load_settings(service)
+    except ConfigError as e:
+        print(f"costream {service}: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(service, settings.log_format)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(build(settings), stop)
+
+    asyncio.run(main())

@@ -1,0 +1,104 @@
+"""Input checks shared by every service; each failed check is one field violation."""
+
+import re
+from collections.abc import Iterable
+
+from google.protobuf import json_format, struct_pb2
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
+from services.common.errors import InvalidArgument
+
+MAX_METADATA_BYTES = 16 * 1024
+MAX_USER_ID_LENGTH = 128
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class Violations:
+    """Collects field violations; raise() throws them all at once as INVALID_ARGUMENT."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.items.append((field, description))
+
+    def check(self, ok: bool, field: str, description: str) -> bool:
+        if not ok:
+            self.add(field, description)
+        return ok
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidArgument(self.items)
+
+    def text(
+        self, field: str, value: str, *, min_len: int = 0, max_len: int, trim: bool = False
+    ) -> str:
+        """A free-text field: no NUL, length within bounds (after trimming if asked)."""
+        if trim:
+            value = value.strip()
+        if "\x00" in value:
+            self.add(field, "must not contain NUL")
+        elif len(value) < min_len:
+            self.add(field, "is required" if min_len == 1 else f"needs at least {min_len} chars")
+        elif len(value) > max_len:
+            self.add(field, f"must be at most {max_len} characters")
+        return value
+
+    def identifier(self, field: str, value: str, *, required: bool = True) -> str:
+        """A user or resource id: 1–128 chars, no control characters."""
+        if not value:
+            if required:
+                self.add(field, "is required")
+        elif len(value) > MAX_USER_ID_LENGTH:
+            self.add(field, f"must be at most {MAX_USER_ID_LENGTH} characters")
+        elif _CONTROL.search(value):
+            self.add(field, "must not contain control characters")
+        return value
+
+    def identifiers(self, field: str, values: Iterable[str], *, max_count: int) -> list[str]:
+        """A set of ids: duplicates folded, order of first appearance kept."""
+        folded = list(dict.fromkeys(values))
+        if len(folded) > max_count:
+            self.add(field, f"at most {max_count} distinct ids")
+        for i, value in enumerate(folded):
+            self.identifier(f"{field}[{i}]", value)
+        return folded
+
+    def metadata(self, field: str, value: struct_pb2.Struct) -> dict:
+        """A free-form JSON object of at most 16 KiB serialized."""
+        data = json_format.MessageToDict(value)
+        size = len(json_format.MessageToJson(value, indent=None).encode())
+        if size > MAX_METADATA_BYTES:
+            self.add(field, f"must be at most {MAX_METADATA_BYTES} bytes serialized")
+        elif _has_nul(data):
+            self.add(field, "must not contain NUL")
+        return data
+
+    def enum(
+        self, field: str, value: int, enum: EnumTypeWrapper, *, default: int | None = None
+    ) -> int:
+        """A known enum value; UNSPECIFIED becomes the default, or is refused without one."""
+        if value == 0 and default is not None:
+            return default
+        if value == 0:
+            self.add(field, "is required")
+        elif value not in enum.values():
+            self.add(field, f"unknown value {value}")
+        return value
+
+    def enums(self, field: str, values: Iterable[int], enum: EnumTypeWrapper) -> list[int]:
+        result = []
+        for i, value in enumerate(values):
+            result.append(self.enum(f"{field}[{i}]", value, enum))
+        return sorted(set(result))

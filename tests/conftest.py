@@ -1,0 +1,126 @@
+"""Shared fixtures: a fresh migrated database (embedded PostgreSQL unless TEST_DATABASE_URL is
+set), settings with free ports, services served in-process, and tokens."""
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import grpc
+import pytest
+
+from services.common.config import SERVICES, Settings
+from services.common.local_postgres import LOCAL_DIR, start_local_postgres
+from services.common.migrations import migrate
+from services.common.server import ServiceSpec, serve
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _admin(server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """A PostgreSQL server: TEST_DATABASE_URL, or an embedded one deleted after the run."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return start_local_postgres(LOCAL_DIR / f"test-pgdata-{os.getpid()}", delete=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database for this run, with every migration applied."""
+    name = f"costream_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    url = with_database(server_url, name)
+    asyncio.run(migrate(url))
+    yield url
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def ports() -> dict[str, int]:
+    return {name: free_port() for name in SERVICES}
+
+
+@pytest.fixture(scope="session")
+def make_settings(database_url: str, ports: dict[str, int]) -> Callable[..., Settings]:
+    def make(service: str, **overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "service": service,
+            "env": "test",
+            "database_url": database_url,
+            "grpc_ports": ports,
+            "service_addrs": {name: f"127.0.0.1:{port}" for name, port in ports.items()},
+            "shutdown_grace": 2.0,
+            "metrics_port": 0,
+            "peer_timeout": 3.0,
+        }
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return make
+
+
+class RunningService:
+    """A service served in-process on the test event loop."""
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.spec = spec
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.address = f"127.0.0.1:{spec.settings.port}"
+
+    async def start(self) -> "RunningService":
+        self.task = asyncio.create_task(serve(self.spec, self.stop))
+        channel = grpc.aio.insecure_channel(self.address)
+        try:
+            from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+            health = health_pb2_grpc.HealthStub(channel)
+            for _ in range(200):
+                try:
+                    reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return self
+                except grpc.aio.AioRpcError:
+                    pass
+                if self.task.done():
+                    self.task.result()
+                await asyncio.sleep(0.05)
+            raise TimeoutError(f"{self.address} did not become SERVING")
+        finally:
+            await channel.close()
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.task:
+            await self.task
+
+
+@pytest.fixture(scope="session")
+async def room_service(make_settings: Callable[..., Settings]) -> AsyncIterator[RunningService]:
+    from services.room.app import build
+
+    service = await RunningService(build(make_settings("room"))).start()
+    yield service
+    await service.close()
