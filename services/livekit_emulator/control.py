@@ -1,0 +1,236 @@
+"""The control API under /emulator/: what clients, egress and time would do to a real server.
+
+JSON in, JSON out; protobuf messages are rendered with their proto field names.
+Errors are `{"error": "..."}` with 400 (bad input), 404 (no such room/participant/track)
+or 409 (room full). No authentication: it is a local test tool.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from livekit.protocol import egress as egress_pb
+from livekit.protocol import models
+
+from services.livekit_emulator import rooms
+from services.livekit_emulator.rooms import RoomRegistry
+from services.livekit_emulator.twirp import CallLog
+from services.livekit_emulator.webhooks import WebhookDispatcher
+
+PREFIX = "/emulator"
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+class BadInput(ValueError):
+    pass
+
+
+def proto_dict(message) -> dict[str, Any]:
+    return MessageToDict(message, preserving_proto_field_name=True)
+
+
+class ControlApi:
+    def __init__(
+        self,
+        registry: RoomRegistry,
+        webhooks: WebhookDispatcher,
+        calls: CallLog,
+    ) -> None:
+        self._registry = registry
+        self._webhooks = webhooks
+        self._calls = calls
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post(f"{PREFIX}/participants/join", self._guard(self.join)),
+            web.post(f"{PREFIX}/participants/leave", self._guard(self.leave)),
+            web.post(f"{PREFIX}/tracks/publish", self._guard(self.publish)),
+            web.post(f"{PREFIX}/tracks/unpublish", self._guard(self.unpublish)),
+            web.post(f"{PREFIX}/rooms/finish", self._guard(self.finish)),
+            web.post(f"{PREFIX}/egress/ended", self._guard(self.egress_ended)),
+            web.get(f"{PREFIX}/state", self._guard(self.state)),
+            web.get(f"{PREFIX}/calls", self._guard(self.calls)),
+            web.get(f"{PREFIX}/events", self._guard(self.events)),
+            web.post(f"{PREFIX}/reset", self._guard(self.reset)),
+            web.post(f"{PREFIX}/webhooks/urls", self._guard(self.set_webhook_urls)),
+            web.post(f"{PREFIX}/webhooks/drain", self._guard(self.drain_webhooks)),
+        ]
+
+    async def join(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        permission = None
+        if "permission" in body:
+            permission = _parse(body["permission"], models.ParticipantPermission())
+        participant, events = self._registry.join(
+            _required(body, "room"),
+            _required(body, "identity"),
+            name=_text(body, "name"),
+            metadata=_text(body, "metadata"),
+            attributes={str(k): str(v) for k, v in (body.get("attributes") or {}).items()},
+            permission=permission,
+            kind=_enum(models.ParticipantInfo.Kind, body.get("kind", "STANDARD"), "kind"),
+        )
+        self._webhooks.emit(events)
+        room = self._registry.get_room(body["room"])
+        return web.json_response({"participant": proto_dict(participant), "room": proto_dict(room)})
+
+    async def leave(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        reason = _enum(models.DisconnectReason, body.get("reason", "CLIENT_INITIATED"), "reason")
+        participant, events = self._registry.leave(
+            _required(body, "room"),
+            _required(body, "identity"),
+            reason,
+            aborted=bool(body.get("aborted", False)),
+        )
+        self._webhooks.emit(events)
+        return web.json_response({"participant": proto_dict(participant)})
+
+    async def publish(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        track, events = self._registry.publish_track(
+            _required(body, "room"),
+            _required(body, "identity"),
+            track_type=_enum(models.TrackType, body.get("type", "VIDEO"), "type"),
+            source=_enum(models.TrackSource, body.get("source", "CAMERA"), "source"),
+            name=_text(body, "name"),
+            muted=bool(body.get("muted", False)),
+            width=int(body.get("width", 0)),
+            height=int(body.get("height", 0)),
+            mime_type=_text(body, "mime_type"),
+        )
+        self._webhooks.emit(events)
+        return web.json_response({"track": proto_dict(track)})
+
+    async def unpublish(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        track, events = self._registry.unpublish_track(
+            _required(body, "room"), _required(body, "identity"), _required(body, "track_sid")
+        )
+        self._webhooks.emit(events)
+        return web.json_response({"track": proto_dict(track)})
+
+    async def finish(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        events = self._registry.finish_room(_required(body, "room"))
+        self._webhooks.emit(events)
+        return web.json_response({"room": proto_dict(events[-1].room)})
+
+    async def egress_ended(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        room_name = _required(body, "room")
+        egress_id = _text(body, "egress_id") or rooms.new_sid(rooms.EGRESS_PREFIX)
+        filename = _text(body, "filename") or f"{room_name}-{egress_id}.mp4"
+        try:
+            duration_s = float(body.get("duration_seconds", 60))
+            size = int(body.get("size", 0))
+        except (TypeError, ValueError) as exc:
+            raise BadInput("duration_seconds and size must be numbers") from exc
+        info, events = self._registry.end_egress(
+            room_name,
+            filename=filename,
+            location=_text(body, "location") or f"/recordings/{filename}",
+            duration_s=duration_s,
+            size=size,
+            egress_id=egress_id,
+            room_sid=_text(body, "room_sid"),
+            status=_enum(egress_pb.EgressStatus, body.get("status", "EGRESS_COMPLETE"), "status"),
+            error=_text(body, "error"),
+        )
+        self._webhooks.emit(events)
+        return web.json_response({"egress_info": proto_dict(info)})
+
+    async def state(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "rooms": [
+                    {
+                        "room": proto_dict(room),
+                        "participants": [proto_dict(p) for p in participants],
+                    }
+                    for room, participants in self._registry.snapshot()
+                ],
+                "webhook_urls": list(self._webhooks.urls),
+            }
+        )
+
+    async def calls(self, request: web.Request) -> web.Response:
+        return web.json_response(self._calls.as_dict())
+
+    async def events(self, request: web.Request) -> web.Response:
+        return web.json_response({"events": [e.as_dict() for e in self._webhooks.recent]})
+
+    async def reset(self, request: web.Request) -> web.Response:
+        self._registry.reset()
+        self._calls.reset()
+        await self._webhooks.reset()
+        return web.json_response({"ok": True})
+
+    async def set_webhook_urls(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        urls = body.get("urls")
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise BadInput("urls must be a list of strings")
+        self._webhooks.set_urls(tuple(urls))
+        return web.json_response({"urls": urls})
+
+    async def drain_webhooks(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        drained = await self._webhooks.drain(float(body.get("timeout_seconds", 10)))
+        return web.json_response({"drained": drained})
+
+    @staticmethod
+    def _guard(handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.Response:
+            try:
+                return await handler(request)
+            except (rooms.RoomNotFound, rooms.ParticipantNotFound, rooms.TrackNotFound) as exc:
+                return web.json_response({"error": exc.message}, status=404)
+            except rooms.RoomFull as exc:
+                return web.json_response({"error": exc.message}, status=409)
+            except (BadInput, rooms.InvalidRequest) as exc:
+                return web.json_response({"error": str(exc)}, status=400)
+
+        return guarded
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise BadInput("body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise BadInput("body must be a JSON object")
+    return body
+
+
+def _required(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadInput(f"{key} is required")
+    return value
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str):
+        raise BadInput(f"{key} must be a string")
+    return value
+
+
+def _enum(enum_type, name: Any, field: str) -> int:
+    try:
+        return enum_type.Value(str(name).upper())
+    except ValueError as exc:
+        raise BadInput(f"{field} must be one of {', '.join(enum_type.keys())}") from exc
+
+
+def _parse(value: Any, message):
+    try:
+        return ParseDict(value, message)
+    except ParseError as exc:
+        raise BadInput(str(exc)) from exc

@@ -1,0 +1,186 @@
+"""Drive a running LiveKit emulator by hand.
+
+    python -m services.livekit_emulator.ctl join room-1 alice --name Alice --attr role=host
+    python -m services.livekit_emulator.ctl publish room-1 alice --type VIDEO --source CAMERA
+    python -m services.livekit_emulator.ctl leave room-1 alice --reason DUPLICATE_IDENTITY
+    python -m services.livekit_emulator.ctl finish room-1
+    python -m services.livekit_emulator.ctl egress-ended room-1 --duration 120
+    python -m services.livekit_emulator.ctl state
+
+The emulator is found at EMULATOR_URL (default http://127.0.0.1:7880).
+"""
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+DEFAULT_URL = "http://127.0.0.1:7880"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.livekit_emulator.ctl",
+        description="Drive the LiveKit emulator's control API.",
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("EMULATOR_URL", DEFAULT_URL),
+        help="emulator base URL (env EMULATOR_URL)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    join = commands.add_parser("join", help="a participant joins (creates the room if missing)")
+    join.add_argument("room")
+    join.add_argument("identity")
+    join.add_argument("--name", default="")
+    join.add_argument("--metadata", default="")
+    join.add_argument("--attr", action="append", default=[], metavar="KEY=VALUE")
+    join.add_argument("--kind", default="STANDARD")
+
+    leave = commands.add_parser("leave", help="a participant leaves")
+    leave.add_argument("room")
+    leave.add_argument("identity")
+    leave.add_argument(
+        "--reason",
+        default="CLIENT_INITIATED",
+        help="DisconnectReason, e.g. CLIENT_INITIATED, DUPLICATE_IDENTITY",
+    )
+    leave.add_argument(
+        "--aborted",
+        action="store_true",
+        help="send participant_connection_aborted instead of participant_left",
+    )
+
+    publish = commands.add_parser("publish", help="a participant publishes a track")
+    publish.add_argument("room")
+    publish.add_argument("identity")
+    publish.add_argument("--type", default="VIDEO", help="AUDIO or VIDEO")
+    publish.add_argument(
+        "--source", default="CAMERA", help="CAMERA, MICROPHONE, SCREEN_SHARE, SCREEN_SHARE_AUDIO"
+    )
+    publish.add_argument("--name", default="")
+
+    unpublish = commands.add_parser("unpublish", help="a participant unpublishes a track")
+    unpublish.add_argument("room")
+    unpublish.add_argument("identity")
+    unpublish.add_argument("track_sid")
+
+    finish = commands.add_parser("finish", help="the room closes (participants leave first)")
+    finish.add_argument("room")
+
+    egress = commands.add_parser("egress-ended", help="a room recording completes")
+    egress.add_argument("room")
+    egress.add_argument("--filename", default="")
+    egress.add_argument("--location", default="")
+    egress.add_argument("--duration", type=float, default=60.0, help="seconds")
+    egress.add_argument("--size", type=int, default=0, help="bytes")
+    egress.add_argument("--status", default="EGRESS_COMPLETE")
+
+    commands.add_parser("state", help="rooms and participants")
+    commands.add_parser("calls", help="RoomService calls received, per method")
+    commands.add_parser("events", help="webhook events sent and their delivery")
+    commands.add_parser("reset", help="forget every room, call and event")
+    return parser
+
+
+def request_for(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None]:
+    """(HTTP method, path, JSON body) of a command."""
+    match args.command:
+        case "join":
+            attributes = dict(pair.split("=", 1) for pair in args.attr)
+            return (
+                "POST",
+                "/emulator/participants/join",
+                {
+                    "room": args.room,
+                    "identity": args.identity,
+                    "name": args.name,
+                    "metadata": args.metadata,
+                    "attributes": attributes,
+                    "kind": args.kind,
+                },
+            )
+        case "leave":
+            return (
+                "POST",
+                "/emulator/participants/leave",
+                {
+                    "room": args.room,
+                    "identity": args.identity,
+                    "reason": args.reason,
+                    "aborted": args.aborted,
+                },
+            )
+        case "publish":
+            return (
+                "POST",
+                "/emulator/tracks/publish",
+                {
+                    "room": args.room,
+                    "identity": args.identity,
+                    "type": args.type,
+                    "source": args.source,
+                    "name": args.name,
+                },
+            )
+        case "unpublish":
+            return (
+                "POST",
+                "/emulator/tracks/unpublish",
+                {
+                    "room": args.room,
+                    "identity": args.identity,
+                    "track_sid": args.track_sid,
+                },
+            )
+        case "finish":
+            return "POST", "/emulator/rooms/finish", {"room": args.room}
+        case "egress-ended":
+            return (
+                "POST",
+                "/emulator/egress/ended",
+                {
+                    "room": args.room,
+                    "filename": args.filename,
+                    "location": args.location,
+                    "duration_seconds": args.duration,
+                    "size": args.size,
+                    "status": args.status,
+                },
+            )
+        case "reset":
+            return "POST", "/emulator/reset", {}
+        case other:
+            return "GET", f"/emulator/{other}", None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if any("=" not in pair for pair in getattr(args, "attr", [])):
+        print("--attr takes KEY=VALUE", file=sys.stderr)
+        return 2
+    method, path, body = request_for(args)
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own emulator
+        args.url.rstrip("/") + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            print(json.dumps(json.loads(response.read()), indent=2))
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"{exc.code}: {exc.read().decode(errors='replace')}", file=sys.stderr)
+    except urllib.error.URLError as exc:
+        print(f"cannot reach the emulator at {args.url}: {exc.reason}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The emulator as one object a test or `python -m services.livekit_emulator` starts and stops."""
+
+import asyncio
+import contextlib
+import socket
+
+import structlog
+from aiohttp import web
+from livekit.api import TokenVerifier
+
+from services.livekit_emulator.control import ControlApi
+from services.livekit_emulator.rooms import RoomRegistry
+from services.livekit_emulator.settings import EmulatorSettings
+from services.livekit_emulator.twirp import CallLog, RoomService, TwirpHandler
+from services.livekit_emulator.webhooks import WebhookDispatcher
+
+log = structlog.get_logger("livekit_emulator")
+
+
+class LiveKitEmulator:
+    """In-memory LiveKit server: Twirp RoomService, signed webhooks and a control API.
+
+    async with LiveKitEmulator(EmulatorSettings(port=0, webhook_urls=(...,))) as emulator:
+        LiveKitAPI(emulator.url, key, secret) ...
+    """
+
+    def __init__(self, settings: EmulatorSettings | None = None) -> None:
+        self.settings = settings or EmulatorSettings()
+        self.registry = RoomRegistry()
+        self.calls = CallLog()
+        self.webhooks = WebhookDispatcher(
+            self.settings.webhook_urls,
+            self.settings.api_key,
+            self.settings.api_secret,
+            max_retries=self.settings.webhook_max_retries,
+            retry_backoff_s=self.settings.webhook_retry_backoff_s,
+        )
+        self.room_service = RoomService(self.registry, self.webhooks.emit)
+        self._runner: web.AppRunner | None = None
+        self._idle_rooms_task: asyncio.Task | None = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the emulator is not started")
+        return f"http://{self.settings.host}:{self.port}"
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        verifier = TokenVerifier(self.settings.api_key, self.settings.api_secret)
+        twirp = TwirpHandler(self.room_service, verifier, self.calls)
+        app.router.add_route("*", "/twirp/{path:.*}", twirp.handle)
+        app.router.add_routes(ControlApi(self.registry, self.webhooks, self.calls).routes())
+        app.router.add_get("/", _health)
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.settings.host, self.settings.port))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        self._idle_rooms_task = asyncio.get_running_loop().create_task(self._close_idle_rooms())
+        log.info("emulator_started", url=self.url, webhook_urls=list(self.webhooks.urls))
+
+    async def stop(self) -> None:
+        if self._idle_rooms_task is not None:
+            self._idle_rooms_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._idle_rooms_task
+            self._idle_rooms_task = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.webhooks.close()
+        log.info("emulator_stopped")
+
+    async def __aenter__(self) -> "LiveKitEmulator":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def _close_idle_rooms(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.idle_check_interval_s)
+            events = self.registry.close_idle_rooms()
+            if events:
+                self.webhooks.emit(events)
+
+
+async def _health(request: web.Request) -> web.Response:
+    # livekit-server answers GET / with "OK".
+    return web.Response(text="OK")

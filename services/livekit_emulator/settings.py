@@ -1,0 +1,33 @@
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_API_KEY = "devkey"
+DEFAULT_API_SECRET = "dev-livekit-secret-change-me-01234567"
+DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8088/livekit/webhook"
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    api_key: str = DEFAULT_API_KEY
+    api_secret: str = field(default=DEFAULT_API_SECRET, repr=False)
+    host: str = "127.0.0.1"
+    port: int = 7880  # 0 picks a free port
+    webhook_urls: tuple[str, ...] = (DEFAULT_WEBHOOK_URL,)
+    # livekit-server checks for idle rooms every second.
+    idle_check_interval_s: float = 1.0
+    webhook_max_retries: int = 4
+    webhook_retry_backoff_s: float = 0.5
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "EmulatorSettings":
+        if environ.get("COSTREAM_ENV") == "production":
+            raise RuntimeError("the LiveKit emulator is for development and tests only")
+        urls = environ.get("EMULATOR_WEBHOOK_URLS", DEFAULT_WEBHOOK_URL)
+        return cls(
+            api_key=environ.get("LIVEKIT_API_KEY") or DEFAULT_API_KEY,
+            api_secret=environ.get("LIVEKIT_API_SECRET") or DEFAULT_API_SECRET,
+            host=environ.get("EMULATOR_HOST") or "127.0.0.1",
+            port=int(environ.get("EMULATOR_PORT") or 7880),
+            webhook_urls=tuple(u.strip() for u in urls.split(",") if u.strip()),
+        )

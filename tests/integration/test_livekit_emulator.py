@@ -1,0 +1,588 @@
+"""The LiveKit emulator, driven by the real livekit-api client and its control API, with its
+webhooks received and verified by livekit-api's WebhookReceiver."""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from livekit.api import (
+    AccessToken,
+    LiveKitAPI,
+    ServerError,
+    TokenVerifier,
+    VideoGrants,
+    WebhookReceiver,
+)
+from livekit.protocol import models
+from livekit.protocol import room as room_pb
+from livekit.protocol.egress import EgressStatus
+from livekit.protocol.webhook import WebhookEvent
+
+from services.livekit_emulator import EmulatorSettings, LiveKitEmulator
+
+API_KEY = "test-api-key"
+API_SECRET = "test-api-secret-0123456789-abcdefghij"
+WAIT_S = 5.0
+
+
+@dataclass
+class Delivery:
+    event: WebhookEvent
+    body: str
+    authorization: str
+    content_type: str
+
+
+@dataclass
+class WebhookInbox:
+    """A small webhook endpoint that accepts only what WebhookReceiver verifies."""
+
+    receiver: WebhookReceiver
+    url: str = ""
+    deliveries: list[Delivery] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    failures_to_answer: int = 0
+    attempts: int = 0
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        if self.failures_to_answer > 0:
+            self.failures_to_answer -= 1
+            return web.Response(status=503)
+        body = await request.text()
+        authorization = request.headers.get("Authorization", "")
+        try:
+            event = self.receiver.receive(body, authorization)
+        except Exception as exc:
+            self.rejected.append(str(exc))
+            return web.Response(status=401)
+        async with self._changed:
+            self.deliveries.append(
+                Delivery(event, body, authorization, request.headers.get("Content-Type", ""))
+            )
+            self._changed.notify_all()
+        return web.Response(status=200)
+
+    async def wait_for(self, kind: str, room: str, identity: str = "") -> Delivery:
+        def match() -> Delivery | None:
+            for delivery in self.deliveries:
+                event = delivery.event
+                if (
+                    event.event == kind
+                    and event.room.name == room
+                    and (not identity or event.participant.identity == identity)
+                ):
+                    return delivery
+            return None
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(match), WAIT_S)
+        return match()
+
+    def kinds_for(self, room: str) -> list[str]:
+        return [d.event.event for d in self.deliveries if d.event.room.name == room]
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    return runner, sock.getsockname()[1]
+
+
+@pytest.fixture
+async def inbox() -> AsyncIterator[WebhookInbox]:
+    inbox = WebhookInbox(WebhookReceiver(TokenVerifier(API_KEY, API_SECRET)))
+    app = web.Application()
+    app.router.add_post("/livekit/webhook", inbox.handle)
+    runner, port = await _serve(app)
+    inbox.url = f"http://127.0.0.1:{port}/livekit/webhook"
+    yield inbox
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def emulator(inbox: WebhookInbox) -> AsyncIterator[LiveKitEmulator]:
+    settings = EmulatorSettings(
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        port=0,
+        webhook_urls=(inbox.url,),
+        idle_check_interval_s=0.05,
+        webhook_retry_backoff_s=0.05,
+    )
+    async with LiveKitEmulator(settings) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def lkapi(emulator: LiveKitEmulator) -> AsyncIterator[LiveKitAPI]:
+    client = LiveKitAPI(emulator.url, API_KEY, API_SECRET)
+    yield client
+    await client.aclose()
+
+
+Control = Callable[..., Any]
+
+
+@pytest.fixture
+async def control(emulator: LiveKitEmulator) -> AsyncIterator[Control]:
+    """Calls the emulator's control API the way a test or `ctl` does."""
+    async with aiohttp.ClientSession() as session:
+
+        async def call(path: str, **body: Any) -> dict[str, Any]:
+            method = "GET" if path in ("state", "calls", "events") else "POST"
+            async with session.request(
+                method, f"{emulator.url}/emulator/{path}", json=body if method == "POST" else None
+            ) as response:
+                assert response.status == 200, await response.text()
+                return await response.json()
+
+        yield call
+
+
+def token_with(grants: VideoGrants, secret: str = API_SECRET) -> str:
+    return AccessToken(API_KEY, secret).with_grants(grants).to_jwt()
+
+
+# --- rooms -----------------------------------------------------------------------------------
+
+
+async def test_create_room_returns_a_new_room_with_its_settings_and_sends_room_started(
+    lkapi: LiveKitAPI, inbox: WebhookInbox
+) -> None:
+    room = await lkapi.room.create_room(
+        room_pb.CreateRoomRequest(
+            name="stage-1",
+            empty_timeout=120,
+            departure_timeout=30,
+            max_participants=5,
+            metadata='{"title":"hello"}',
+        )
+    )
+
+    assert room.sid.startswith("RM_") and len(room.sid) == 15
+    assert (room.name, room.empty_timeout, room.departure_timeout, room.max_participants) == (
+        "stage-1",
+        120,
+        30,
+        5,
+    )
+    assert room.metadata == '{"title":"hello"}'
+    started = await inbox.wait_for("room_started", "stage-1")
+    assert started.event.room.sid == room.sid
+
+
+async def test_create_room_for_an_existing_name_returns_the_existing_room_unchanged(
+    lkapi: LiveKitAPI, inbox: WebhookInbox
+) -> None:
+    first = await lkapi.room.create_room(
+        room_pb.CreateRoomRequest(name="stage-1", max_participants=5)
+    )
+    again = await lkapi.room.create_room(
+        room_pb.CreateRoomRequest(name="stage-1", max_participants=9, metadata="other")
+    )
+
+    assert again.sid == first.sid
+    assert (again.max_participants, again.metadata) == (5, "")
+    await inbox.wait_for("room_started", "stage-1")
+    assert inbox.kinds_for("stage-1") == ["room_started"]
+
+
+async def test_list_rooms_returns_all_rooms_or_only_the_named_ones(lkapi: LiveKitAPI) -> None:
+    for name in ("a", "b", "c"):
+        await lkapi.room.create_room(room_pb.CreateRoomRequest(name=name))
+
+    every = await lkapi.room.list_rooms(room_pb.ListRoomsRequest())
+    named = await lkapi.room.list_rooms(room_pb.ListRoomsRequest(names=["b", "missing"]))
+
+    assert sorted(r.name for r in every.rooms) == ["a", "b", "c"]
+    assert [r.name for r in named.rooms] == ["b"]
+
+
+async def test_delete_room_disconnects_participants_with_room_deleted_then_finishes_the_room(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    room = await lkapi.room.create_room(room_pb.CreateRoomRequest(name="stage-1"))
+    await control("participants/join", room="stage-1", identity="host")
+
+    await lkapi.room.delete_room(room_pb.DeleteRoomRequest(room="stage-1"))
+
+    finished = await inbox.wait_for("room_finished", "stage-1")
+    left = await inbox.wait_for("participant_left", "stage-1", "host")
+    assert finished.event.room.sid == room.sid
+    assert left.event.participant.disconnect_reason == models.DisconnectReason.ROOM_DELETED
+    assert left.event.participant.state == models.ParticipantInfo.State.DISCONNECTED
+    assert inbox.kinds_for("stage-1") == [
+        "room_started",
+        "participant_joined",
+        "participant_left",
+        "room_finished",
+    ]
+    assert (await lkapi.room.list_rooms(room_pb.ListRoomsRequest())).rooms == []
+
+
+async def test_delete_of_a_missing_room_answers_not_found(lkapi: LiveKitAPI) -> None:
+    with pytest.raises(ServerError) as raised:
+        await lkapi.room.delete_room(room_pb.DeleteRoomRequest(room="never-created"))
+
+    assert (raised.value.code, raised.value.status) == ("not_found", 404)
+    assert raised.value.message == "requested room does not exist"
+
+
+async def test_calls_count_a_repeated_delete_room_as_received_twice_and_effective_once(
+    lkapi: LiveKitAPI, control: Control
+) -> None:
+    await lkapi.room.create_room(room_pb.CreateRoomRequest(name="stage-1"))
+    await lkapi.room.delete_room(room_pb.DeleteRoomRequest(room="stage-1"))
+    with pytest.raises(ServerError):
+        await lkapi.room.delete_room(room_pb.DeleteRoomRequest(room="stage-1"))
+
+    calls = await control("calls")
+
+    assert calls["counts"]["DeleteRoom"] == {
+        "received": 2,
+        "ok": 1,
+        "by_code": {"ok": 1, "not_found": 1},
+    }
+
+
+async def test_update_room_metadata_changes_it_and_answers_not_found_for_a_missing_room(
+    lkapi: LiveKitAPI,
+) -> None:
+    await lkapi.room.create_room(room_pb.CreateRoomRequest(name="stage-1"))
+
+    room = await lkapi.room.update_room_metadata(
+        room_pb.UpdateRoomMetadataRequest(room="stage-1", metadata="v2")
+    )
+    with pytest.raises(ServerError) as raised:
+        await lkapi.room.update_room_metadata(
+            room_pb.UpdateRoomMetadataRequest(room="missing", metadata="v2")
+        )
+
+    assert room.metadata == "v2"
+    assert (raised.value.code, raised.value.status) == ("not_found", 404)
+
+
+async def test_room_closes_after_its_departure_timeout_once_the_last_participant_left(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await lkapi.room.create_room(room_pb.CreateRoomRequest(name="stage-1", departure_timeout=1))
+    await control("participants/join", room="stage-1", identity="host")
+    await control("participants/leave", room="stage-1", identity="host")
+
+    await inbox.wait_for("room_finished", "stage-1")
+
+    assert (await lkapi.room.list_rooms(room_pb.ListRoomsRequest())).rooms == []
+
+
+# --- participants ----------------------------------------------------------------------------
+
+
+async def test_join_of_a_missing_room_creates_it_and_sends_room_started_then_participant_joined(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    joined = await control(
+        "participants/join",
+        room="stage-1",
+        identity="host",
+        name="Host",
+        attributes={"role": "host"},
+    )
+
+    delivery = await inbox.wait_for("participant_joined", "stage-1", "host")
+    assert inbox.kinds_for("stage-1") == ["room_started", "participant_joined"]
+    participant = delivery.event.participant
+    assert participant.sid == joined["participant"]["sid"] and participant.sid.startswith("PA_")
+    assert participant.state == models.ParticipantInfo.State.ACTIVE
+    assert participant.joined_at > 0 and participant.attributes["role"] == "host"
+    assert delivery.event.room.sid == joined["room"]["sid"]
+
+
+async def test_list_and_get_participant_return_the_joined_participant(
+    lkapi: LiveKitAPI, control: Control
+) -> None:
+    await control("participants/join", room="stage-1", identity="host", name="Host")
+
+    listed = await lkapi.room.list_participants(room_pb.ListParticipantsRequest(room="stage-1"))
+    got = await lkapi.room.get_participant(
+        room_pb.RoomParticipantIdentity(room="stage-1", identity="host")
+    )
+
+    assert [p.identity for p in listed.participants] == ["host"]
+    assert (got.identity, got.name, got.sid) == ("host", "Host", listed.participants[0].sid)
+
+
+async def test_list_participants_of_a_missing_room_is_empty_as_on_the_real_server(
+    lkapi: LiveKitAPI,
+) -> None:
+    listed = await lkapi.room.list_participants(room_pb.ListParticipantsRequest(room="missing"))
+
+    assert list(listed.participants) == []
+
+
+@pytest.mark.parametrize("room", ["stage-1", "missing-room"])
+async def test_participant_methods_answer_not_found_for_a_missing_participant(
+    lkapi: LiveKitAPI, room: str
+) -> None:
+    await lkapi.room.create_room(room_pb.CreateRoomRequest(name="stage-1"))
+    identity = room_pb.RoomParticipantIdentity(room=room, identity="nobody")
+    calls = [
+        lkapi.room.get_participant(identity),
+        lkapi.room.remove_participant(identity),
+        lkapi.room.update_participant(
+            room_pb.UpdateParticipantRequest(room=room, identity="nobody", metadata="x")
+        ),
+        lkapi.room.mute_published_track(
+            room_pb.MuteRoomTrackRequest(room=room, identity="nobody", track_sid="TR_x", muted=True)
+        ),
+    ]
+
+    for call in calls:
+        with pytest.raises(ServerError) as raised:
+            await call
+        assert (raised.value.code, raised.value.status) == ("not_found", 404)
+        assert raised.value.message == "participant does not exist"
+
+
+async def test_remove_participant_sends_participant_left_with_participant_removed(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="co-host")
+
+    await lkapi.room.remove_participant(
+        room_pb.RoomParticipantIdentity(room="stage-1", identity="co-host")
+    )
+
+    left = await inbox.wait_for("participant_left", "stage-1", "co-host")
+    assert left.event.participant.disconnect_reason == models.DisconnectReason.PARTICIPANT_REMOVED
+    listed = await lkapi.room.list_participants(room_pb.ListParticipantsRequest(room="stage-1"))
+    assert list(listed.participants) == []
+
+
+async def test_update_participant_sets_metadata_and_permission_and_merges_attributes(
+    lkapi: LiveKitAPI, control: Control
+) -> None:
+    await control(
+        "participants/join",
+        room="stage-1",
+        identity="co-host",
+        metadata="m1",
+        attributes={"role": "co_host", "seat": "2"},
+    )
+
+    updated = await lkapi.room.update_participant(
+        room_pb.UpdateParticipantRequest(
+            room="stage-1",
+            identity="co-host",
+            metadata="m2",
+            attributes={"seat": "", "mic": "on"},
+            permission=models.ParticipantPermission(can_subscribe=True, can_publish=False),
+        )
+    )
+
+    assert updated.metadata == "m2"
+    assert dict(updated.attributes) == {"role": "co_host", "mic": "on"}
+    assert (updated.permission.can_publish, updated.permission.can_subscribe) == (False, True)
+
+
+async def test_mute_published_track_mutes_it_and_refuses_a_remote_unmute(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    track = (
+        await control(
+            "tracks/publish", room="stage-1", identity="host", type="AUDIO", source="MICROPHONE"
+        )
+    )["track"]
+    published = await inbox.wait_for("track_published", "stage-1", "host")
+
+    muted = await lkapi.room.mute_published_track(
+        room_pb.MuteRoomTrackRequest(
+            room="stage-1", identity="host", track_sid=track["sid"], muted=True
+        )
+    )
+    with pytest.raises(ServerError) as raised:
+        await lkapi.room.mute_published_track(
+            room_pb.MuteRoomTrackRequest(
+                room="stage-1", identity="host", track_sid=track["sid"], muted=False
+            )
+        )
+
+    assert published.event.track.sid == track["sid"]
+    assert published.event.track.source == models.TrackSource.MICROPHONE
+    assert muted.track.sid == track["sid"] and muted.track.muted
+    assert (raised.value.code, raised.value.status) == ("failed_precondition", 412)
+
+
+async def test_leave_with_duplicate_identity_reason_and_aborted_connection_are_reported(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    await control("participants/join", room="stage-1", identity="guest")
+
+    await control(
+        "participants/leave", room="stage-1", identity="host", reason="DUPLICATE_IDENTITY"
+    )
+    await control("participants/leave", room="stage-1", identity="guest", aborted=True)
+
+    left = await inbox.wait_for("participant_left", "stage-1", "host")
+    aborted = await inbox.wait_for("participant_connection_aborted", "stage-1", "guest")
+    assert left.event.participant.disconnect_reason == models.DisconnectReason.DUPLICATE_IDENTITY
+    assert aborted.event.participant.identity == "guest"
+
+
+async def test_rejoining_with_the_same_identity_replaces_the_old_session(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    first = await control("participants/join", room="stage-1", identity="host")
+    second = await control("participants/join", room="stage-1", identity="host")
+
+    left = await inbox.wait_for("participant_left", "stage-1", "host")
+
+    assert left.event.participant.sid == first["participant"]["sid"]
+    assert left.event.participant.disconnect_reason == models.DisconnectReason.DUPLICATE_IDENTITY
+    assert second["participant"]["sid"] != first["participant"]["sid"]
+    state = await control("state")
+    assert [p["sid"] for p in state["rooms"][0]["participants"]] == [second["participant"]["sid"]]
+
+
+async def test_finish_room_takes_participants_off_then_sends_room_finished(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+
+    await control("rooms/finish", room="stage-1")
+
+    await inbox.wait_for("room_finished", "stage-1")
+    assert inbox.kinds_for("stage-1")[-2:] == ["participant_left", "room_finished"]
+    assert (await control("state"))["rooms"] == []
+
+
+async def test_egress_ended_carries_a_completed_file_result_for_the_room_session(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    joined = await control("participants/join", room="stage-1", identity="host")
+    await control("rooms/finish", room="stage-1")
+
+    await control(
+        "egress/ended",
+        room="stage-1",
+        filename="stage-1.mp4",
+        location="https://cdn.example/stage-1.mp4",
+        duration_seconds=90,
+    )
+
+    delivery = await inbox.wait_for("egress_ended", "stage-1")
+    info = delivery.event.egress_info
+    assert info.egress_id.startswith("EG_") and info.status == EgressStatus.EGRESS_COMPLETE
+    assert info.room_id == joined["room"]["sid"] == delivery.event.room.sid
+    assert [(f.filename, f.location, f.duration) for f in info.file_results] == [
+        ("stage-1.mp4", "https://cdn.example/stage-1.mp4", 90_000_000_000)
+    ]
+
+
+async def test_reset_forgets_rooms_and_calls(lkapi: LiveKitAPI, control: Control) -> None:
+    await lkapi.room.create_room(room_pb.CreateRoomRequest(name="stage-1"))
+
+    await control("reset")
+
+    assert (await lkapi.room.list_rooms(room_pb.ListRoomsRequest())).rooms == []
+    assert list((await control("calls"))["counts"]) == ["ListRooms"]
+
+
+# --- authentication --------------------------------------------------------------------------
+
+
+async def test_a_token_signed_with_the_wrong_secret_is_refused_with_401(
+    emulator: LiveKitEmulator,
+) -> None:
+    async with LiveKitAPI(emulator.url, API_KEY, "another-secret-0123456789-abcdefghij") as client:
+        with pytest.raises(ServerError) as raised:
+            await client.room.list_rooms(room_pb.ListRoomsRequest())
+
+    # The real middleware answers in plain text, so the client cannot read a Twirp code.
+    assert raised.value.status == 401
+    assert raised.value.code == "unknown"
+
+
+async def test_a_token_without_the_method_grant_is_refused_as_unauthenticated(
+    emulator: LiveKitEmulator,
+) -> None:
+    token = token_with(VideoGrants(room_list=True))
+    async with LiveKitAPI.with_token(token, emulator.url) as client:
+        await client.room.list_rooms(room_pb.ListRoomsRequest())
+        with pytest.raises(ServerError) as raised:
+            await client.room.create_room(room_pb.CreateRoomRequest(name="stage-1"))
+
+    assert (raised.value.code, raised.value.status) == ("unauthenticated", 401)
+    assert raised.value.message == "permissions denied"
+
+
+async def test_a_room_admin_token_works_only_for_its_own_room(
+    emulator: LiveKitEmulator, control: Control
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    await control("participants/join", room="stage-2", identity="host")
+    token = token_with(VideoGrants(room_admin=True, room="stage-1"))
+
+    async with LiveKitAPI.with_token(token, emulator.url) as client:
+        own = await client.room.list_participants(room_pb.ListParticipantsRequest(room="stage-1"))
+        with pytest.raises(ServerError) as raised:
+            await client.room.list_participants(room_pb.ListParticipantsRequest(room="stage-2"))
+
+    assert [p.identity for p in own.participants] == ["host"]
+    assert (raised.value.code, raised.value.message) == ("unauthenticated", "permissions denied")
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+async def test_webhooks_are_signed_for_webhook_receiver_with_a_unique_id_and_timestamp(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+
+    joined = await inbox.wait_for("participant_joined", "stage-1", "host")
+    started = await inbox.wait_for("room_started", "stage-1")
+
+    assert inbox.rejected == []
+    assert joined.content_type == "application/webhook+json"
+    assert not joined.authorization.startswith("Bearer ")
+    claims = TokenVerifier(API_KEY, API_SECRET).verify(joined.authorization)
+    assert claims.sha256
+    assert joined.event.id.startswith("EV_") and joined.event.id != started.event.id
+    assert joined.event.created_at > 0
+
+
+async def test_a_tampered_webhook_body_fails_verification(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    delivery = await inbox.wait_for("participant_joined", "stage-1", "host")
+    tampered = delivery.body.replace('"host"', '"intruder"')
+    receiver = WebhookReceiver(TokenVerifier(API_KEY, API_SECRET))
+
+    assert tampered != delivery.body
+    with pytest.raises(Exception, match="hash mismatch"):
+        receiver.receive(tampered, delivery.authorization)
+
+
+async def test_a_webhook_is_retried_until_the_receiver_accepts_it(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    inbox.failures_to_answer = 2
+
+    await control("participants/join", room="stage-1", identity="host")
+
+    await inbox.wait_for("participant_joined", "stage-1", "host")
+    assert inbox.kinds_for("stage-1") == ["room_started", "participant_joined"]
+    assert inbox.attempts == 4
