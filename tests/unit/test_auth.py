@@ -1,0 +1,113 @@
+"""The one JWT verifier: client tokens, service tokens, internal RPCs."""
+
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from services.common.auth import (
+    SERVICE_TOKEN_HEADER,
+    ServiceTokenSource,
+    TokenVerifier,
+    mint_user_token,
+)
+from services.common.config import DEV_AUTH_JWT_SECRET, DEV_INTERNAL_AUTH_SECRET, Settings
+from services.common.errors import PermissionDenied, Unauthenticated
+
+VERIFIER = TokenVerifier(Settings(service="room"))
+
+
+def bearer(token: str) -> list[tuple[str, str]]:
+    return [("authorization", f"Bearer {token}")]
+
+
+def service_header() -> tuple[str, str]:
+    return (
+        SERVICE_TOKEN_HEADER,
+        f"Bearer {ServiceTokenSource(DEV_INTERNAL_AUTH_SECRET, 'post').token()}",
+    )
+
+
+def test_a_valid_user_token_names_the_caller_and_roles():
+    caller = VERIFIER.authenticate(
+        bearer(mint_user_token(DEV_AUTH_JWT_SECRET, "alice", ["admin"])), False
+    )
+    assert caller.user_id == "alice" and caller.is_admin and caller.service is None
+
+
+def test_no_token_is_missing_credentials():
+    with pytest.raises(Unauthenticated) as e:
+        VERIFIER.authenticate([], False)
+    assert e.value.reason == "MISSING_CREDENTIALS"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"Bearer {mint_user_token('another-secret-of-enough-length-000000', 'alice')}",
+        f"Bearer {mint_user_token(DEV_AUTH_JWT_SECRET, 'alice', ttl=-60)}",
+        f"Bearer {jwt.encode({'sub': 'alice', 'exp': int(time.time()) + 60}, key=None, algorithm='none')}",
+        f"Bearer {jwt.encode({'exp': int(time.time()) + 60}, DEV_AUTH_JWT_SECRET, algorithm='HS256')}",
+        f"Bearer {jwt.encode({'sub': 'alice'}, DEV_AUTH_JWT_SECRET, algorithm='HS256')}",
+        f"Bearer {jwt.encode({'sub': 'a', 'roles': 'admin', 'exp': int(time.time()) + 60}, DEV_AUTH_JWT_SECRET, algorithm='HS256')}",
+        "Bearer x.y.z",
+        "Bearer ",
+        "Basic YWxpY2U6cHc=",
+        "garbage",
+    ],
+    ids=[
+        "wrong-secret",
+        "expired",
+        "unsigned",
+        "no-sub",
+        "no-exp",
+        "bad-roles",
+        "malformed",
+        "empty",
+        "basic",
+        "no-scheme",
+    ],
+)
+def test_bad_tokens_are_invalid_credentials(header):
+    with pytest.raises(Unauthenticated) as e:
+        VERIFIER.authenticate([("authorization", header)], False)
+    assert e.value.reason in ("INVALID_CREDENTIALS", "MISSING_CREDENTIALS")
+    if header.strip() not in ("Bearer",):
+        assert e.value.reason == "INVALID_CREDENTIALS"
+
+
+def test_internal_rpcs_need_a_service_token():
+    with pytest.raises(PermissionDenied) as e:
+        VERIFIER.authenticate(bearer(mint_user_token(DEV_AUTH_JWT_SECRET, "alice")), True)
+    assert e.value.reason == "INTERNAL_ONLY"
+    caller = VERIFIER.authenticate([service_header()], True)
+    assert caller.service == "post" and caller.user_id is None
+
+
+def test_a_service_token_signed_with_the_client_secret_is_refused():
+    forged = jwt.encode({"svc": "post", "exp": int(time.time()) + 60}, DEV_AUTH_JWT_SECRET, "HS256")
+    with pytest.raises(Unauthenticated):
+        VERIFIER.authenticate([(SERVICE_TOKEN_HEADER, f"Bearer {forged}")], True)
+
+
+def test_a_client_token_signed_with_the_internal_secret_is_refused():
+    forged = mint_user_token(DEV_INTERNAL_AUTH_SECRET, "alice")
+    with pytest.raises(Unauthenticated):
+        VERIFIER.authenticate(bearer(forged), False)
+
+
+def test_rs256_tokens_verify_against_a_jwks_file(tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": "k1", "alg": "RS256", "use": "sig"})
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [jwk]}))
+    verifier = TokenVerifier(Settings(service="gateway", auth_jwks_file=str(path)))
+    claims = {"sub": "carol", "exp": int(time.time()) + 60}
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+    assert verifier.authenticate(bearer(token), False).user_id == "carol"
+    hs = mint_user_token(DEV_AUTH_JWT_SECRET, "carol")
+    with pytest.raises(Unauthenticated):
+        verifier.authenticate(bearer(hs), False)

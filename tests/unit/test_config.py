@@ -1,0 +1,64 @@
+"""Settings from the environment, and the refusal to run production on defaults."""
+
+import pytest
+
+from services.common.config import ConfigError, load_settings
+
+PRODUCTION = {
+    "COSTREAM_ENV": "production",
+    "DATABASE_URL": "postgresql://db/costream",
+    "AUTH_JWT_SECRET": "a" * 40,
+    "INTERNAL_AUTH_SECRET": "b" * 40,
+    "LIVEKIT_API_SECRET": "c" * 40,
+    "LIVEKIT_PUBLIC_URL": "wss://livekit.example.com",
+}
+
+
+def test_defaults_work_on_a_laptop():
+    settings = load_settings("room", {})
+    assert settings.port == 50052 and settings.addr("gateway") == "127.0.0.1:50051"
+    assert settings.metrics_port == 9102 and settings.log_format == "console"
+    assert settings.reconnect_timeout == 180 and settings.database_url is None
+
+
+def test_production_with_real_settings_starts_with_json_logs():
+    settings = load_settings("room", PRODUCTION)
+    assert settings.production and settings.log_format == "json"
+    assert settings.bind_host == "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"AUTH_JWT_SECRET": "dev-auth-secret-change-me-0123456789"}, "AUTH_JWT_SECRET"),
+        ({"INTERNAL_AUTH_SECRET": ""}, "INTERNAL_AUTH_SECRET"),
+        ({"LIVEKIT_API_SECRET": "short"}, "LIVEKIT_API_SECRET"),
+        ({"LIVEKIT_PUBLIC_URL": "ws://livekit.example.com"}, "LIVEKIT_PUBLIC_URL"),
+        ({"DATABASE_URL": ""}, "DATABASE_URL"),
+    ],
+)
+def test_production_refuses_default_or_unsafe_settings(change, message):
+    with pytest.raises(ConfigError) as e:
+        load_settings("room", {**PRODUCTION, **change})
+    assert message in str(e.value) and "refusing to start in production" in str(e.value)
+
+
+def test_a_missing_secret_in_production_is_a_default_secret():
+    env = dict(PRODUCTION)
+    del env["INTERNAL_AUTH_SECRET"]
+    with pytest.raises(ConfigError, match="INTERNAL_AUTH_SECRET"):
+        load_settings("room", env)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TOKEN_TTL": "ten"},
+        {"RECONNECT_TIMEOUT": "0"},
+        {"COSTREAM_ENV": "staging"},
+        {"LOG_FORMAT": "xml"},
+    ],
+)
+def test_malformed_settings_fail_loudly(env):
+    with pytest.raises(ConfigError):
+        load_settings("room", env)
