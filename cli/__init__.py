@@ -1,0 +1,1 @@
+"""`costream`: the command-line client of the gateway."""
