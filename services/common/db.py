@@ -7,6 +7,7 @@ from typing import Self
 
 import asyncpg
 
+from services.common import observability
 from services.common.errors import Unavailable
 
 # Failures that mean "the database is not reachable right now", as opposed to a bug.
@@ -55,11 +56,18 @@ class Database:
         for attempt in range(1, attempts + 1):
             try:
                 self._pool = await create_pool(self._dsn, self._max_size)
+                observability.watch_pool(self._in_use, self._open_connections)
                 return
             except CONNECTION_ERRORS:
                 if attempt == attempts:
                     raise
                 await asyncio.sleep(delay)
+
+    def _in_use(self) -> int:
+        return self._pool.get_size() - self._pool.get_idle_size() if self._pool else 0
+
+    def _open_connections(self) -> int:
+        return self._pool.get_size() if self._pool else 0
 
     async def close(self) -> None:
         if self._pool is not None:

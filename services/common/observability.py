@@ -1,11 +1,13 @@
 """Prometheus metrics every service shares, served on METRICS_PORT at /metrics."""
 
+from collections.abc import Callable
+
 import prometheus_client as prom
 
 from services.common.config import Settings
 
 RPC_COUNT = prom.Counter(
-    "costream_rpc_total", "gRPC calls handled, by method and status code", ["method", "code"]
+    "costream_rpc", "gRPC calls handled, by method and status code", ["method", "code"]
 )
 RPC_SECONDS = prom.Histogram(
     "costream_rpc_duration_seconds",
@@ -13,6 +15,22 @@ RPC_SECONDS = prom.Histogram(
     ["method"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+DB_POOL = prom.Gauge(
+    "costream_db_pool_connections", "Database pool connections, by state", ["state"]
+)
+OUTBOX_BACKLOG = prom.Gauge(
+    "costream_outbox_backlog", "Side effects written but not delivered yet", ["schema"]
+)
+OUTBOX_OLDEST_AGE = prom.Gauge(
+    "costream_outbox_oldest_age_seconds", "Age of the oldest undelivered side effect", ["schema"]
+)
+WEBHOOKS = prom.Counter(
+    "costream_livekit_webhooks",
+    "LiveKit webhooks received, by event and result",
+    ["event", "result"],
+)
+ROOMS_BY_STATUS = prom.Gauge("costream_rooms", "Rooms not deleted, by status", ["status"])
+WATCHERS = prom.Gauge("costream_watchers", "Open Watch streams, by stream", ["stream"])
 
 _started_on: set[int] = set()
 
@@ -20,6 +38,12 @@ _started_on: set[int] = set()
 def observe_rpc(method: str, code: str, seconds: float) -> None:
     RPC_COUNT.labels(method, code).inc()
     RPC_SECONDS.labels(method).observe(seconds)
+
+
+def watch_pool(in_use: Callable[[], int], size: Callable[[], int]) -> None:
+    """Read the pool's state at scrape time."""
+    DB_POOL.labels("in_use").set_function(in_use)
+    DB_POOL.labels("open").set_function(size)
 
 
 def start_metrics_server(settings: Settings) -> None:

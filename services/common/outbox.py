@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 
+from services.common import observability
 from services.common.db import Database
 
 log = structlog.get_logger()
@@ -105,4 +106,14 @@ class OutboxRelay:
                         f"UPDATE {self._table} SET delivered_time = now() WHERE id = $1",  # noqa: S608
                         row["id"],
                     )
+            await self._measure(conn)
             return len(rows)
+
+    async def _measure(self, conn: asyncpg.Connection) -> None:
+        backlog, age = await conn.fetchrow(
+            f"""SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(create_time)), 0)
+                FROM {self._table} WHERE delivered_time IS NULL"""  # noqa: S608
+        )
+        schema = self._table.split(".")[0]
+        observability.OUTBOX_BACKLOG.labels(schema).set(backlog)
+        observability.OUTBOX_OLDEST_AGE.labels(schema).set(float(age))
