@@ -12,7 +12,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,local]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -42,7 +42,13 @@ migrate: venv
 run: venv
 	$(PY) -m services.devstack
 
-test: venv lint
+# checkov pins packaging<24, which pytest 9 cannot use: it gets a virtualenv of its own.
+CHECKOV := .local/checkov/bin/checkov
+$(CHECKOV):
+	$(PYTHON) -m venv .local/checkov
+	.local/checkov/bin/pip install --quiet checkov==3.3.30
+
+test: venv lint $(CHECKOV)
 	$(PY) -m pytest
 
 test-fast: venv
