@@ -1,0 +1,37 @@
+"""A service started with production settings and a default secret refuses to start."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+SAFE_PRODUCTION = {
+    "COSTREAM_ENV": "production",
+    "DATABASE_URL": "postgresql://costream@db.invalid/costream",
+    "AUTH_JWT_SECRET": "a" * 40,
+    "INTERNAL_AUTH_SECRET": "b" * 40,
+    "LIVEKIT_API_SECRET": "c" * 40,
+    "LIVEKIT_PUBLIC_URL": "wss://livekit.example.com",
+}
+
+
+@pytest.mark.parametrize(
+    ("unsafe", "named"),
+    [
+        ({"AUTH_JWT_SECRET": "dev-auth-secret-change-me-0123456789"}, "AUTH_JWT_SECRET"),
+        ({"LIVEKIT_PUBLIC_URL": "ws://livekit.example.com"}, "LIVEKIT_PUBLIC_URL"),
+        ({"DATABASE_URL": ""}, "DATABASE_URL"),
+    ],
+)
+def test_room_service_with_unsafe_production_settings_exits_with_one_clear_message(unsafe, named):
+    env = {k: v for k, v in os.environ.items() if k not in SAFE_PRODUCTION}
+    env.update(SAFE_PRODUCTION)
+    env.update(unsafe)
+    result = subprocess.run(
+        [sys.executable, "-m", "services.room"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "refusing to start in production" in lines[0] and named in lines[0]
