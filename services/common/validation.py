@@ -1,5 +1,6 @@
 """Input checks shared by every service; each failed check is one field violation."""
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -76,9 +77,13 @@ class Violations:
         return folded
 
     def metadata(self, field: str, value: struct_pb2.Struct) -> dict:
-        """A free-form JSON object of at most 16 KiB serialized."""
-        data = json_format.MessageToDict(value)
-        size = len(json_format.MessageToJson(value, indent=None).encode())
+        """A free-form JSON object of at most 16 KiB serialized (compact UTF-8 JSON)."""
+        try:
+            data = json_format.MessageToDict(value)
+        except (ValueError, json_format.Error):  # NaN and Infinity have no JSON form
+            self.add(field, "numbers must be finite")
+            return {}
+        size = len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
         if size > MAX_METADATA_BYTES:
             self.add(field, f"must be at most {MAX_METADATA_BYTES} bytes serialized")
         elif _has_nul(data):
