@@ -1,0 +1,174 @@
+"""Invitation rules and the invitation status machine. No I/O.
+
+pending → accepted | rejected | cancelled | expired; every other move is FAILED_PRECONDITION
+`INVITATION_NOT_PENDING`, so an invitation resolves exactly once.
+
+Expiry: a pending invitation whose `expire_time` has passed *is* expired, whether or not the
+sweeper has written that down yet: every read goes through `effective_status`, and the SQL
+filters use the same rule. An expired invitation has no `respond_time` (nobody responded),
+so a swept and an unswept one read the same.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from services.common.errors import FailedPrecondition, NotFound, PermissionDenied
+
+MAX_REQUEST_ID = 128
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class InvitationType(StrEnum):
+    LIVESTREAM_CO_HOST = "livestream_co_host"
+
+
+# Every move of the status machine; anything else is refused.
+TRANSITIONS: dict[InvitationStatus, frozenset[InvitationStatus]] = {
+    InvitationStatus.PENDING: frozenset(
+        {
+            InvitationStatus.ACCEPTED,
+            InvitationStatus.REJECTED,
+            InvitationStatus.CANCELLED,
+            InvitationStatus.EXPIRED,
+        }
+    ),
+    InvitationStatus.ACCEPTED: frozenset(),
+    InvitationStatus.REJECTED: frozenset(),
+    InvitationStatus.CANCELLED: frozenset(),
+    InvitationStatus.EXPIRED: frozenset(),
+}
+
+
+def can_move(source: InvitationStatus, target: InvitationStatus) -> bool:
+    return target in TRANSITIONS[source]
+
+
+def effective_status(status: str, expire_time: datetime, now: datetime) -> InvitationStatus:
+    """The status a reader sees: pending turns into expired the moment the deadline passes
+    (the repository's SQL filters apply the same rule)."""
+    stored = InvitationStatus(status)
+    if stored is InvitationStatus.PENDING and now >= expire_time:
+        return InvitationStatus.EXPIRED
+    return stored
+
+
+def expire_time_for(now: datetime, ttl_seconds: int) -> datetime:
+    return now + timedelta(seconds=ttl_seconds)
+
+
+@dataclass(frozen=True)
+class RoomAccess:
+    """What the room service says about a room and one user in it."""
+
+    room_id: str
+    host_user_id: str
+    ended: bool
+    deleted: bool
+    # The user's place on stage: "host", "co_host" or None.
+    user_role: str | None
+    user_banned: bool
+
+    def require_host(self, user_id: str) -> None:
+        if user_id != self.host_user_id:
+            raise PermissionDenied("NOT_ROOM_HOST", "only the room's host may do this")
+
+
+def require_can_invite(room: RoomAccess, inviter: str, invitee: str) -> None:
+    """Only the host invites, into a room that is not ended, someone not on stage and not
+    banned."""
+    room.require_host(inviter)
+    if room.ended or room.deleted:
+        raise FailedPrecondition("ROOM_ENDED", f"room {room.room_id} has ended")
+    if invitee == room.host_user_id or room.user_role is not None:
+        raise FailedPrecondition(
+            "ALREADY_ON_STAGE", f"{invitee} is already on stage", metadata={"user_id": invitee}
+        )
+    if room.user_banned:
+        raise PermissionDenied(
+            "USER_BANNED", f"{invitee} is banned from this room", metadata={"user_id": invitee}
+        )
+
+
+def invitation_not_found(invitation_id: str) -> NotFound:
+    return NotFound(
+        "INVITATION_NOT_FOUND",
+        f"invitation {invitation_id!r} not found",
+        metadata={"invitation_id": invitation_id},
+    )
+
+
+@dataclass
+class Invitation:
+    invitation_id: str
+    room_id: str
+    user_id: str
+    inviter_user_id: str
+    status: InvitationStatus
+    create_time: datetime
+    expire_time: datetime
+    respond_time: datetime | None = None
+    type: InvitationType = InvitationType.LIVESTREAM_CO_HOST
+
+    def status_at(self, now: datetime) -> InvitationStatus:
+        return effective_status(self.status, self.expire_time, now)
+
+    # --- who ---
+
+    def require_invitee(self, user_id: str) -> None:
+        if user_id != self.user_id:
+            raise PermissionDenied("NOT_INVITEE", "only the invitee may do this")
+
+    def require_party(self, user_id: str) -> None:
+        """The inviter and the invitee read an invitation; nobody else."""
+        if user_id not in (self.user_id, self.inviter_user_id):
+            raise PermissionDenied(
+                "NOT_INVITEE", "only the invitee or the inviter may read this invitation"
+            )
+
+    def is_inviter(self, user_id: str) -> bool:
+        return user_id == self.inviter_user_id
+
+    # --- the status machine ---
+
+    def require_pending(self, now: datetime) -> None:
+        current = self.status_at(now)
+        if current is not InvitationStatus.PENDING:
+            raise FailedPrecondition(
+                "INVITATION_NOT_PENDING",
+                f"invitation {self.invitation_id} is {current.value}",
+                metadata={"invitation_id": self.invitation_id, "status": current.value},
+            )
+
+    def _resolve(self, target: InvitationStatus, now: datetime) -> None:
+        self.require_pending(now)
+        assert can_move(self.status, target)
+        self.status = target
+        self.respond_time = now
+
+    def accept(self, now: datetime) -> None:
+        self._resolve(InvitationStatus.ACCEPTED, now)
+
+    def reject(self, now: datetime) -> None:
+        self._resolve(InvitationStatus.REJECTED, now)
+
+    def cancel(self, now: datetime) -> None:
+        self._resolve(InvitationStatus.CANCELLED, now)
+
+    def expire(self, now: datetime) -> None:
+        """Write down an expiry that has happened; refused before the deadline or once
+        resolved."""
+        if self.status is not InvitationStatus.PENDING or now < self.expire_time:
+            raise FailedPrecondition(
+                "INVITATION_NOT_PENDING",
+                f"invitation {self.invitation_id} cannot expire now",
+                metadata={"invitation_id": self.invitation_id, "status": self.status_at(now).value},
+            )
+        self.status = InvitationStatus.EXPIRED

@@ -1,0 +1,243 @@
+"""The invitation use cases: plain async functions taking a command and a unit of work.
+
+Accept claims the seat in the room service while the invitation row is locked (SELECT ... FOR
+UPDATE): a concurrent cancel, reject or CancelRoomInvitations waits and then finds the
+invitation accepted, and the sweeper skips it. If the process dies after the seat claim but
+before the commit, the invitation is still pending and a retried accept finishes the job:
+AddCoHost is idempotent per invitation and seats nobody twice.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import asyncpg
+import uuid_utils
+
+from services.common.auth import Caller
+from services.common.errors import AlreadyExists, NotFound
+from services.invitation.domain import (
+    Invitation,
+    InvitationStatus,
+    RoomAccess,
+    expire_time_for,
+    invitation_not_found,
+    require_can_invite,
+)
+from services.invitation.repository import InvitationUnitOfWork
+
+# Event kinds sent to WatchMyInvitations streams.
+CREATED = "created"
+STATUS_CHANGED = "status_changed"
+
+
+class Rooms(Protocol):
+    async def access(self, room_id: str, user_id: str) -> RoomAccess: ...
+
+    async def add_co_host(self, room_id: str, user_id: str, invitation_id: str) -> None: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_invitation_id() -> str:
+    """URL-safe, unguessable and time-ordered (UUIDv7)."""
+    return str(uuid_utils.uuid7())
+
+
+@dataclass(frozen=True)
+class CreateInvitation:
+    room_id: str
+    user_id: str
+    request_id: str
+
+
+async def create_invitation(
+    cmd: CreateInvitation,
+    caller: Caller,
+    uow: InvitationUnitOfWork,
+    rooms: Rooms,
+    ttl_seconds: int,
+) -> Invitation:
+    inviter = caller.require_user()
+    if cmd.request_id:
+        async with uow:
+            existing = await uow.invitations.find_by_request(inviter, cmd.request_id)
+            if existing is not None:
+                return existing
+    # Asked before the transaction opens: no connection is held during the peer call.
+    require_can_invite(await rooms.access(cmd.room_id, cmd.user_id), inviter, cmd.user_id)
+    now = utcnow()
+    invitation = Invitation(
+        invitation_id=new_invitation_id(),
+        room_id=cmd.room_id,
+        user_id=cmd.user_id,
+        inviter_user_id=inviter,
+        status=InvitationStatus.PENDING,
+        create_time=now,
+        expire_time=expire_time_for(now, ttl_seconds),
+    )
+    try:
+        async with uow:
+            # A pending invitation past its deadline must not hold the one-pending slot.
+            stale = await uow.invitations.expire_stale(cmd.room_id, cmd.user_id, now)
+            await uow.invitations.notify(stale, STATUS_CHANGED)
+            await uow.invitations.insert(invitation, cmd.request_id, now)
+            await uow.invitations.notify([invitation.invitation_id], CREATED)
+            await uow.commit()
+            return invitation
+    except asyncpg.UniqueViolationError as e:
+        if e.constraint_name not in ("invitations_create_request", "invitations_one_pending"):
+            raise
+        async with uow:
+            # A concurrent retry with the same request_id won (whichever index caught it).
+            existing = None
+            if cmd.request_id:
+                existing = await uow.invitations.find_by_request(inviter, cmd.request_id)
+            pending = await uow.invitations.latest_of(cmd.room_id, cmd.user_id)
+        if existing is not None:
+            return existing
+        raise AlreadyExists(
+            "INVITATION_PENDING",
+            f"{cmd.user_id} already has a pending invitation to this room",
+            metadata={"invitation_id": pending.invitation_id if pending else ""},
+        ) from None
+
+
+async def _get(uow: InvitationUnitOfWork, invitation_id: str, *, lock: bool) -> Invitation:
+    invitation = await uow.invitations.get(invitation_id, for_update=lock)
+    if invitation is None:
+        raise invitation_not_found(invitation_id)
+    return invitation
+
+
+async def get_invitation(
+    invitation_id: str, caller: Caller, uow: InvitationUnitOfWork
+) -> Invitation:
+    user = caller.require_user()
+    async with uow:
+        invitation = await _get(uow, invitation_id, lock=False)
+    invitation.require_party(user)
+    return invitation
+
+
+@dataclass(frozen=True)
+class Page:
+    statuses: list[InvitationStatus]
+    after: tuple[datetime, str] | None
+    page_size: int
+
+
+async def list_room_invitations(
+    room_id: str, page: Page, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
+) -> tuple[list[Invitation], bool]:
+    """A page of the invitations a room's host sent, newest first, and whether there are
+    more."""
+    user = caller.require_user()
+    (await rooms.access(room_id, user)).require_host(user)
+    async with uow:
+        rows = await uow.invitations.list_by_room(
+            room_id, [s.value for s in page.statuses], utcnow(), page.after, page.page_size + 1
+        )
+    return rows[: page.page_size], len(rows) > page.page_size
+
+
+async def list_my_invitations(
+    page: Page, caller: Caller, uow: InvitationUnitOfWork
+) -> tuple[list[Invitation], bool]:
+    """A page of the caller's invitations as invitee (pending ones unless asked otherwise)."""
+    user = caller.require_user()
+    statuses = page.statuses or [InvitationStatus.PENDING]
+    async with uow:
+        rows = await uow.invitations.list_by_invitee(
+            user, [s.value for s in statuses], utcnow(), page.after, page.page_size + 1
+        )
+    return rows[: page.page_size], len(rows) > page.page_size
+
+
+async def get_my_room_invitation(
+    room_id: str, caller: Caller, uow: InvitationUnitOfWork
+) -> Invitation:
+    user = caller.require_user()
+    async with uow:
+        invitation = await uow.invitations.latest_of(room_id, user)
+    if invitation is None:
+        raise NotFound(
+            "INVITATION_NOT_FOUND",
+            "you have no invitation to this room",
+            metadata={"room_id": room_id},
+        )
+    return invitation
+
+
+async def _resolved(uow: InvitationUnitOfWork, invitation: Invitation) -> Invitation:
+    saved = await uow.invitations.save_resolution(invitation, utcnow())
+    assert saved, "the row is locked, so it is still pending"
+    await uow.invitations.notify([invitation.invitation_id], STATUS_CHANGED)
+    await uow.commit()
+    return invitation
+
+
+async def accept_invitation(
+    invitation_id: str, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
+) -> Invitation:
+    """The invitee takes a seat. Seats full: SEAT_LIMIT_REACHED and the invitation stays
+    pending."""
+    user = caller.require_user()
+    async with uow:
+        invitation = await _get(uow, invitation_id, lock=True)
+        invitation.require_invitee(user)
+        now = utcnow()
+        invitation.require_pending(now)
+        await rooms.add_co_host(invitation.room_id, invitation.user_id, invitation_id)
+        invitation.accept(now)
+        return await _resolved(uow, invitation)
+
+
+async def reject_invitation(
+    invitation_id: str, caller: Caller, uow: InvitationUnitOfWork
+) -> Invitation:
+    user = caller.require_user()
+    async with uow:
+        invitation = await _get(uow, invitation_id, lock=True)
+        invitation.require_invitee(user)
+        invitation.reject(utcnow())
+        return await _resolved(uow, invitation)
+
+
+async def cancel_invitation(
+    invitation_id: str, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
+) -> Invitation:
+    """Cancelled by the inviter or the room's host."""
+    user = caller.require_user()
+    async with uow:
+        invitation = await _get(uow, invitation_id, lock=False)
+    if not invitation.is_inviter(user):
+        (await rooms.access(invitation.room_id, user)).require_host(user)
+    async with uow:
+        invitation = await _get(uow, invitation_id, lock=True)
+        invitation.cancel(utcnow())
+        return await _resolved(uow, invitation)
+
+
+async def cancel_room_invitations(room_id: str, uow: InvitationUnitOfWork) -> int:
+    """The room ended: every pending invitation of it is cancelled (or written down as
+    expired when its deadline had passed). Idempotent: a second call finds nothing pending
+    and returns 0."""
+    now = utcnow()
+    async with uow:
+        cancelled, expired = await uow.invitations.cancel_room(room_id, now)
+        await uow.invitations.notify(cancelled + expired, STATUS_CHANGED)
+        await uow.commit()
+    return len(cancelled)
+
+
+async def expire_pending_invitations(uow: InvitationUnitOfWork, limit: int = 500) -> list[str]:
+    """One sweep: write down up to `limit` expiries that have happened; return their ids.
+    Safe with replicas: each row is taken by one sweeper (SKIP LOCKED)."""
+    async with uow:
+        expired = await uow.invitations.expire_due(utcnow(), limit)
+        await uow.invitations.notify(expired, STATUS_CHANGED)
+        await uow.commit()
+    return expired

@@ -1,0 +1,119 @@
+"""SQL for the post aggregate (asyncpg, $n parameters). One class per aggregate."""
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.common.db import UnitOfWork
+from services.post.domain import MAX_POSTS_PER_ROOM, Post
+
+UPDATABLE = frozenset({"text", "title", "metadata", "hashtags", "mention_user_ids"})
+
+
+class PostRepository:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._conn = connection
+
+    async def row(self, post_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
+        """The post as stored, deleted ones too."""
+        return await self._conn.fetchrow(
+            "SELECT * FROM post.posts WHERE post_id = $1"  # noqa: S608
+            + (" FOR UPDATE" if for_update else ""),
+            post_id,
+        )
+
+    async def get(self, post_id: str, *, for_update: bool = False) -> Post | None:
+        row = await self.row(post_id, for_update=for_update)
+        if row is None:
+            return None
+        return Post(post_id=row["post_id"], creator_id=row["creator_id"], deleted=row["deleted"])
+
+    async def find_by_request(self, creator_id: str, request_id: str) -> asyncpg.Record | None:
+        return await self._conn.fetchrow(
+            "SELECT * FROM post.posts WHERE creator_id = $1 AND create_request_id = $2",
+            creator_id,
+            request_id,
+        )
+
+    async def insert(self, row: dict[str, Any]) -> asyncpg.Record:
+        columns = list(row)
+        return await self._conn.fetchrow(
+            f"INSERT INTO post.posts ({', '.join(columns)})"  # noqa: S608
+            f" VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))}) RETURNING *",
+            *row.values(),
+        )
+
+    async def update_fields(
+        self, post_id: str, fields: dict[str, Any], now: datetime
+    ) -> asyncpg.Record:
+        assert set(fields) <= UPDATABLE
+        sets = [f"{name} = ${i}" for i, name in enumerate(fields, start=2)]
+        sets.append(f"update_time = ${len(fields) + 2}")
+        return await self._conn.fetchrow(
+            f"UPDATE post.posts SET {', '.join(sets)} WHERE post_id = $1 RETURNING *",  # noqa: S608
+            post_id,
+            *fields.values(),
+            now,
+        )
+
+    async def mark_deleted(self, post_id: str, now: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE post.posts SET deleted = true, delete_time = $2, update_time = $2"
+            " WHERE post_id = $1",
+            post_id,
+            now,
+        )
+
+    async def feed(
+        self,
+        *,
+        target_type: str,
+        target_id: str,
+        data_type: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[asyncpg.Record]:
+        """One page of a feed, newest first, in one query. Empty filters match everything."""
+        where = ["NOT deleted"]
+        args: list[Any] = []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if target_type:
+            where.append(f"target_type = {arg(target_type)}")
+        if target_id:
+            where.append(f"target_id = {arg(target_id)}")
+        if data_type:
+            where.append(f"data_type = {arg(data_type)}")
+        if after is not None:
+            where.append(f"(create_time, post_id) < ({arg(after[0])}, {arg(after[1])})")
+        sql = (
+            f"SELECT * FROM post.posts WHERE {' AND '.join(where)}"  # noqa: S608
+            f" ORDER BY create_time DESC, post_id DESC LIMIT {arg(limit)}"
+        )
+        return await self._conn.fetch(sql, *args)
+
+    async def by_rooms(self, room_ids: list[str]) -> list[asyncpg.Record]:
+        """The newest posts of each room (up to MAX_POSTS_PER_ROOM each), in one query,
+        newest first."""
+        return await self._conn.fetch(
+            """SELECT p.* FROM unnest($1::text[]) AS r(room_id)
+               CROSS JOIN LATERAL (
+                   SELECT * FROM post.posts
+                   WHERE room_id = r.room_id AND NOT deleted
+                   ORDER BY create_time DESC, post_id DESC
+                   LIMIT $2) AS p
+               ORDER BY p.create_time DESC, p.post_id DESC""",
+            list(dict.fromkeys(room_ids)),
+            MAX_POSTS_PER_ROOM,
+        )
+
+
+class PostUnitOfWork(UnitOfWork):
+    posts: PostRepository
+
+    def _open(self, connection: asyncpg.Connection) -> None:
+        self.posts = PostRepository(connection)
