@@ -1,17 +1,37 @@
 """Wiring of the room service process."""
 
+from datetime import timedelta
+from functools import partial
+
 from costream.room.v1 import room_service_pb2_grpc
 
 from services.common.config import Settings
 from services.common.db import Database
+from services.common.outbox import OutboxRelay
 from services.common.pagination import PageTokens
-from services.common.server import ServiceSpec
+from services.common.server import ServiceSpec, peer_channel
+from services.room.livekit_events import apply_livekit_event
 from services.room.servicer import INTERNAL_METHODS, SERVICE_NAME, RoomServicer
+from services.room.side_effects import outbox_deliveries
+from services.room.timers import TIMER_SECONDS, run_timers
 
 
-def build(settings: Settings) -> ServiceSpec:
+def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> ServiceSpec:
     database = Database(settings.database_url or "", settings.db_pool_max_size)
-    servicer = RoomServicer(database, PageTokens(settings.internal_auth_secret))
+    broadcast_channel = peer_channel(settings, "broadcast")
+    invitation_channel = peer_channel(settings, "invitation")
+    servicer = RoomServicer(
+        database,
+        PageTokens(settings.internal_auth_secret),
+        apply_event=partial(
+            apply_livekit_event, reconnect_timeout=timedelta(seconds=settings.reconnect_timeout)
+        ),
+    )
+    relay = OutboxRelay(database, "room", outbox_deliveries(broadcast_channel, invitation_channel))
+
+    async def room_timers() -> None:
+        await run_timers(database, timedelta(seconds=settings.max_live_duration), timer_seconds)
+
     return ServiceSpec(
         settings=settings,
         servicers=[
@@ -19,6 +39,6 @@ def build(settings: Settings) -> ServiceSpec:
         ],
         internal_methods=INTERNAL_METHODS,
         startup=[database.open],
-        loops=[servicer.listen],
-        shutdown=[database.close],
+        loops=[servicer.listen, relay.run, room_timers],
+        shutdown=[database.close, broadcast_channel.close, invitation_channel.close],
     )

@@ -12,6 +12,8 @@ ROOM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 MAX_TITLE = 1000
 MAX_DESCRIPTION = 5000
 MAX_BATCH = 100
+# Longer bans would overflow datetime; 0 means until unbanned anyway.
+MAX_BAN_DURATION = timedelta(days=36500)
 
 
 class RoomStatus(StrEnum):
@@ -148,16 +150,16 @@ class Room:
 
 
 def check_room_id(v: Violations, room_id: str, field: str = "room_id") -> None:
-    if not ROOM_ID.match(room_id):
+    if not ROOM_ID.fullmatch(room_id):  # match() would let a trailing newline through
         v.add(field, "must match ^[a-z0-9][a-z0-9_-]{0,47}$")
 
 
-def check_title(v: Violations, title: str) -> str:
-    return v.text("title", title, min_len=1, max_len=MAX_TITLE, trim=True)
+def check_title(v: Violations, title: str, field: str = "title") -> str:
+    return v.text(field, title, min_len=1, max_len=MAX_TITLE, trim=True)
 
 
-def check_description(v: Violations, description: str) -> str:
-    return v.text("description", description, max_len=MAX_DESCRIPTION)
+def check_description(v: Violations, description: str, field: str = "description") -> str:
+    return v.text(field, description, max_len=MAX_DESCRIPTION)
 
 
 def check_co_hosts(

@@ -119,12 +119,14 @@ async def create_room(cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork) -> a
             view = await _view(uow, room_id)
             await uow.commit()
             return view
-    except asyncpg.UniqueViolationError as e:
-        if e.constraint_name == "rooms_create_request":
-            # A concurrent retry with the same request_id won; return its room.
+    except asyncpg.UniqueViolationError:
+        if cmd.request_id:
+            # A concurrent retry with the same request_id may have won (on the request index
+            # or, with a client-chosen id, on the room id): then return its room.
             async with uow:
                 existing = await uow.rooms.find_by_request(host, cmd.request_id)
-                return await _view(uow, existing or room_id)
+                if existing:
+                    return await _view(uow, existing)
         raise AlreadyExists(
             "ROOM_ID_TAKEN", f"room id {room_id!r} is taken", metadata={"room_id": room_id}
         ) from None
@@ -377,3 +379,20 @@ async def get_room_access(
         role = await uow.rooms.role_of(room_id, user_id)
         banned = await uow.rooms.is_banned(room_id, user_id, utcnow())
         return view, role, banned
+
+
+async def purge_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> None:
+    """Remove a room for good: the gateway undoing a CreateLiveRoomPost whose post failed. Only
+    its host, only while it is idle and was never live; a room already gone is a no-op."""
+    user = caller.require_user()
+    async with uow:
+        room = await uow.rooms.get(room_id, for_update=True)
+        if room is None:
+            return
+        room.require_host(user)
+        if room.status is not RoomStatus.IDLE or room.live_time is not None or room.deleted:
+            raise FailedPrecondition("ROOM_IN_USE", f"room {room_id} was used; delete it instead")
+        # Participants, bans, connections and playbacks go with it (ON DELETE CASCADE).
+        await uow.connection.execute("DELETE FROM room.rooms WHERE room_id = $1", room_id)
+        await uow.rooms.notify(room_id, "deleted")
+        await uow.commit()

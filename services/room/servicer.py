@@ -3,7 +3,7 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -22,7 +22,7 @@ from services.room.repository import ROOM_EVENTS_CHANNEL, RoomUnitOfWork
 log = structlog.get_logger()
 
 SERVICE_NAME = room_service_pb2.DESCRIPTOR.services_by_name["RoomService"].full_name
-INTERNAL_METHODS = frozenset({"AddCoHost", "ApplyLiveKitEvent", "GetRoomAccess"})
+INTERNAL_METHODS = frozenset({"AddCoHost", "ApplyLiveKitEvent", "GetRoomAccess", "PurgeRoom"})
 UPDATABLE_FIELDS = ("title", "description", "thumbnail_file_id", "metadata",
                     "live_chat_enabled", "parent_room_id")  # fmt: skip
 
@@ -242,7 +242,8 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         rows, more = await handlers.list_rooms(
             handlers.ListRooms(
                 statuses=[STATUS_FROM_PROTO[s].value for s in statuses if s in STATUS_FROM_PROTO],
-                types=[TYPE_FROM_PROTO[t].value for t in types if t in TYPE_FROM_PROTO],
+                # By name: a reserved type no room has yet matches nothing (not everything).
+                types=[room_pb2.RoomType.Name(t).removeprefix("ROOM_TYPE_").lower() for t in types],
                 host_user_id=request.host_user_id,
                 parent_room_id=request.parent_room_id,
                 newest_first=order_by == "last_created",
@@ -277,9 +278,11 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
             if path not in UPDATABLE_FIELDS:
                 v.add("update_mask", f"{path!r} cannot be updated")
             elif path == "title":
-                fields["title"] = domain.check_title(v, room.title)
+                fields["title"] = domain.check_title(v, room.title, "room.title")
             elif path == "description":
-                fields["description"] = domain.check_description(v, room.description)
+                fields["description"] = domain.check_description(
+                    v, room.description, "room.description"
+                )
             elif path == "thumbnail_file_id":
                 fields[path] = v.text("room.thumbnail_file_id", room.thumbnail_file_id, max_len=256)
             elif path == "metadata":
@@ -327,9 +330,15 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         _room_id(v, request.room_id)
         v.identifier("user_id", request.user_id)
         reason = v.text("reason", request.reason, max_len=1000)
-        duration = request.duration.ToTimedelta() if request.HasField("duration") else None
-        if duration is not None and duration < timedelta(0):
-            v.add("duration", "must not be negative")
+        duration = None
+        if request.HasField("duration"):
+            # Bounded before conversion: a huge Duration overflows timedelta and datetime.
+            if request.duration.seconds < 0 or request.duration.nanos < 0:
+                v.add("duration", "must not be negative")
+            elif request.duration.seconds > domain.MAX_BAN_DURATION.total_seconds():
+                v.add("duration", f"must be at most {domain.MAX_BAN_DURATION.days} days")
+            else:
+                duration = request.duration.ToTimedelta()
         v.raise_if_any()
         row = await handlers.ban_user(
             request.room_id, request.user_id, duration or None, reason, current_caller.get(),
@@ -393,11 +402,16 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         )
 
     async def ApplyLiveKitEvent(self, request, context):
+        event = request.event
+        v = Violations()
+        v.identifier("event.event_id", event.event_id)
+        v.text("event.event", event.event, min_len=1, max_len=64)
+        v.text("event.room_name", event.room_name, max_len=256)
+        v.raise_if_any()
         if self._apply_event is None:
-            raise NotImplementedError(
-                "LiveKit events are applied once the broadcast service exists"
-            )
-        return await self._apply_event(request, self._uow())
+            raise NotImplementedError("no LiveKit event handler is wired in")
+        applied = await self._apply_event(event, self._uow())
+        return room_service_pb2.ApplyLiveKitEventResponse(applied=applied)
 
     # --- WatchRoom: every replica LISTENs and fans changes out to its own streams ---
 
@@ -439,6 +453,11 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         finally:
             await conn.remove_listener(ROOM_EVENTS_CHANNEL, self._on_notify)
             await self._database.pool.release(conn)
+
+    async def PurgeRoom(self, request, context):
+        room_id = _one_room_id(request.room_id)
+        await handlers.purge_room(room_id, current_caller.get(), self._uow())
+        return empty_pb2.Empty()
 
 
 def _is_set(room: room_pb2.Room, field: str) -> bool:

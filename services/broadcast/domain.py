@@ -1,0 +1,195 @@
+"""Who gets which LiveKit credentials (domain.md "LiveKit credentials"), the LiveKit room a
+session needs, and LiveKit webhooks in the terms of the room service. No I/O."""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import jwt
+from costream.room.v1 import room_pb2
+from google.protobuf import duration_pb2
+from livekit.api import AccessToken, VideoGrants
+from livekit.protocol import egress as egress_pb
+from livekit.protocol import models
+from livekit.protocol import room as livekit_room_pb
+from livekit.protocol.webhook import WebhookEvent
+
+from services.common.errors import FailedPrecondition, PermissionDenied
+
+
+class Role(StrEnum):
+    HOST = "host"
+    CO_HOST = "co_host"
+    VIEWER = "viewer"
+
+
+# The role table of domain.md; LiveKit's TrackSource names as its tokens spell them.
+PUBLISH_SOURCES = {
+    Role.HOST: ["camera", "microphone", "screen_share", "screen_share_audio"],
+    Role.CO_HOST: ["camera", "microphone"],
+}
+
+# A LiveKit room waits this long past the broadcaster token's lifetime for the first join.
+EMPTY_TIMEOUT_GRACE = 60
+# After the last participant leaves, LiveKit keeps the room until the reconnect window (ours)
+# has run out and a little more: our timer ends the room, not LiveKit.
+DEPARTURE_TIMEOUT_GRACE = 30
+# Everyone in the LiveKit room, viewers included: a ceiling against runaway joins.
+MAX_PARTICIPANTS = 10_000
+
+
+@dataclass(frozen=True)
+class RoomAccess:
+    """A room as the room service tells it, and where one user stands in it."""
+
+    room_id: str
+    host_user_id: str
+    ended: bool
+    deleted: bool
+    live_chat_enabled: bool
+    role: Role | None
+    banned: bool
+
+
+def broadcaster_role(access: RoomAccess) -> Role:
+    """The role whose credentials a broadcaster gets; refused for anyone not on stage now."""
+    if access.banned:
+        raise PermissionDenied("USER_BANNED", "you are banned from this room")
+    if access.ended or access.deleted:
+        raise FailedPrecondition("ROOM_ENDED", f"room {access.room_id} has ended")
+    if access.role not in (Role.HOST, Role.CO_HOST):
+        raise PermissionDenied("NOT_ON_STAGE", "only the host and co-hosts broadcast")
+    return access.role
+
+
+def check_viewer(access: RoomAccess) -> None:
+    """Anyone not banned watches a room that has not ended; an ended room has nothing live to
+    watch (its recordings are on the room)."""
+    if access.banned:
+        raise PermissionDenied("USER_BANNED", "you are banned from this room")
+    if access.ended or access.deleted:
+        raise FailedPrecondition("ROOM_ENDED", f"room {access.room_id} has ended")
+
+
+def video_grants(room_id: str, role: Role, live_chat_enabled: bool) -> VideoGrants:
+    if role is Role.VIEWER:
+        return VideoGrants(
+            room_join=True,
+            room=room_id,
+            can_publish=False,
+            can_subscribe=True,
+            can_publish_data=live_chat_enabled,
+        )
+    return VideoGrants(
+        room_join=True,
+        room=room_id,
+        can_publish=True,
+        can_publish_sources=list(PUBLISH_SOURCES[role]),
+        can_subscribe=True,
+        can_publish_data=True,
+    )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    token: str
+    url: str
+    expire_time: datetime
+
+
+class TokenMinter:
+    """LiveKit access tokens (HS256 with the API key pair), identity = user id, room =
+    room id."""
+
+    def __init__(self, api_key: str, api_secret: str, ttl: timedelta, public_url: str) -> None:
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self._ttl = ttl
+        self._public_url = public_url
+
+    def __repr__(self) -> str:
+        return f"TokenMinter(api_key={self._api_key!r}, ttl={self._ttl})"
+
+    def mint(
+        self, user_id: str, room_id: str, role: Role, *, live_chat_enabled: bool = False
+    ) -> Credentials:
+        token = (
+            AccessToken(self._api_key, self._api_secret)
+            .with_identity(user_id)
+            .with_ttl(self._ttl)
+            .with_grants(video_grants(room_id, role, live_chat_enabled))
+            .with_attributes({"role": role.value})
+            .to_jwt()
+        )
+        # The expiry the token itself carries (whole seconds), read back rather than guessed.
+        claims = jwt.decode(token, options={"verify_signature": False})
+        expire_time = datetime.fromtimestamp(claims["exp"], UTC)
+        return Credentials(token=token, url=self._public_url, expire_time=expire_time)
+
+
+def create_room_request(
+    room_id: str, host_user_id: str, *, token_ttl: int, reconnect_timeout: int
+) -> livekit_room_pb.CreateRoomRequest:
+    """The LiveKit room of a session, created before its first broadcaster credential."""
+    return livekit_room_pb.CreateRoomRequest(
+        name=room_id,
+        empty_timeout=token_ttl + EMPTY_TIMEOUT_GRACE,
+        departure_timeout=reconnect_timeout + DEPARTURE_TIMEOUT_GRACE,
+        max_participants=MAX_PARTICIPANTS,
+        metadata=json.dumps({"room_id": room_id, "host_user_id": host_user_id}),
+    )
+
+
+_LEAVES = frozenset({"participant_left", "participant_connection_aborted"})
+
+
+def _enum_name(enum: object, value: int, default: str) -> str:
+    try:
+        return enum.Name(value)  # type: ignore[attr-defined]
+    except ValueError:
+        return default
+
+
+def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:
+    """A verified webhook in the terms of the room service; None for events of participants
+    that are not people (egress, ingress, agents, SIP), which count for nothing."""
+    if event.HasField("participant") and event.participant.kind != models.ParticipantInfo.STANDARD:
+        return None
+    out = room_pb2.LiveKitEvent(
+        event_id=event.id,
+        event=event.event,
+        room_name=event.room.name,
+        room_sid=event.room.sid,
+    )
+    if event.created_at:
+        out.create_time.FromSeconds(event.created_at)
+    if event.HasField("participant"):
+        participant = event.participant
+        out.participant_identity = participant.identity
+        out.participant_sid = participant.sid
+        out.participant_can_publish = participant.permission.can_publish
+        if event.event in _LEAVES:
+            out.disconnect_reason = _enum_name(
+                models.DisconnectReason, participant.disconnect_reason, "UNKNOWN_REASON"
+            )
+    if event.HasField("track"):
+        out.track_sid = event.track.sid
+    if event.HasField("egress_info"):
+        info = event.egress_info
+        out.egress_id = info.egress_id
+        out.egress_status = _enum_name(egress_pb.EgressStatus, info.status, "")
+        out.room_name = out.room_name or info.room_name
+        out.room_sid = out.room_sid or info.room_id
+        files = list(info.file_results) or ([info.file] if info.HasField("file") else [])
+        if files and (files[0].location or files[0].filename):
+            nanoseconds = files[0].duration
+            out.playback.CopyFrom(
+                room_pb2.RecordedPlayback(
+                    url=files[0].location or files[0].filename,
+                    duration=duration_pb2.Duration(
+                        seconds=nanoseconds // 10**9, nanos=nanoseconds % 10**9
+                    ),
+                )
+            )
+    return out

@@ -1,0 +1,85 @@
+"""The LiveKit server API through livekit-api's LiveKitAPI, over one aiohttp session per
+process with a timeout on every call. A LiveKit that fails or does not answer is UNAVAILABLE
+(DEPENDENCY_UNAVAILABLE, safe to retry); errors and logs never carry the key pair."""
+
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import aiohttp
+import structlog
+from livekit.api import LiveKitAPI, ServerError
+from livekit.protocol import models
+from livekit.protocol import room as livekit_room_pb
+
+from services.common.errors import Unavailable
+
+log = structlog.get_logger()
+
+_T = TypeVar("_T")
+NOT_FOUND = "not_found"
+
+
+class LiveKitServer:
+    def __init__(self, url: str, api_key: str, api_secret: str, timeout: float) -> None:
+        self._url = url
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self._timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._api: LiveKitAPI | None = None
+
+    def __repr__(self) -> str:
+        return f"LiveKitServer(url={self._url!r})"
+
+    async def open(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+        # No region failover: that is for LiveKit Cloud; retries are the callers' (outbox).
+        self._api = LiveKitAPI(
+            self._url, self._api_key, self._api_secret, session=self._session, failover=False
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self._api = None
+
+    @property
+    def _rooms(self):  # type: ignore[no-untyped-def]
+        if self._api is None:
+            raise Unavailable("the service is starting; retry")
+        return self._api.room
+
+    async def create_room(self, request: livekit_room_pb.CreateRoomRequest) -> models.Room:
+        """Create the LiveKit room, or return it as it is when it exists."""
+        room = await self._call("CreateRoom", self._rooms.create_room(request))
+        assert room is not None
+        return room
+
+    async def delete_room(self, room_id: str) -> None:
+        """Disconnect everyone and close the room; a room that is not there is done already."""
+        request = livekit_room_pb.DeleteRoomRequest(room=room_id)
+        await self._call("DeleteRoom", self._rooms.delete_room(request), missing_ok=True)
+
+    async def remove_participant(self, room_id: str, identity: str) -> None:
+        """Disconnect one participant; one (or a room) that is not there is done already."""
+        request = livekit_room_pb.RoomParticipantIdentity(room=room_id, identity=identity)
+        await self._call(
+            "RemoveParticipant", self._rooms.remove_participant(request), missing_ok=True
+        )
+
+    async def _call(
+        self, method: str, call: Awaitable[_T], *, missing_ok: bool = False
+    ) -> _T | None:
+        try:
+            return await call
+        except ServerError as e:
+            if missing_ok and e.code == NOT_FOUND:
+                return None
+            # Only the code and status: LiveKit's message is not ours to pass on.
+            log.warning("livekit call failed", method=method, code=e.code, status=e.status)
+            message = f"LiveKit {method} failed ({e.code}, HTTP {e.status}); retry"
+            raise Unavailable(message) from None
+        except (aiohttp.ClientError, TimeoutError) as e:
+            log.warning("livekit unreachable", method=method, error=type(e).__name__)
+            raise Unavailable(f"LiveKit is unreachable ({type(e).__name__}); retry") from None

@@ -1,0 +1,347 @@
+"""LiveKit webhooks applied to rooms (domain.md "Room status machine", "LiveKit webhooks").
+
+Built so that the same events, duplicated and reordered within a session, end in the same
+status and live counts as the events in order:
+- Sessions are LiveKit room sids. The first event adopts one; a room_started created after the
+  current session began replaces it (the old session's connections go); events of the current
+  session apply; events created before it began are stale (they only tell that the host was
+  here); events of an unknown session wait, parked, until its room_started arrives.
+- Live counts are the set of connected participant sids: a join counts its sid unless the
+  sid's departure was seen already; a departure stops counting it.
+- The host is present while one of the host's sids is connected, or when the host's latest
+  departure was DUPLICATE_IDENTITY (a reconnect under way). Present → live; gone after being
+  seen → waitingReconnect; not seen yet → idle.
+- room_finished ends the room. After the end, events change nothing but recordings (LiveKit's
+  leaves and room_finished still empty the counts).
+- egress_ended with a completed file appends a playback: an ended room becomes recorded, one
+  that has not ended becomes recorded when it ends.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import structlog
+from costream.room.v1 import room_pb2
+
+from services.room import handlers
+from services.room.domain import EndReason, Room, RoomStatus
+from services.room.repository import RoomUnitOfWork
+
+log = structlog.get_logger()
+
+JOINS = frozenset({"participant_joined", "track_published"})
+LEAVES = frozenset({"participant_left", "participant_connection_aborted"})
+ROOM_STARTED = "room_started"
+ROOM_FINISHED = "room_finished"
+EGRESS_ENDED = "egress_ended"
+SESSION_EVENTS = JOINS | LEAVES | {ROOM_STARTED, ROOM_FINISHED}
+DUPLICATE_IDENTITY = "DUPLICATE_IDENTITY"
+EGRESS_COMPLETE = "EGRESS_COMPLETE"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Session(StrEnum):
+    """Where an event stands relative to the room's current LiveKit session."""
+
+    ADOPT = "adopt"  # the room has no session yet: the event's becomes it
+    CURRENT = "current"
+    REPLACE = "replace"  # room_started of a later session
+    STALE = "stale"  # created before the current session began
+    PARK = "park"  # an unknown session, maybe one whose room_started is on its way
+
+
+def classify_session(
+    current_sid: str | None,
+    session_time: datetime | None,
+    event_sid: str,
+    kind: str,
+    created: datetime,
+) -> Session:
+    if not event_sid or event_sid == current_sid:
+        return Session.CURRENT
+    if current_sid is None:
+        return Session.ADOPT
+    # LiveKit rooms of one name do not overlap: what was created before this session began
+    # belongs to an older one.
+    if session_time is not None and created < session_time:
+        return Session.STALE
+    return Session.REPLACE if kind == ROOM_STARTED else Session.PARK
+
+
+class Presence(StrEnum):
+    NOT_SEEN = "not_seen"
+    PRESENT = "present"
+    GONE = "gone"
+
+
+def host_presence(connected: int, departures: Iterable[tuple[datetime, str]]) -> Presence:
+    """The host in one session, from its connected sids and its (leave_time, reason)
+    departures."""
+    if connected:
+        return Presence.PRESENT
+    # At the same time, a DUPLICATE_IDENTITY departure came first: its replacement joined after.
+    latest = max(departures, key=lambda d: (d[0], d[1] != DUPLICATE_IDENTITY), default=None)
+    if latest is None:
+        return Presence.NOT_SEEN
+    return Presence.PRESENT if latest[1] == DUPLICATE_IDENTITY else Presence.GONE
+
+
+def follow_host(
+    room: Room, presence: Presence, now: datetime, reconnect_timeout: timedelta
+) -> bool:
+    """Move the status where the host's presence puts it; True when it moved."""
+    if room.ended:
+        return False
+    if presence is Presence.PRESENT:
+        return room.go_live(now)
+    if presence is Presence.GONE:
+        # A departure proves a join, even when the join has not arrived (yet).
+        went_live = room.go_live(now) if room.status is RoomStatus.IDLE else False
+        return room.host_dropped(now, reconnect_timeout) or went_live
+    # Not seen in this session: idle stays idle, a room live in an older one waits for its host.
+    return room.host_dropped(now, reconnect_timeout)
+
+
+@dataclass(frozen=True)
+class Playback:
+    egress_id: str
+    url: str
+    thumbnail_url: str
+    duration_ms: int
+
+
+def completed_recording(event: room_pb2.LiveKitEvent) -> Playback | None:
+    """The recording an egress_ended event brings, if it completed with a file."""
+    if (
+        event.event != EGRESS_ENDED
+        or event.egress_status != EGRESS_COMPLETE
+        or not event.egress_id
+        or not event.playback.url
+    ):
+        return None
+    duration = event.playback.duration
+    return Playback(
+        egress_id=event.egress_id,
+        url=event.playback.url,
+        thumbnail_url=event.playback.thumbnail_url,
+        duration_ms=duration.seconds * 1000 + duration.nanos // 1_000_000,
+    )
+
+
+def event_time(event: room_pb2.LiveKitEvent) -> datetime:
+    if not event.HasField("create_time"):
+        return _EPOCH
+    return event.create_time.ToDatetime(tzinfo=UTC)
+
+
+async def end_room_and_record(
+    uow: RoomUnitOfWork, room: Room, reason: EndReason, now: datetime
+) -> None:
+    """handlers.end_room (status, LiveKit and invitations side effects); a recording that
+    arrived before the end makes the room recorded at once."""
+    await handlers.end_room(uow, room, reason, now)
+    if await uow.livekit.set_recording_pending(room.room_id, False):
+        room.record(now)
+        await uow.rooms.save_status(room, now)
+        await uow.rooms.notify(room.room_id, "recorded")
+
+
+async def apply_livekit_event(
+    event: room_pb2.LiveKitEvent,
+    uow: RoomUnitOfWork,
+    *,
+    reconnect_timeout: timedelta,
+    now: datetime | None = None,
+) -> bool:
+    """Apply one verified LiveKit event; False for duplicates, other rooms, stale or parked
+    events and events that change nothing."""
+    now = now or handlers.utcnow()
+    async with uow:
+        room = await uow.rooms.get(event.room_name, for_update=True) if event.room_name else None
+        first_seen = await uow.livekit.record_event(
+            event.event_id, event.room_name, event.event, event.room_sid, now
+        )
+        if not first_seen or room is None:
+            await uow.commit()
+            return False
+        session_time = await uow.livekit.session_time(room.room_id)
+        application = _Application(uow, room, session_time, now, reconnect_timeout)
+        await application.apply(event)
+        applied = await application.finish()
+        await uow.commit()
+    return applied
+
+
+class _Application:
+    """One event, and the parked events it releases, applied to one locked room."""
+
+    def __init__(
+        self,
+        uow: RoomUnitOfWork,
+        room: Room,
+        session_time: datetime | None,
+        now: datetime,
+        reconnect_timeout: timedelta,
+    ) -> None:
+        self._uow = uow
+        self._room = room
+        self._session_time = session_time
+        self._now = now
+        self._reconnect_timeout = reconnect_timeout
+        self._before = (room.status, room.livekit_room_sid, room.live_time)
+        self._session_time_before = session_time
+        self._check_host = False
+        self._counts_changed = False
+        self._playback_added = False
+        self._ended_here = False
+
+    def _is_host(self, event: room_pb2.LiveKitEvent) -> bool:
+        return event.participant_identity == self._room.host_user_id
+
+    async def apply(self, event: room_pb2.LiveKitEvent) -> None:
+        if event.event == EGRESS_ENDED:
+            await self._recording(event)
+            return
+        if event.event not in SESSION_EVENTS:
+            return
+        if event.event in JOINS | LEAVES and not event.participant_sid:
+            return
+        if self._room.ended:
+            await self._after_end(event)
+            return
+        created = event_time(event)
+        session = classify_session(
+            self._room.livekit_room_sid, self._session_time, event.room_sid, event.event, created
+        )
+        if session is Session.PARK:
+            await self._uow.livekit.park(event.event_id, event.SerializeToString())
+        elif session is Session.STALE:
+            if self._is_host(event) and self._room.status is RoomStatus.IDLE:
+                # The host was live in an older session; this session says where it is now.
+                self._room.go_live(self._now)
+                self._check_host = True
+        elif session is Session.CURRENT:
+            if self._session_time is None or created < self._session_time:
+                self._session_time = created
+            await self._in_session(event)
+        else:
+            await self._start_session(event, created, replace=session is Session.REPLACE)
+
+    async def _start_session(
+        self, event: room_pb2.LiveKitEvent, created: datetime, *, replace: bool
+    ) -> None:
+        room_id = self._room.room_id
+        self._room.livekit_room_sid = event.room_sid
+        self._session_time = created
+        self._check_host = True
+        if replace:
+            changed = await self._uow.livekit.drop_connections(room_id, keep_session=event.room_sid)
+            self._counts_changed |= changed
+        await self._in_session(event)
+        parked = [
+            room_pb2.LiveKitEvent.FromString(payload)
+            for payload in await self._uow.livekit.take_parked(room_id, event.room_sid)
+        ]
+        for waiting in sorted(parked, key=lambda e: (event_time(e), e.event_id)):
+            await self.apply(waiting)
+
+    async def _in_session(self, event: room_pb2.LiveKitEvent) -> None:
+        room_id = self._room.room_id
+        room_sid = event.room_sid or self._room.livekit_room_sid or ""
+        if event.event in JOINS:
+            # Only publishers publish tracks; track events carry no permission.
+            can_publish = event.participant_can_publish or event.event == "track_published"
+            changed = await self._uow.livekit.connect(
+                room_id,
+                event.participant_sid,
+                event.participant_identity,
+                room_sid,
+                can_publish,
+                self._now,
+            )
+        elif event.event in LEAVES:
+            changed = await self._uow.livekit.disconnect(
+                room_id,
+                event.participant_sid,
+                event.participant_identity,
+                room_sid,
+                event.disconnect_reason or "UNKNOWN_REASON",
+                event_time(event),
+            )
+        elif event.event == ROOM_FINISHED:
+            await end_room_and_record(
+                self._uow, self._room, EndReason.LIVEKIT_ROOM_FINISHED, self._now
+            )
+            self._ended_here = True
+            self._counts_changed |= await self._uow.livekit.drop_connections(room_id)
+            return
+        else:
+            return
+        self._counts_changed |= changed
+        self._check_host = self._check_host or self._is_host(event)
+
+    async def _after_end(self, event: room_pb2.LiveKitEvent) -> None:
+        """Ended is final; LiveKit emptying the room still empties the counts."""
+        room_id = self._room.room_id
+        if event.event == ROOM_FINISHED:
+            self._counts_changed |= await self._uow.livekit.drop_connections(room_id)
+        elif event.event in LEAVES:
+            changed = await self._uow.livekit.drop_connection(room_id, event.participant_sid)
+            self._counts_changed |= changed
+
+    async def _recording(self, event: room_pb2.LiveKitEvent) -> None:
+        playback = completed_recording(event)
+        if playback is None:
+            return
+        room_id = self._room.room_id
+        added = await self._uow.livekit.add_playback(
+            room_id,
+            playback.egress_id,
+            playback.url,
+            playback.thumbnail_url,
+            playback.duration_ms,
+            self._now,
+        )
+        if not added:
+            return
+        self._playback_added = True
+        if not self._room.ended:
+            await self._uow.livekit.set_recording_pending(room_id, True)
+        elif self._room.record(self._now):
+            await self._uow.livekit.set_recording_pending(room_id, False)
+
+    async def finish(self) -> bool:
+        """Follow the host, save, tell watchers; True when anything changed."""
+        room = self._room
+        if self._check_host and not room.ended:
+            connected, departures = await self._uow.livekit.presence(
+                room.room_id, room.host_user_id, room.livekit_room_sid or ""
+            )
+            presence = host_presence(connected, departures)
+            follow_host(room, presence, self._now, self._reconnect_timeout)
+        status_before = self._before[0]
+        room_changed = (room.status, room.livekit_room_sid, room.live_time) != self._before
+        if room_changed:
+            await self._uow.rooms.save_status(room, self._now)
+        session_changed = self._session_time != self._session_time_before
+        if session_changed:
+            await self._uow.livekit.set_session_time(room.room_id, self._session_time)
+        if self._counts_changed:
+            await self._uow.livekit.update_peak(room.room_id)
+        status_changed = room.status != status_before
+        if status_changed:
+            log.info("room status follows LiveKit", room_id=room.room_id, status=room.status.value)
+        kind = None
+        if room.status is RoomStatus.RECORDED and status_before is not RoomStatus.RECORDED:
+            kind = "recorded"
+        elif status_changed:
+            kind = "status_changed"
+        elif self._counts_changed:
+            kind = "stats_changed"
+        elif self._playback_added:
+            kind = "updated"
+        if kind and not self._ended_here:  # end_room_and_record told watchers already
+            await self._uow.rooms.notify(room.room_id, kind)
+        return room_changed or session_changed or self._counts_changed or self._playback_added

@@ -1,0 +1,84 @@
+"""Room timers, run in the service and not in clients: a room never stays in waitingReconnect
+or live past its deadline, even when a webhook was lost, and a room whose recording came
+before its end becomes recorded. Every replica runs them; FOR UPDATE SKIP LOCKED shares the
+rooms out, so no room is handled twice."""
+
+import asyncio
+from datetime import datetime, timedelta
+
+import structlog
+
+from services.common.db import CONNECTION_ERRORS, Database
+from services.common.errors import Unavailable
+from services.room.domain import EndReason, Room, RoomStatus
+from services.room.handlers import utcnow
+from services.room.livekit_events import end_room_and_record
+from services.room.repository import RoomUnitOfWork
+
+log = structlog.get_logger()
+
+TIMER_SECONDS = 1.0
+BATCH = 100
+
+
+def overdue_reason(room: Room, now: datetime, max_live_duration: timedelta) -> EndReason | None:
+    """Why the room must end now, if it must."""
+    deadline = room.reconnect_deadline
+    if room.status is RoomStatus.WAITING_RECONNECT and deadline and deadline <= now:
+        return EndReason.RECONNECT_TIMEOUT
+    live_time = room.live_time
+    if room.status is RoomStatus.LIVE and live_time and live_time + max_live_duration <= now:
+        return EndReason.MAX_DURATION
+    return None
+
+
+async def end_overdue_rooms(
+    database: Database,
+    *,
+    max_live_duration: timedelta,
+    now: datetime | None = None,
+    limit: int = BATCH,
+) -> int:
+    """End a batch of rooms past their deadline, with the side effects of every end; return
+    how many were looked at."""
+    now = now or utcnow()
+    async with RoomUnitOfWork(database) as uow:
+        rooms = await uow.rooms.lock_overdue(now, now - max_live_duration, limit)
+        for room in rooms:
+            reason = overdue_reason(room, now, max_live_duration)
+            if reason is not None:
+                await end_room_and_record(uow, room, reason, now)
+                log.info("room ended by timer", room_id=room.room_id, reason=reason.value)
+        await uow.commit()
+    return len(rooms)
+
+
+async def record_ended_rooms(
+    database: Database, *, now: datetime | None = None, limit: int = BATCH
+) -> int:
+    """Rooms ended (by StopRoom, DismissRoom, ...) after their recording arrived become
+    recorded; return how many."""
+    now = now or utcnow()
+    async with RoomUnitOfWork(database) as uow:
+        rooms = await uow.rooms.lock_ended_with_recordings(limit)
+        for room in rooms:
+            room.record(now)
+            await uow.rooms.save_status(room, now)
+            await uow.livekit.set_recording_pending(room.room_id, False)
+            await uow.rooms.notify(room.room_id, "recorded")
+        await uow.commit()
+    return len(rooms)
+
+
+async def run_timers(
+    database: Database, max_live_duration: timedelta, interval: float = TIMER_SECONDS
+) -> None:
+    while True:
+        try:
+            while await end_overdue_rooms(database, max_live_duration=max_live_duration) == BATCH:
+                pass
+            while await record_ended_rooms(database) == BATCH:
+                pass
+        except (Unavailable, *CONNECTION_ERRORS) as e:
+            log.warning("room timers wait for the database", error=str(e))
+        await asyncio.sleep(interval)

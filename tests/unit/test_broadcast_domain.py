@@ -1,0 +1,205 @@
+"""Broadcast rules without I/O: the role table of LiveKit tokens, who gets credentials, the
+LiveKit room a session gets, and webhooks turned into room events."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from livekit.api import TokenVerifier, VideoGrants
+from livekit.protocol import egress as egress_pb
+from livekit.protocol import models
+from livekit.protocol.webhook import WebhookEvent
+
+from services.broadcast import domain
+from services.broadcast.domain import Role, RoomAccess
+from services.common.errors import FailedPrecondition, PermissionDenied
+
+KEY = "unit-key"
+SECRET = "unit-secret-0123456789-0123456789-abc"
+TTL = timedelta(seconds=900)
+URL = "wss://live.example.test"
+
+
+def minter() -> domain.TokenMinter:
+    return domain.TokenMinter(KEY, SECRET, TTL, URL)
+
+
+def access(**overrides: object) -> RoomAccess:
+    values: dict[str, object] = {
+        "room_id": "room-1",
+        "host_user_id": "hana",
+        "ended": False,
+        "deleted": False,
+        "live_chat_enabled": False,
+        "role": None,
+        "banned": False,
+    }
+    values.update(overrides)
+    return RoomAccess(**values)  # type: ignore[arg-type]
+
+
+def decode(token: str):
+    return TokenVerifier(KEY, SECRET).verify(token)
+
+
+def test_host_token_has_exactly_the_host_grants():
+    creds = minter().mint("hana", "room-1", Role.HOST)
+    claims = decode(creds.token)
+    assert claims.identity == "hana"
+    assert claims.attributes == {"role": "host"}
+    # Exactly the table: nothing more (no admin, create, list, record, hidden grants).
+    assert claims.video == VideoGrants(
+        room_join=True,
+        room="room-1",
+        can_publish=True,
+        can_publish_sources=["camera", "microphone", "screen_share", "screen_share_audio"],
+        can_subscribe=True,
+        can_publish_data=True,
+    )
+    assert creds.url == URL
+
+
+def test_co_host_token_publishes_camera_and_microphone_only():
+    claims = decode(minter().mint("cole", "room-1", Role.CO_HOST).token)
+    assert claims.identity == "cole"
+    assert claims.attributes == {"role": "co_host"}
+    assert claims.video == VideoGrants(
+        room_join=True,
+        room="room-1",
+        can_publish=True,
+        can_publish_sources=["camera", "microphone"],
+        can_subscribe=True,
+        can_publish_data=True,
+    )
+
+
+@pytest.mark.parametrize("live_chat", [False, True])
+def test_viewer_token_never_publishes_media_and_sends_data_only_with_live_chat(live_chat):
+    claims = decode(minter().mint("vic", "room-1", Role.VIEWER, live_chat_enabled=live_chat).token)
+    assert claims.identity == "vic"
+    assert claims.attributes == {"role": "viewer"}
+    assert claims.video == VideoGrants(
+        room_join=True,
+        room="room-1",
+        can_publish=False,
+        can_subscribe=True,
+        can_publish_data=live_chat,
+    )
+    assert claims.video.can_publish_sources is None
+
+
+def test_token_expires_after_the_ttl_and_says_so():
+    before = int(time.time())
+    creds = minter().mint("hana", "room-1", Role.HOST)
+    exp = jwt.decode(creds.token, options={"verify_signature": False})["exp"]
+    assert before + 900 <= exp <= int(time.time()) + 900
+    assert creds.expire_time == datetime.fromtimestamp(exp, UTC)
+
+
+def test_token_signed_with_another_secret_is_refused():
+    token = minter().mint("hana", "room-1", Role.HOST).token
+    with pytest.raises(Exception):  # noqa: B017 (PyJWT's InvalidSignatureError)
+        TokenVerifier(KEY, SECRET + "x").verify(token)
+
+
+def test_minter_repr_hides_the_secret():
+    assert SECRET not in repr(minter())
+
+
+def test_host_and_co_host_broadcast():
+    assert domain.broadcaster_role(access(role=Role.HOST)) is Role.HOST
+    assert domain.broadcaster_role(access(role=Role.CO_HOST)) is Role.CO_HOST
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "reason"),
+    [
+        ({"role": None}, PermissionDenied, "NOT_ON_STAGE"),
+        ({"role": Role.CO_HOST, "banned": True}, PermissionDenied, "USER_BANNED"),
+        ({"role": None, "banned": True, "ended": True}, PermissionDenied, "USER_BANNED"),
+        ({"role": Role.HOST, "ended": True}, FailedPrecondition, "ROOM_ENDED"),
+        ({"role": Role.HOST, "deleted": True, "ended": True}, FailedPrecondition, "ROOM_ENDED"),
+    ],
+)
+def test_broadcaster_refusals(overrides, error, reason):
+    with pytest.raises(error) as e:
+        domain.broadcaster_role(access(**overrides))
+    assert e.value.reason == reason
+
+
+def test_viewers_watch_unless_banned_or_the_room_ended():
+    domain.check_viewer(access())
+    with pytest.raises(PermissionDenied) as banned:
+        domain.check_viewer(access(banned=True))
+    assert banned.value.reason == "USER_BANNED"
+    with pytest.raises(FailedPrecondition) as ended:
+        domain.check_viewer(access(ended=True))
+    assert ended.value.reason == "ROOM_ENDED"
+
+
+def test_livekit_room_outlives_the_reconnect_window_and_the_first_token():
+    request = domain.create_room_request("room-1", "hana", token_ttl=900, reconnect_timeout=180)
+    assert request.name == "room-1"
+    assert request.empty_timeout > 900
+    assert request.departure_timeout > 180
+    assert request.max_participants == domain.MAX_PARTICIPANTS
+    assert '"host_user_id": "hana"' in request.metadata
+
+
+def _participant_event(event: str, **participant: object) -> WebhookEvent:
+    return WebhookEvent(
+        id="EV_1",
+        event=event,
+        created_at=1_700_000_000,
+        room=models.Room(name="room-1", sid="RM_1"),
+        participant=models.ParticipantInfo(**participant),  # type: ignore[arg-type]
+    )
+
+
+def test_participant_left_becomes_a_room_event_with_its_reason():
+    event = _participant_event(
+        "participant_left",
+        sid="PA_1",
+        identity="hana",
+        disconnect_reason=models.DisconnectReason.DUPLICATE_IDENTITY,
+        permission=models.ParticipantPermission(can_publish=True),
+    )
+    out = domain.to_room_event(event)
+    assert out is not None
+    assert (out.event_id, out.event, out.room_name, out.room_sid) == (
+        "EV_1",
+        "participant_left",
+        "room-1",
+        "RM_1",
+    )
+    assert (out.participant_identity, out.participant_sid) == ("hana", "PA_1")
+    assert out.disconnect_reason == "DUPLICATE_IDENTITY"
+    assert out.participant_can_publish is True
+    assert out.create_time.seconds == 1_700_000_000
+
+
+def test_events_of_recorders_and_agents_are_not_room_events():
+    event = _participant_event(
+        "participant_joined", sid="PA_2", identity="EG_x", kind=models.ParticipantInfo.EGRESS
+    )
+    assert domain.to_room_event(event) is None
+
+
+def test_egress_ended_with_a_file_carries_the_playback():
+    info = egress_pb.EgressInfo(
+        egress_id="EG_1",
+        room_id="RM_1",
+        room_name="room-1",
+        status=egress_pb.EgressStatus.EGRESS_COMPLETE,
+        file_results=[
+            egress_pb.FileInfo(filename="a.mp4", location="s3://b/a.mp4", duration=61_500_000_000)
+        ],
+    )
+    event = WebhookEvent(id="EV_2", event="egress_ended", egress_info=info)
+    out = domain.to_room_event(event)
+    assert out is not None
+    assert (out.room_name, out.room_sid, out.egress_id) == ("room-1", "RM_1", "EG_1")
+    assert out.egress_status == "EGRESS_COMPLETE"
+    assert out.playback.url == "s3://b/a.mp4"
+    assert (out.playback.duration.seconds, out.playback.duration.nanos) == (61, 500_000_000)

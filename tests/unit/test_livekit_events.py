@@ -1,0 +1,674 @@
+"""LiveKit events applied to a room, without I/O: the rules, worked examples, and a property
+test: any delivery LiveKit allows (duplicates, reordering within a session, late events of
+older sessions) ends in the same status and live counts as the events in LiveKit's order, and
+those match what LiveKit did. The use case runs against an in-memory unit of work that
+behaves as services.room.repository does; tests/integration/test_livekit_events_db.py runs
+the same property against PostgreSQL."""
+
+import copy
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from costream.room.v1 import room_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.room.domain import EndReason, Room, RoomStatus
+from services.room.livekit_events import (
+    Presence,
+    Session,
+    apply_livekit_event,
+    classify_session,
+    follow_host,
+    host_presence,
+)
+
+ROOM = "room-x"
+HOST = "hana"
+CO_HOST = "cole"
+VIEWERS = ("vic", "val")
+STAGE = frozenset({HOST, CO_HOST})
+PEOPLE = (HOST, CO_HOST, *VIEWERS)
+RECONNECT = timedelta(seconds=180)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def at(seconds: int) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+
+def test_first_session_is_adopted_and_later_room_started_replaces_it():
+    assert classify_session(None, None, "RM_1", "participant_joined", at(5)) is Session.ADOPT
+    assert classify_session("RM_1", at(0), "RM_1", "participant_left", at(9)) is Session.CURRENT
+    assert classify_session("RM_1", at(0), "RM_2", "room_started", at(9)) is Session.REPLACE
+
+
+def test_events_from_before_the_session_began_are_stale_and_unknown_later_ones_wait():
+    assert classify_session("RM_2", at(10), "RM_1", "room_started", at(3)) is Session.STALE
+    assert classify_session("RM_2", at(10), "RM_1", "participant_joined", at(3)) is Session.STALE
+    assert classify_session("RM_1", at(0), "RM_2", "participant_joined", at(9)) is Session.PARK
+
+
+def test_host_presence_follows_connected_sids_and_the_latest_departure():
+    assert host_presence(0, []) is Presence.NOT_SEEN
+    assert host_presence(1, [(at(1), "CLIENT_INITIATED")]) is Presence.PRESENT
+    assert host_presence(0, [(at(1), "CLIENT_INITIATED")]) is Presence.GONE
+    # Replaced by a new connection of the same identity, whose join has not arrived yet.
+    assert host_presence(0, [(at(1), "CLIENT_INITIATED"), (at(2), "DUPLICATE_IDENTITY")]) is (
+        Presence.PRESENT
+    )
+    # The replacement joined and left too: gone, also when both left in the same second.
+    assert host_presence(0, [(at(2), "DUPLICATE_IDENTITY"), (at(3), "CLIENT_INITIATED")]) is (
+        Presence.GONE
+    )
+    assert host_presence(0, [(at(2), "DUPLICATE_IDENTITY"), (at(2), "CLIENT_INITIATED")]) is (
+        Presence.GONE
+    )
+
+
+def room(status: RoomStatus = RoomStatus.IDLE, **fields: object) -> Room:
+    return Room(room_id=ROOM, host_user_id=HOST, status=status, max_co_hosts=8, **fields)  # type: ignore[arg-type]
+
+
+def test_status_follows_the_host():
+    r = room()
+    assert follow_host(r, Presence.NOT_SEEN, at(1), RECONNECT) is False
+    assert r.status is RoomStatus.IDLE
+    assert follow_host(r, Presence.PRESENT, at(2), RECONNECT) is True
+    assert (r.status, r.live_time) == (RoomStatus.LIVE, at(2))
+    assert follow_host(r, Presence.GONE, at(3), RECONNECT) is True
+    assert (r.status, r.reconnect_deadline) == (RoomStatus.WAITING_RECONNECT, at(3) + RECONNECT)
+    assert follow_host(r, Presence.PRESENT, at(4), RECONNECT) is True
+    assert (r.status, r.live_time, r.reconnect_deadline) == (RoomStatus.LIVE, at(2), None)
+
+
+def test_a_departure_before_its_join_still_means_the_host_was_live():
+    r = room()
+    assert follow_host(r, Presence.GONE, at(1), RECONNECT) is True
+    assert r.status is RoomStatus.WAITING_RECONNECT
+    assert r.live_time == at(1)
+
+
+def test_ended_rooms_do_not_follow_the_host():
+    r = room(RoomStatus.ENDED)
+    assert follow_host(r, Presence.PRESENT, at(1), RECONNECT) is False
+    assert r.status is RoomStatus.ENDED
+
+
+# --- an in-memory unit of work ------------------------------------------------------------------
+
+
+@dataclass
+class Store:
+    rooms: dict[str, Room] = field(default_factory=dict)
+    events: dict[str, dict] = field(default_factory=dict)
+    session_times: dict[str, datetime | None] = field(default_factory=dict)
+    connections: dict[tuple[str, str], dict] = field(default_factory=dict)
+    departures: dict[tuple[str, str], dict] = field(default_factory=dict)
+    playbacks: dict[tuple[str, str], dict] = field(default_factory=dict)
+    recording_pending: set[str] = field(default_factory=set)
+    peaks: dict[str, int] = field(default_factory=dict)
+    outbox: list[tuple[str, dict]] = field(default_factory=list)
+    notices: list[tuple[str, str]] = field(default_factory=list)
+
+    def counts(self, room_id: str) -> tuple[int, int]:
+        """(viewers, publishers): distinct identities, as the room view counts them."""
+        rows = [c for (r, _), c in self.connections.items() if r == room_id]
+        viewers = {c["identity"] for c in rows if not c["can_publish"]}
+        publishers = {c["identity"] for c in rows if c["can_publish"]}
+        return len(viewers), len(publishers)
+
+
+class FakeRooms:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def get(self, room_id: str, *, for_update: bool = False) -> Room | None:
+        found = self._s.rooms.get(room_id)
+        return copy.deepcopy(found) if found else None
+
+    async def save_status(self, room: Room, now: datetime) -> None:
+        self._s.rooms[room.room_id] = copy.deepcopy(room)
+
+    async def notify(self, room_id: str, kind: str) -> None:
+        self._s.notices.append((room_id, kind))
+
+
+class FakeOutbox:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def add(self, kind: str, payload: dict) -> None:
+        self._s.outbox.append((kind, payload))
+
+
+class FakeLiveKit:
+    """services.room.repository.LiveKitRepository over a Store."""
+
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def record_event(self, event_id, room_id, event, room_sid, now) -> bool:
+        if event_id in self._s.events:
+            return False
+        self._s.events[event_id] = {"room_id": room_id, "room_sid": room_sid, "state": "done"}
+        return True
+
+    async def park(self, event_id, payload) -> None:
+        self._s.events[event_id].update(state="parked", payload=payload)
+
+    async def take_parked(self, room_id, room_sid) -> list[bytes]:
+        taken = []
+        for row in self._s.events.values():
+            if (row["room_id"], row["room_sid"], row["state"]) == (room_id, room_sid, "parked"):
+                row["state"] = "done"
+                taken.append(row["payload"])
+        return taken
+
+    async def session_time(self, room_id):
+        return self._s.session_times.get(room_id)
+
+    async def set_session_time(self, room_id, since) -> None:
+        self._s.session_times[room_id] = since
+
+    async def connect(self, room_id, participant_sid, identity, room_sid, can_publish, now):
+        key = (room_id, participant_sid)
+        if key in self._s.departures:
+            return False
+        row = self._s.connections.get(key)
+        if row is None:
+            self._s.connections[key] = {
+                "identity": identity,
+                "room_sid": room_sid,
+                "can_publish": can_publish,
+            }
+            return True
+        if can_publish and not row["can_publish"]:
+            row["can_publish"] = True
+            return True
+        return False
+
+    async def disconnect(self, room_id, participant_sid, identity, room_sid, reason, leave_time):
+        self._s.departures.setdefault(
+            (room_id, participant_sid),
+            {"identity": identity, "room_sid": room_sid, "reason": reason, "time": leave_time},
+        )
+        return await self.drop_connection(room_id, participant_sid)
+
+    async def drop_connection(self, room_id, participant_sid) -> bool:
+        return self._s.connections.pop((room_id, participant_sid), None) is not None
+
+    async def drop_connections(self, room_id, *, keep_session=None) -> bool:
+        gone = [
+            key
+            for key, row in self._s.connections.items()
+            if key[0] == room_id and (keep_session is None or row["room_sid"] != keep_session)
+        ]
+        for key in gone:
+            del self._s.connections[key]
+        return bool(gone)
+
+    async def presence(self, room_id, identity, room_sid):
+        connected = sum(
+            1
+            for (r, _), row in self._s.connections.items()
+            if r == room_id and (row["identity"], row["room_sid"]) == (identity, room_sid)
+        )
+        departures = [
+            (row["time"], row["reason"])
+            for (r, _), row in self._s.departures.items()
+            if r == room_id and (row["identity"], row["room_sid"]) == (identity, room_sid)
+        ]
+        return connected, departures
+
+    async def update_peak(self, room_id) -> None:
+        viewers, _ = self._s.counts(room_id)
+        self._s.peaks[room_id] = max(self._s.peaks.get(room_id, 0), viewers)
+
+    async def add_playback(self, room_id, egress_id, url, thumbnail_url, duration_ms, now):
+        if (room_id, egress_id) in self._s.playbacks:
+            return False
+        self._s.playbacks[(room_id, egress_id)] = {"url": url, "duration_ms": duration_ms}
+        return True
+
+    async def set_recording_pending(self, room_id, pending) -> bool:
+        if (room_id in self._s.recording_pending) == pending:
+            return False
+        if pending:
+            self._s.recording_pending.add(room_id)
+        else:
+            self._s.recording_pending.discard(room_id)
+        return True
+
+
+class FakeUnitOfWork:
+    """Rolls the store back unless committed, like services.common.db.UnitOfWork."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.rooms = FakeRooms(store)
+        self.outbox = FakeOutbox(store)
+        self.livekit = FakeLiveKit(store)
+
+    async def __aenter__(self) -> "FakeUnitOfWork":
+        self._saved = copy.deepcopy(self._store.__dict__)
+        self._committed = False
+        return self
+
+    async def commit(self) -> None:
+        self._committed = True
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if not self._committed:
+            self._store.__dict__.update(self._saved)
+
+
+def new_store() -> Store:
+    store = Store()
+    store.rooms[ROOM] = room()
+    return store
+
+
+async def apply(store: Store, event: room_pb2.LiveKitEvent, now: datetime = T0) -> bool:
+    return await apply_livekit_event(
+        event,
+        FakeUnitOfWork(store),  # type: ignore[arg-type]
+        reconnect_timeout=RECONNECT,
+        now=now,
+    )
+
+
+# --- LiveKit, simulated ---------------------------------------------------------------------
+
+
+class LiveKitSimulator:
+    """What a LiveKit server sends about one room, in its order, and where it leaves things."""
+
+    def __init__(self) -> None:
+        self.events: list[room_pb2.LiveKitEvent] = []
+        self.windows: list[int] = []  # the session each event belongs to (its lane)
+        self.clock = 1_767_225_600
+        self.session = ""
+        self.session_index = -1
+        self.connected: dict[str, str] = {}
+        self.host_seen = False
+        self.finished = False
+        self.recorded = False
+        self._ids = 0
+
+    def _id(self, prefix: str) -> str:
+        self._ids += 1
+        return f"{prefix}_{self._ids}"
+
+    def _emit(self, event: str, **fields: object) -> None:
+        self.clock += 1
+        self.events.append(
+            room_pb2.LiveKitEvent(
+                event_id=self._id("EV"),
+                event=event,
+                create_time=timestamp_pb2.Timestamp(seconds=self.clock),
+                room_name=ROOM,
+                room_sid=self.session,
+                **fields,  # type: ignore[arg-type]
+            )
+        )
+        self.windows.append(self.session_index)
+
+    def _left(self, who: str, reason: str, event: str = "participant_left") -> None:
+        sid = self.connected.pop(who)
+        self._emit(
+            event,
+            participant_identity=who,
+            participant_sid=sid,
+            participant_can_publish=who in STAGE,
+            disconnect_reason=reason,
+        )
+
+    def start_session(self) -> None:
+        """A LiveKit room: the first, or a new one after the last vanished without a word."""
+        self.session_index += 1
+        self.session = self._id("RM")
+        self.connected = {}
+        self._emit("room_started")
+
+    def join(self, who: str) -> None:
+        if who in self.connected:  # the same identity again: LiveKit drops the old connection
+            self._left(who, "DUPLICATE_IDENTITY")
+        sid = self._id("PA")
+        self.connected[who] = sid
+        self.host_seen = self.host_seen or who == HOST
+        self._emit(
+            "participant_joined",
+            participant_identity=who,
+            participant_sid=sid,
+            participant_can_publish=who in STAGE,
+        )
+
+    def leave(self, who: str) -> None:
+        if who in self.connected:
+            self._left(who, "CLIENT_INITIATED")
+
+    def abort(self, who: str) -> None:
+        if who in self.connected:
+            self._left(who, "JOIN_FAILURE", "participant_connection_aborted")
+
+    def publish(self, who: str) -> None:
+        if who in self.connected and who in STAGE:
+            self._emit(
+                "track_published",
+                participant_identity=who,
+                participant_sid=self.connected[who],
+                track_sid=self._id("TR"),
+            )
+
+    def finish(self) -> None:
+        for who in list(self.connected):
+            self._left(who, "ROOM_CLOSED")
+        self._emit("room_finished")
+        self.finished = True
+
+    def record(self) -> None:
+        self._emit(
+            "egress_ended",
+            egress_id=self._id("EG"),
+            egress_status="EGRESS_COMPLETE",
+            playback=room_pb2.RecordedPlayback(
+                url="s3://recordings/room-x.mp4", duration=duration_pb2.Duration(seconds=60)
+            ),
+        )
+        self.recorded = True
+
+    def outcome(self) -> tuple:
+        """(status, end_reason, viewers, publishers, recordings) as LiveKit left the room."""
+        recordings = 1 if self.recorded else 0
+        if self.finished:
+            status = RoomStatus.RECORDED if self.recorded else RoomStatus.ENDED
+            return status, EndReason.LIVEKIT_ROOM_FINISHED, 0, 0, recordings
+        if HOST in self.connected:
+            status = RoomStatus.LIVE
+        elif self.host_seen:
+            status = RoomStatus.WAITING_RECONNECT
+        else:
+            status = RoomStatus.IDLE
+        viewers = len([w for w in self.connected if w not in STAGE])
+        publishers = len([w for w in self.connected if w in STAGE])
+        return status, None, viewers, publishers, recordings
+
+
+ACTIONS = st.tuples(st.sampled_from(["join", "leave", "abort", "publish"]), st.sampled_from(PEOPLE))
+
+
+@st.composite
+def livekit_runs(draw: st.DrawFn) -> LiveKitSimulator:
+    """One to three LiveKit sessions of a room, each a few joins, leaves and reconnects; maybe
+    a room_finished at the end and a recording."""
+    sim = LiveKitSimulator()
+    for _ in range(draw(st.integers(1, 3))):
+        sim.start_session()
+        for action, who in draw(st.lists(ACTIONS, max_size=12)):
+            getattr(sim, action)(who)
+    if draw(st.booleans()):
+        sim.finish()
+    if draw(st.booleans()):
+        sim.record()
+    return sim
+
+
+def delivery(sim: LiveKitSimulator, rnd: random.Random) -> list[room_pb2.LiveKitEvent]:
+    """An order LiveKit may deliver: sessions in order with their events shuffled; some events
+    late, into a later session; recordings anywhere (their own lane); some delivered twice."""
+    last = sim.session_index
+    keyed = []
+    for event, window in zip(sim.events, sim.windows, strict=True):
+        if event.event == "egress_ended":
+            window = rnd.randint(0, last)
+        elif event.event != "room_started" and window < last and rnd.random() < 0.2:
+            window = rnd.randint(window + 1, last)
+        keyed.append((window, rnd.random(), event))
+    order = [event for _, _, event in sorted(keyed, key=lambda k: k[:2])]
+    for _ in range(rnd.randint(0, 3)):
+        if order:
+            i = rnd.randrange(len(order))
+            order.insert(rnd.randint(i + 1, len(order)), order[i])
+    return order
+
+
+async def run(events: list[room_pb2.LiveKitEvent]) -> tuple:
+    store = new_store()
+    for event in events:
+        await apply(store, event)
+        viewers, publishers = store.counts(ROOM)
+        assert viewers >= 0 and publishers >= 0
+    r = store.rooms[ROOM]
+    return (r.status, r.end_reason, *store.counts(ROOM), len(store.playbacks))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sim=livekit_runs(), rnd=st.randoms(use_true_random=False))
+async def test_any_delivery_order_ends_as_livekit_left_the_room(sim, rnd):
+    in_order = await run(sim.events)
+    assert in_order == sim.outcome()
+    assert await run(delivery(sim, rnd)) == in_order
+
+
+# --- worked examples --------------------------------------------------------------------------
+
+
+async def walk(sim: LiveKitSimulator) -> tuple[Store, list[RoomStatus]]:
+    store = new_store()
+    seen = []
+    for event in sim.events:
+        await apply(store, event)
+        seen.append(store.rooms[ROOM].status)
+    return store, seen
+
+
+async def test_host_walks_the_room_through_live_waiting_and_back():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join(HOST)
+    sim.join("vic")
+    sim.leave(HOST)
+    sim.join(HOST)
+    store, seen = await walk(sim)
+    assert seen == [
+        RoomStatus.IDLE,
+        RoomStatus.LIVE,
+        RoomStatus.LIVE,
+        RoomStatus.WAITING_RECONNECT,
+        RoomStatus.LIVE,
+    ]
+    r = store.rooms[ROOM]
+    assert r.livekit_room_sid == sim.session
+    assert r.reconnect_deadline is None
+    assert store.counts(ROOM) == (1, 1)
+    assert store.peaks[ROOM] == 1
+
+
+async def test_reconnect_from_a_new_connection_never_leaves_live():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join(HOST)
+    sim.join(HOST)  # DUPLICATE_IDENTITY departure, then the new join
+    sim.join(HOST)
+    _, seen = await walk(sim)
+    assert seen[1:] == [RoomStatus.LIVE] * 5
+
+
+async def test_reconnect_departure_arriving_first_keeps_the_room_live():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join(HOST)
+    sim.join(HOST)
+    started, joined, duplicate_left, rejoined = sim.events
+    store = new_store()
+    for event in (started, duplicate_left, joined):
+        await apply(store, event)
+        assert store.rooms[ROOM].status is not RoomStatus.WAITING_RECONNECT
+    assert store.rooms[ROOM].status is RoomStatus.LIVE
+    await apply(store, rejoined)
+    assert store.rooms[ROOM].status is RoomStatus.LIVE
+    assert store.counts(ROOM) == (0, 1)
+
+
+async def test_a_duplicate_event_changes_nothing():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join("vic")
+    store = new_store()
+    assert await apply(store, sim.events[0]) is True
+    assert await apply(store, sim.events[1]) is True
+    before = copy.deepcopy(store.__dict__)
+    assert await apply(store, sim.events[1]) is False
+    assert store.__dict__ == before
+
+
+async def test_a_leave_before_its_join_counts_nobody():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join("vic")
+    sim.leave("vic")
+    store = new_store()
+    for event in (sim.events[0], sim.events[2], sim.events[1]):
+        await apply(store, event)
+    assert store.counts(ROOM) == (0, 0)
+
+
+async def test_events_of_an_older_session_change_nothing():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join(HOST)
+    sim.join("val")
+    sim.leave("val")
+    old_left = sim.events.pop()
+    sim.windows.pop()
+    sim.start_session()
+    sim.join("vic")
+    store = new_store()
+    for event in sim.events:
+        await apply(store, event)
+    before = (copy.deepcopy(store.rooms), store.counts(ROOM))
+    assert await apply(store, old_left) is False
+    assert (store.rooms, store.counts(ROOM)) == before
+    r = store.rooms[ROOM]
+    # The host was live in the older session; in this one it has not come back.
+    assert r.status is RoomStatus.WAITING_RECONNECT
+    assert r.livekit_room_sid == sim.session
+    assert store.counts(ROOM) == (1, 0)
+
+
+async def test_a_late_host_event_of_an_older_session_still_tells_the_host_was_live():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join(HOST)
+    old_started, old_join = sim.events
+    sim.start_session()
+    store = new_store()
+    await apply(store, old_started)
+    await apply(store, sim.events[2])
+    assert store.rooms[ROOM].status is RoomStatus.IDLE
+    assert await apply(store, old_join) is True
+    # As in LiveKit's order: live in the old session, not back in the new one.
+    assert store.rooms[ROOM].status is RoomStatus.WAITING_RECONNECT
+    assert store.counts(ROOM) == (0, 0)
+
+
+async def test_events_of_a_session_that_has_not_started_wait_for_its_room_started():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.start_session()
+    sim.join(HOST)
+    first_started, second_started, host_joined = sim.events
+    store = new_store()
+    await apply(store, first_started)
+    assert await apply(store, host_joined) is False
+    assert store.rooms[ROOM].status is RoomStatus.IDLE
+    assert await apply(store, second_started) is True
+    assert store.rooms[ROOM].status is RoomStatus.LIVE
+    assert store.rooms[ROOM].livekit_room_sid == sim.session
+
+
+async def test_room_finished_ends_the_room_once_with_its_side_effects():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join(HOST)
+    sim.join("vic")
+    sim.finish()
+    store, seen = await walk(sim)
+    assert seen[-1] is RoomStatus.ENDED
+    r = store.rooms[ROOM]
+    assert r.end_reason is EndReason.LIVEKIT_ROOM_FINISHED
+    assert store.counts(ROOM) == (0, 0)
+    assert sorted(kind for kind, _ in store.outbox) == [
+        "invitations.cancel_for_room",
+        "livekit.end_room",
+    ]
+
+
+async def test_late_joins_after_the_end_count_for_nothing():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join("vic")
+    joined = sim.events[1]
+    sim.finish()
+    store = new_store()
+    for event in sim.events:
+        if event is not joined:
+            await apply(store, event)
+    assert await apply(store, joined) is False
+    assert store.counts(ROOM) == (0, 0)
+    assert store.rooms[ROOM].status is RoomStatus.ENDED
+
+
+@pytest.mark.parametrize("recording_first", [True, False])
+async def test_a_recording_makes_an_ended_room_recorded_whenever_it_arrives(recording_first):
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join(HOST)
+    sim.finish()
+    sim.record()
+    events = sim.events[-1:] + sim.events[:-1] if recording_first else sim.events
+    store = new_store()
+    for event in events:
+        await apply(store, event)
+    r = store.rooms[ROOM]
+    assert r.status is RoomStatus.RECORDED
+    assert r.recorded_time is not None
+    assert len(store.playbacks) == 1
+    assert ROOM not in store.recording_pending
+
+
+async def test_a_failed_egress_records_nothing():
+    store = new_store()
+    event = room_pb2.LiveKitEvent(
+        event_id="EV_f", event="egress_ended", room_name=ROOM, egress_id="EG_f",
+        egress_status="EGRESS_FAILED",
+    )  # fmt: skip
+    assert await apply(store, event) is False
+    assert store.playbacks == {}
+
+
+async def test_events_of_rooms_that_are_not_ours_are_remembered_and_ignored():
+    store = new_store()
+    event = room_pb2.LiveKitEvent(event_id="EV_o", event="room_started", room_name="other")
+    assert await apply(store, event) is False
+    assert "EV_o" in store.events
+
+
+async def test_host_publishing_before_its_join_arrives_makes_the_room_live():
+    sim = LiveKitSimulator()
+    sim.start_session()
+    sim.join(HOST)
+    sim.publish(HOST)
+    started, _, published = sim.events
+    store = new_store()
+    await apply(store, started)
+    await apply(store, published)
+    assert store.rooms[ROOM].status is RoomStatus.LIVE
+    assert store.counts(ROOM) == (0, 1)
