@@ -1,6 +1,8 @@
 """`make run`: the whole local stack in one terminal. PostgreSQL (embedded unless DATABASE_URL
 is set), migrations, the LiveKit emulator (unless LIVEKIT_URL is set), every service, and a
-clean stop of all of it on Ctrl-C or SIGTERM."""
+clean stop of all of it on Ctrl-C or SIGTERM.
+
+`Stack` is also what the end-to-end tests start, with free ports in its environment."""
 
 import asyncio
 import os
@@ -8,20 +10,24 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.config import GRPC_PORTS, load_settings
+from services.common.config import GRPC_PORTS, Settings, load_settings
 from services.common.local_postgres import start_local_postgres
 from services.common.migrations import migrate
 
 # Start order: peers before the services that call them, the gateway last.
 STACK = ("room", "post", "invitation", "broadcast", "gateway")
-EMULATOR_URL = "http://127.0.0.1:7880"
+EMULATOR = "livekit-emulator"
+DEFAULT_EMULATOR_PORT = 7880
 START_TIMEOUT = 60.0
-
 
 SERVICES_DIR = Path(__file__).resolve().parent
 
@@ -47,13 +53,25 @@ def _wait_serving(name: str, address: str, process: subprocess.Popen, deadline: 
     raise RuntimeError(f"{name} did not become SERVING at {address}")
 
 
-def _stop(processes: list[tuple[str, subprocess.Popen]], grace: float) -> None:
-    """Stop in reverse start order: the gateway first, so nothing new comes in."""
-    for _, process in reversed(processes):
+def _wait_http(name: str, url: str, process: subprocess.Popen, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (our own 127.0.0.1 URL)
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer at {url}")
+
+
+def _terminate(processes: list[tuple[str, subprocess.Popen]], grace: float) -> None:
+    """SIGTERM them all, wait for each (their drain included), kill what is left."""
+    for _, process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + grace + 5
-    for name, process in reversed(processes):
+    for name, process in processes:
         try:
             process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -62,15 +80,117 @@ def _stop(processes: list[tuple[str, subprocess.Popen]], grace: float) -> None:
             process.wait()
 
 
-def main() -> None:
-    settings = load_settings("devstack")
-    env = dict(os.environ)
-    if not env.get("DATABASE_URL"):
-        print("Starting embedded PostgreSQL under .local/pgdata ...", flush=True)
-        env["DATABASE_URL"] = start_local_postgres()
-    applied = asyncio.run(migrate(env["DATABASE_URL"]))
-    print(f"Migrations: {len(applied)} applied.", flush=True)
+class Stack:
+    """PostgreSQL, migrations, the LiveKit emulator and every service that exists, each in its
+    own process, all configured by one environment (plus per-service additions)."""
 
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        service_env: Mapping[str, Mapping[str, str]] | None = None,
+        log_dir: Path | None = None,
+        names: tuple[str, ...] = STACK,
+        say=print,  # type: ignore[no-untyped-def]
+    ) -> None:
+        self.env = dict(env)
+        self.names = tuple(name for name in STACK if name in names)
+        self.service_env = {k: dict(v) for k, v in (service_env or {}).items()}
+        self.log_dir = log_dir
+        self._say = say
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._logs: dict[str, IO[bytes]] = {}
+        self.settings: Settings = load_settings("devstack", self.env)
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.env.get('EMULATOR_PORT') or DEFAULT_EMULATOR_PORT}"
+
+    def addr(self, name: str) -> str:
+        return self.settings.addr(name)
+
+    @property
+    def services(self) -> list[str]:
+        return [name for name in STACK if name in self.processes]
+
+    def start(self) -> None:
+        """Start everything; if any part fails, stop what started and raise."""
+        if not self.env.get("DATABASE_URL"):
+            self._say("Starting embedded PostgreSQL under .local/pgdata ...")
+            self.env["DATABASE_URL"] = start_local_postgres()
+        applied = asyncio.run(migrate(self.env["DATABASE_URL"]))
+        self._say(f"Migrations: {len(applied)} applied.")
+        try:
+            if not self.env.get("LIVEKIT_URL") and _exists("livekit_emulator"):
+                self._start_emulator()
+            deadline = time.monotonic() + START_TIMEOUT
+            for name in self.names:
+                if _exists(name):
+                    self.start_service(name, deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_emulator(self) -> None:
+        port = self.env.get("EMULATOR_PORT") or str(DEFAULT_EMULATOR_PORT)
+        http_port = self.settings.broadcast_http_port
+        self.env.setdefault("EMULATOR_PORT", port)
+        self.env.setdefault(
+            "EMULATOR_WEBHOOK_URLS", f"http://127.0.0.1:{http_port}/livekit/webhook"
+        )
+        self.env.setdefault("LIVEKIT_PUBLIC_URL", f"ws://127.0.0.1:{port}")
+        process = self._spawn(EMULATOR, "services.livekit_emulator")
+        _wait_http(
+            EMULATOR, f"{self.emulator_url}/emulator/state", process,
+            time.monotonic() + START_TIMEOUT,
+        )  # fmt: skip
+        self.env["LIVEKIT_URL"] = self.emulator_url
+
+    def start_service(self, name: str, deadline: float | None = None) -> None:
+        """Start one service and wait until it answers its health check as SERVING."""
+        process = self._spawn(name, f"services.{name}")
+        _wait_serving(name, self.addr(name), process, deadline or time.monotonic() + START_TIMEOUT)
+
+    def stop_service(self, name: str) -> None:
+        """SIGTERM one service and wait for its drain."""
+        process = self.processes.pop(name)
+        _terminate([(name, process)], self.settings.shutdown_grace)
+        self._close_log(name)
+
+    def exited(self) -> list[tuple[str, int]]:
+        return [(n, p.returncode) for n, p in self.processes.items() if p.poll() is not None]
+
+    def stop(self) -> None:
+        """Stop in reverse start order: the gateway first, so nothing new comes in."""
+        running = list(reversed(self.processes.items()))
+        _terminate(running, self.settings.shutdown_grace)
+        self.processes.clear()
+        for name in list(self._logs):
+            self._close_log(name)
+
+    def _spawn(self, name: str, module: str) -> subprocess.Popen:
+        output = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = self._logs[name] = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115
+        # Own process group: Ctrl-C reaches the supervisor, which stops children in order.
+        process = subprocess.Popen(  # noqa: S603 (our own modules)
+            [sys.executable, "-m", module],
+            env={**self.env, **self.service_env.get(name, {})},
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
+        self.processes[name] = process
+        return process
+
+    def _close_log(self, name: str) -> None:
+        log = self._logs.pop(name, None)
+        if log is not None:
+            log.close()
+
+
+def main() -> None:
     stopping = False
 
     def request_stop(*_: object) -> None:
@@ -80,53 +200,35 @@ def main() -> None:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    processes: list[tuple[str, subprocess.Popen]] = []
-
-    def spawn(name: str, module: str) -> subprocess.Popen:
-        # Own process group: Ctrl-C reaches this supervisor, which stops children in order.
-        process = subprocess.Popen(  # noqa: S603 (our own modules)
-            [sys.executable, "-m", module], env=env, start_new_session=True
-        )
-        processes.append((name, process))
-        return process
-
+    stack = Stack(os.environ, say=lambda line: print(line, flush=True))
     try:
-        if not env.get("LIVEKIT_URL") and _exists("livekit_emulator"):
-            spawn("livekit-emulator", "services.livekit_emulator")
-            env["LIVEKIT_URL"] = EMULATOR_URL
-        deadline = time.monotonic() + START_TIMEOUT
-        started = []
-        for name in STACK:
-            if not _exists(name):
-                continue
-            process = spawn(name, f"services.{name}")
-            _wait_serving(name, settings.addr(name), process, deadline)
-            started.append(name)
-        _banner(started, env, settings.addr("gateway"))
+        stack.start()
+        _banner(stack)
         while not stopping:
-            for name, process in processes:
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping", flush=True)
-                    stopping = True
+            for name, code in stack.exited():
+                print(f"{name} exited with code {code}; stopping", flush=True)
+                stopping = True
             time.sleep(0.2)
     finally:
         print("Stopping ...", flush=True)
-        _stop(processes, settings.shutdown_grace)
+        stack.stop()
         print("Stopped.", flush=True)
 
 
-def _banner(started: list[str], env: dict[str, str], gateway: str) -> None:
+def _banner(stack: Stack) -> None:
+    env = stack.env
     lines = ["", "costream is running:"]
-    for name in started:
+    for name in stack.services:
         lines.append(
             f"  {name:<11} 127.0.0.1:{env.get(f'{name.upper()}_PORT') or GRPC_PORTS[name]}"
         )
     lines.append(f"  livekit     {env.get('LIVEKIT_URL', '(not configured)')}")
-    if "gateway" in started:
+    if "gateway" in stack.services:
         lines += [
             "",
-            f"Clients dial the gateway at {gateway}. Try the main flow in another terminal:",
-            "  .venv/bin/costream demo",
+            f"Clients dial the gateway at {stack.addr('gateway')}. In another terminal:",
+            "  .venv/bin/costream demo                  # the whole main flow, step by step",
+            "  .venv/bin/costream --user alice whoami   # or one call at a time (--help)",
         ]
     lines += ["", "Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)

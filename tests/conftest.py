@@ -124,3 +124,97 @@ async def room_service(make_settings: Callable[..., Settings]) -> AsyncIterator[
     service = await RunningService(build(make_settings("room"))).start()
     yield service
     await service.close()
+
+
+@pytest.fixture(scope="session")
+async def post_service(
+    make_settings: Callable[..., Settings], room_service: RunningService
+) -> AsyncIterator[RunningService]:
+    from services.post.app import build
+
+    service = await RunningService(build(make_settings("post"))).start()
+    yield service
+    await service.close()
+
+
+@pytest.fixture(scope="session")
+async def invitation_service(
+    make_settings: Callable[..., Settings], room_service: RunningService
+) -> AsyncIterator[RunningService]:
+    from services.invitation.app import build
+
+    # The expiry sweeper runs once at start; tests that need a sweep run it by hand.
+    spec = build(make_settings("invitation"), sweep_seconds=3600)
+    service = await RunningService(spec).start()
+    yield service
+    await service.close()
+
+
+@pytest.fixture(scope="session")
+def make_database(server_url: str) -> Iterator[Callable[[], object]]:
+    """Fresh migrated databases, for tests whose outbox and timers must not meet the shared
+    services' (`url = await make_database()`); dropped at the end of the run."""
+    created: list[str] = []
+
+    async def make() -> str:
+        name = f"costream_test_{uuid.uuid4().hex[:12]}"
+        await _admin(server_url, f'CREATE DATABASE "{name}"')
+        created.append(name)
+        url = with_database(server_url, name)
+        await migrate(url)
+        return url
+
+    yield make
+    for name in created:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def broadcast_http_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+async def livekit_emulator(broadcast_http_port: int) -> AsyncIterator[object]:
+    """The LiveKit emulator, sending its webhooks to the broadcast service's endpoint."""
+    from services.livekit_emulator import EmulatorSettings, LiveKitEmulator
+
+    webhook_url = f"http://127.0.0.1:{broadcast_http_port}/livekit/webhook"
+    emulator = LiveKitEmulator(
+        EmulatorSettings(port=0, webhook_urls=(webhook_url,), webhook_retry_backoff_s=0.1)
+    )
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture(scope="session")
+async def broadcast_service(
+    make_settings: Callable[..., Settings],
+    room_service: RunningService,
+    livekit_emulator: object,
+    broadcast_http_port: int,
+) -> AsyncIterator[RunningService]:
+    from services.broadcast.app import build
+
+    settings = make_settings(
+        "broadcast", livekit_url=livekit_emulator.url, broadcast_http_port=broadcast_http_port
+    )
+    service = await RunningService(build(settings)).start()
+    yield service
+    await service.close()
+
+
+@pytest.fixture(scope="session")
+async def gateway_service(
+    make_settings: Callable[..., Settings],
+    room_service: RunningService,
+    post_service: RunningService,
+    invitation_service: RunningService,
+) -> AsyncIterator[RunningService]:
+    """The gateway in-process, in front of the in-process room, post and invitation services."""
+    from services.gateway.app import build
+
+    service = await RunningService(build(make_settings("gateway"))).start()
+    yield service
+    await service.close()

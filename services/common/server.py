@@ -169,9 +169,9 @@ def _finish(method: str, code: grpc.StatusCode, started: float) -> None:
 # --- Calls to peer services -------------------------------------------------------------------
 
 
-class _PeerMetadata(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+class _PeerMetadata:
     """Adds the service token, forwards the caller's token and request id, and bounds the
-    call by the current request's deadline."""
+    call by the current request's deadline (headers a caller set itself are kept)."""
 
     def __init__(self, tokens: auth.ServiceTokenSource, default_timeout: float) -> None:
         self._tokens = tokens
@@ -179,11 +179,12 @@ class _PeerMetadata(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamCl
 
     def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        metadata[auth.SERVICE_TOKEN_HEADER] = f"Bearer {self._tokens.token()}"
+        if auth.SERVICE_TOKEN_HEADER not in metadata:
+            metadata[auth.SERVICE_TOKEN_HEADER] = f"Bearer {self._tokens.token()}"
         caller = auth.current_caller.get()
         if caller.token and auth.USER_TOKEN_HEADER not in metadata:
             metadata[auth.USER_TOKEN_HEADER] = f"Bearer {caller.token}"
-        if request_id.get():
+        if request_id.get() and REQUEST_ID_HEADER not in metadata:
             metadata[REQUEST_ID_HEADER] = request_id.get()
         timeout = details.timeout if details.timeout is not None else self._default_timeout
         deadline = request_deadline.get()
@@ -193,9 +194,14 @@ class _PeerMetadata(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamCl
             details.method, timeout, metadata, details.credentials, details.wait_for_ready
         )
 
+
+# grpc.aio files an interceptor under the first call type it matches: one object per type.
+class _UnaryPeerMetadata(_PeerMetadata, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
         return await continuation(self._details(client_call_details), request)
 
+
+class _StreamPeerMetadata(_PeerMetadata, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
         return await continuation(self._details(client_call_details), request)
 
@@ -205,7 +211,10 @@ def peer_channel(settings: Settings, peer: str) -> grpc.aio.Channel:
     tokens = auth.ServiceTokenSource(settings.internal_auth_secret, settings.service)
     return grpc.aio.insecure_channel(
         settings.addr(peer),
-        interceptors=[_PeerMetadata(tokens, settings.peer_timeout)],
+        interceptors=[
+            _UnaryPeerMetadata(tokens, settings.peer_timeout),
+            _StreamPeerMetadata(tokens, settings.peer_timeout),
+        ],
         options=[
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.initial_reconnect_backoff_ms", 200),

@@ -210,3 +210,9 @@ class RoomAccess(_message.Message):
     role: _room_pb2.ParticipantRole
     banned: bool
     def __init__(self, room: _Optional[_Union[_room_pb2.Room, _Mapping]] = ..., role: _Optional[_Union[_room_pb2.ParticipantRole, str]] = ..., banned: _Optional[bool] = ...) -> None: ...
+
+class PurgeRoomRequest(_message.Message):
+    __slots__ = ("room_id",)
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    def __init__(self, room_id: _Optional[str] = ...) -> None: ...

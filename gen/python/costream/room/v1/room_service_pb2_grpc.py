@@ -122,6 +122,11 @@ class RoomServiceStub:
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.GetRoomAccessRequest.SerializeToString,
                 response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.RoomAccess.FromString,
                 _registered_method=True)
+        self.PurgeRoom = channel.unary_unary(
+                '/costream.room.v1.RoomService/PurgeRoom',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.PurgeRoomRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class RoomServiceServicer:
@@ -233,6 +238,15 @@ class RoomServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PurgeRoom(self, request, context):
+        """Internal: remove a room for good, only while it is idle and was never live, and only for
+        its host (the forwarded client token). The gateway undoes a CreateLiveRoomPost whose post
+        failed with it, so a retry with the same request_id creates a new room.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoomServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -320,6 +334,11 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.GetRoomAccess,
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.GetRoomAccessRequest.FromString,
                     response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.RoomAccess.SerializeToString,
+            ),
+            'PurgeRoom': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeRoom,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.PurgeRoomRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -782,6 +801,33 @@ class RoomService:
             '/costream.room.v1.RoomService/GetRoomAccess',
             costream_dot_room_dot_v1_dot_room__service__pb2.GetRoomAccessRequest.SerializeToString,
             costream_dot_room_dot_v1_dot_room__service__pb2.RoomAccess.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgeRoom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/PurgeRoom',
+            costream_dot_room_dot_v1_dot_room__service__pb2.PurgeRoomRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,201 @@
+"""The gateway's aggregates: several backend calls behind one client RPC. Backend errors reach
+the client unchanged through the server interceptor (UNAVAILABLE/DEADLINE_EXCEEDED of a peer
+become UNAVAILABLE DEPENDENCY_UNAVAILABLE)."""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import structlog
+from costream.gateway.v1 import gateway_pb2, gateway_service_pb2
+from costream.invitation.v1 import invitation_service_pb2
+from costream.post.v1 import post_service_pb2
+from costream.room.v1 import room_pb2, room_service_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+from services.common.auth import Caller
+from services.common.errors import InvalidArgument
+from services.common.server import request_deadline
+from services.gateway import domain
+
+log = structlog.get_logger()
+
+# Codes after which a post may have been written although the call failed.
+_MAYBE_DONE = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+    }
+)
+_RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+PURGE_ATTEMPTS = 5
+PURGE_BACKOFF_SECONDS = 0.5
+# Undo tasks still running after their call answered; kept so they are not garbage collected.
+_undoing: set[asyncio.Task[Any]] = set()
+
+
+@dataclass(frozen=True)
+class Backends:
+    """One stub per backend service, each on its own long-lived channel."""
+
+    rooms: Any  # room_service_pb2_grpc.RoomServiceStub
+    posts: Any  # post_service_pb2_grpc.PostServiceStub
+    invitations: Any  # invitation_service_pb2_grpc.InvitationServiceStub
+    broadcast: Any  # broadcast_service_pb2_grpc.BroadcastServiceStub
+
+
+def post_request_id(room_id: str) -> str:
+    """The post half's request_id: one post per room, so a retry that gets the same room back
+    gets the same post back, and a retry after an undo (a new room) posts anew."""
+    return f"live-room-post:{room_id}"
+
+
+def _field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            for detail in status_pb2.Status.FromString(value).details:
+                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                    bad = error_details_pb2.BadRequest()
+                    detail.Unpack(bad)
+                    return [(v.field, v.description) for v in bad.field_violations]
+    return []
+
+
+def _as_part_of(error: grpc.aio.AioRpcError, prefix: str) -> Exception:
+    """A half's INVALID_ARGUMENT with its fields named as in the aggregate's request."""
+    if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
+        return error
+    violations = _field_violations(error)
+    if not violations:
+        return error
+    return InvalidArgument([(f"{prefix}.{field}", why) for field, why in violations])
+
+
+async def create_live_room_post(
+    request: gateway_service_pb2.CreateLiveRoomPostRequest, caller: Caller, backends: Backends
+) -> gateway_service_pb2.CreateLiveRoomPostResponse:
+    """CreateRoom, then CreateRoomPost for the new room. When the post fails, the room is
+    removed (PurgeRoom), so nothing is left behind and a retry starts afresh. Idempotent with
+    `room.request_id` (or `post.request_id` when only that is set)."""
+    room_request = room_service_pb2.CreateRoomRequest()
+    room_request.CopyFrom(request.room)
+    room_request.request_id = request.room.request_id or request.post.request_id
+    try:
+        room = await backends.rooms.CreateRoom(room_request)
+    except grpc.aio.AioRpcError as error:
+        raise _as_part_of(error, "room") from None
+
+    post_request = post_service_pb2.CreateRoomPostRequest()
+    post_request.CopyFrom(request.post)
+    post_request.room_id = room.room_id
+    post_request.request_id = post_request_id(room.room_id)
+    try:
+        post = await backends.posts.CreateRoomPost(post_request)
+    except grpc.aio.AioRpcError as error:
+        if error.code() in _MAYBE_DONE:
+            post = await _written_post(backends, room.room_id, caller)
+            if post is not None:
+                return gateway_service_pb2.CreateLiveRoomPostResponse(room=room, post=post)
+        await _undo_room(backends, room.room_id)
+        raise _as_part_of(error, "post") from None
+    return gateway_service_pb2.CreateLiveRoomPostResponse(room=room, post=post)
+
+
+async def _written_post(backends: Backends, room_id: str, caller: Caller) -> Any:
+    """The post of this room by the caller, if the failed call wrote it after all."""
+    try:
+        reply = await backends.posts.ListPostsByRoom(
+            post_service_pb2.ListPostsByRoomRequest(room_ids=[room_id])
+        )
+    except grpc.aio.AioRpcError:
+        return None
+    return next((p for p in reply.posts if p.creator_id == caller.user_id), None)
+
+
+async def _purge(backends: Backends, room_id: str) -> None:
+    # Its own budget: the undo must run even when the caller's deadline is what failed.
+    request_deadline.set(None)
+    for attempt in range(PURGE_ATTEMPTS):
+        try:
+            await backends.rooms.PurgeRoom(room_service_pb2.PurgeRoomRequest(room_id=room_id))
+            log.info("removed the room of a failed CreateLiveRoomPost", room_id=room_id)
+            return
+        except grpc.aio.AioRpcError as error:
+            if error.code() not in _RETRYABLE or attempt == PURGE_ATTEMPTS - 1:
+                log.error(
+                    "could not remove the room of a failed CreateLiveRoomPost",
+                    room_id=room_id,
+                    code=error.code().name,
+                    error=error.details(),
+                )
+                return
+            await asyncio.sleep(PURGE_BACKOFF_SECONDS * 2**attempt)
+
+
+async def _undo_room(backends: Backends, room_id: str) -> None:
+    """Remove the room; wait for it as long as the caller waits, and let it finish (with
+    retries) even if the caller goes away first."""
+    task = asyncio.create_task(_purge(backends, room_id))
+    _undoing.add(task)
+    task.add_done_callback(_undoing.discard)
+    deadline = request_deadline.get()
+    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+    await asyncio.wait({task}, timeout=timeout)
+
+
+async def get_room_view(room_id: str, caller: Caller, backends: Backends) -> gateway_pb2.RoomView:
+    """The room, its newest post, the caller's role and latest invitation: three backends
+    asked at once."""
+    room, posts, invitation = await asyncio.gather(
+        backends.rooms.GetRoom(room_service_pb2.GetRoomRequest(room_id=room_id)),
+        backends.posts.ListPostsByRoom(post_service_pb2.ListPostsByRoomRequest(room_ids=[room_id])),
+        backends.invitations.GetMyRoomInvitation(
+            invitation_service_pb2.GetMyRoomInvitationRequest(room_id=room_id)
+        ),
+        return_exceptions=True,
+    )
+    # The room's error first: ROOM_NOT_FOUND says more than anything the others say.
+    for result in (room, posts):
+        if isinstance(result, BaseException):
+            raise result
+    if isinstance(invitation, grpc.aio.AioRpcError):
+        if invitation.code() != grpc.StatusCode.NOT_FOUND:
+            raise invitation
+        invitation = None  # no invitation to this room is not an error
+    elif isinstance(invitation, BaseException):
+        raise invitation
+    view = gateway_pb2.RoomView(room=room, my_role=domain.role_in(room, caller.user_id or ""))
+    newest = domain.newest_posts(posts.posts).get(room.room_id)
+    if newest is not None:
+        view.post.CopyFrom(newest)
+    if invitation is not None:
+        view.my_invitation.CopyFrom(invitation)
+    return view
+
+
+async def list_live_room_posts(
+    request: gateway_service_pb2.ListLiveRoomPostsRequest, backends: Backends
+) -> gateway_service_pb2.ListLiveRoomPostsResponse:
+    """A page of live rooms (newest created first) with their newest posts: two backend calls
+    whatever the page size. The page token is the room page token, passed through."""
+    page = await backends.rooms.ListRooms(
+        room_service_pb2.ListRoomsRequest(
+            statuses=[room_pb2.ROOM_STATUS_LIVE],
+            order_by="last_created",
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+    )
+    response = gateway_service_pb2.ListLiveRoomPostsResponse(next_page_token=page.next_page_token)
+    if not page.rooms:
+        return response
+    posts = await backends.posts.ListPostsByRoom(
+        post_service_pb2.ListPostsByRoomRequest(room_ids=[room.room_id for room in page.rooms])
+    )
+    response.items.extend(domain.live_room_posts(page.rooms, posts.posts))
+    return response

@@ -1,0 +1,203 @@
+"""GatewayService: every client RPC of room, post, invitation and broadcast under the same name
+and messages, forwarded to its backend with the caller's token, plus the aggregates.
+
+The shared interceptor has verified the client token before any of this runs. Each call then
+spends one unit of the caller's rate limit; admin-only requests are refused here, before any
+backend sees them."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from costream.gateway.v1 import gateway_service_pb2, gateway_service_pb2_grpc
+
+from services.common.auth import Caller, current_caller
+from services.gateway import handlers
+from services.gateway.domain import RateLimiter
+from services.gateway.handlers import Backends
+
+SERVICE_NAME = gateway_service_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
+# Backend streams are capped by the client's deadline (peer_channel); without one, a day.
+STREAM_SECONDS = 24 * 3600.0
+
+
+async def relay(call: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    """Proxy a backend stream. The client gets its initial metadata once the backend sent its
+    own (the invitation service sends it once subscribed, so nothing committed after is
+    missed); the backend call is cancelled when the client goes away."""
+    try:
+        await call.initial_metadata()
+        await context.send_initial_metadata(())
+        async for message in call:
+            yield message
+    finally:
+        call.cancel()
+
+
+class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
+    def __init__(self, backends: Backends, limiter: RateLimiter) -> None:
+        self._b = backends
+        self._limiter = limiter
+
+    def _admit(self) -> Caller:
+        caller = current_caller.get()
+        self._limiter.take(caller.require_user())
+        return caller
+
+    # --- Rooms ---
+
+    async def CreateRoom(self, request, context):
+        self._admit()
+        return await self._b.rooms.CreateRoom(request)
+
+    async def GetRoom(self, request, context):
+        self._admit()
+        return await self._b.rooms.GetRoom(request)
+
+    async def BatchGetRooms(self, request, context):
+        self._admit()
+        return await self._b.rooms.BatchGetRooms(request)
+
+    async def ListRooms(self, request, context):
+        caller = self._admit()
+        if request.include_deleted:
+            caller.require_admin()
+        return await self._b.rooms.ListRooms(request)
+
+    async def UpdateRoom(self, request, context):
+        self._admit()
+        return await self._b.rooms.UpdateRoom(request)
+
+    async def DeleteRoom(self, request, context):
+        self._admit()
+        return await self._b.rooms.DeleteRoom(request)
+
+    async def StopRoom(self, request, context):
+        self._admit()
+        return await self._b.rooms.StopRoom(request)
+
+    async def DismissRoom(self, request, context):
+        self._admit().require_admin()
+        return await self._b.rooms.DismissRoom(request)
+
+    async def RemoveParticipant(self, request, context):
+        self._admit()
+        return await self._b.rooms.RemoveParticipant(request)
+
+    async def LeaveRoom(self, request, context):
+        self._admit()
+        return await self._b.rooms.LeaveRoom(request)
+
+    async def BanUser(self, request, context):
+        self._admit()
+        return await self._b.rooms.BanUser(request)
+
+    async def UnbanUser(self, request, context):
+        self._admit()
+        return await self._b.rooms.UnbanUser(request)
+
+    async def ListBannedUsers(self, request, context):
+        self._admit()
+        return await self._b.rooms.ListBannedUsers(request)
+
+    async def WatchRoom(self, request, context):
+        self._admit()
+        call = self._b.rooms.WatchRoom(request, timeout=STREAM_SECONDS)
+        async for event in relay(call, context):
+            yield event
+
+    # --- Posts ---
+
+    async def CreateRoomPost(self, request, context):
+        self._admit()
+        return await self._b.posts.CreateRoomPost(request)
+
+    async def GetPost(self, request, context):
+        self._admit()
+        return await self._b.posts.GetPost(request)
+
+    async def ListPosts(self, request, context):
+        self._admit()
+        return await self._b.posts.ListPosts(request)
+
+    async def ListPostsByRoom(self, request, context):
+        self._admit()
+        return await self._b.posts.ListPostsByRoom(request)
+
+    async def UpdatePost(self, request, context):
+        self._admit()
+        return await self._b.posts.UpdatePost(request)
+
+    async def DeletePost(self, request, context):
+        self._admit()
+        return await self._b.posts.DeletePost(request)
+
+    # --- Invitations ---
+
+    async def CreateInvitation(self, request, context):
+        self._admit()
+        return await self._b.invitations.CreateInvitation(request)
+
+    async def GetInvitation(self, request, context):
+        self._admit()
+        return await self._b.invitations.GetInvitation(request)
+
+    async def ListRoomInvitations(self, request, context):
+        self._admit()
+        return await self._b.invitations.ListRoomInvitations(request)
+
+    async def ListMyInvitations(self, request, context):
+        self._admit()
+        return await self._b.invitations.ListMyInvitations(request)
+
+    async def GetMyRoomInvitation(self, request, context):
+        self._admit()
+        return await self._b.invitations.GetMyRoomInvitation(request)
+
+    async def AcceptInvitation(self, request, context):
+        self._admit()
+        return await self._b.invitations.AcceptInvitation(request)
+
+    async def RejectInvitation(self, request, context):
+        self._admit()
+        return await self._b.invitations.RejectInvitation(request)
+
+    async def CancelInvitation(self, request, context):
+        self._admit()
+        return await self._b.invitations.CancelInvitation(request)
+
+    async def WatchMyInvitations(self, request, context):
+        self._admit()
+        call = self._b.invitations.WatchMyInvitations(request, timeout=STREAM_SECONDS)
+        async for event in relay(call, context):
+            yield event
+
+    # --- Broadcast credentials ---
+
+    async def GetBroadcastData(self, request, context):
+        self._admit()
+        return await self._b.broadcast.GetBroadcastData(request)
+
+    async def GetViewerData(self, request, context):
+        self._admit()
+        return await self._b.broadcast.GetViewerData(request)
+
+    # --- Aggregates ---
+
+    async def CreateLiveRoomPost(self, request, context):
+        caller = self._admit()
+        return await handlers.create_live_room_post(request, caller, self._b)
+
+    async def GetRoomView(self, request, context):
+        caller = self._admit()
+        return await handlers.get_room_view(request.room_id, caller, self._b)
+
+    async def ListLiveRoomPosts(self, request, context):
+        self._admit()
+        return await handlers.list_live_room_posts(request, self._b)
+
+    async def WhoAmI(self, request, context):
+        caller = self._admit()
+        return gateway_service_pb2.WhoAmIResponse(
+            user_id=caller.user_id, roles=sorted(caller.roles)
+        )

@@ -1,0 +1,84 @@
+"""The whole stack as `make run` starts it (services.devstack.Stack), once per session, on
+free ports and a database of the test server, with the LiveKit emulator's webhooks pointed at the
+broadcast service. Tests talk to it only through the gateway."""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from costream.gateway.v1 import gateway_service_pb2_grpc
+
+from services.common.config import SERVICES
+from services.devstack import Stack, _exists
+from tests.conftest import free_port
+from tests.e2e.flow import Emulator
+
+# Settings the machine's environment must not leak into the stack under test.
+_NOT_INHERITED = ("LIVEKIT_URL", "LIVEKIT_PUBLIC_URL", "AUTH_JWKS_FILE", "METRICS_PORT",
+                  "EMULATOR_WEBHOOK_URLS", "EMULATOR_URL")  # fmt: skip
+
+needs_broadcast = pytest.mark.skipif(
+    not _exists("broadcast"), reason="services/broadcast does not exist yet"
+)
+
+
+@pytest.fixture(scope="session")
+def e2e_database(make_database) -> str:
+    """A database of the test server for the stack alone: its outbox relays, timers and
+    sweepers must not take rows of the in-process services' tests (nor theirs ours)."""
+    return asyncio.run(make_database())
+
+
+@pytest.fixture(scope="session")
+def e2e_stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _NOT_INHERITED and not k.endswith("_SERVICE_ADDR")
+    }
+    env.update(
+        {
+            "COSTREAM_ENV": "test",
+            "DATABASE_URL": e2e_database,
+            "LOG_FORMAT": "json",
+            "EMULATOR_PORT": str(free_port()),
+            "BROADCAST_HTTP_PORT": str(free_port()),
+            "SHUTDOWN_GRACE_SECONDS": "2",
+            "RATE_LIMIT_PER_MINUTE": "100000",
+            **{f"{name.upper()}_PORT": str(free_port()) for name in SERVICES},
+        }
+    )
+    metrics = {name: {"METRICS_PORT": str(free_port())} for name in SERVICES}
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    stack = Stack(env, service_env=metrics, log_dir=logs, say=lambda *_: None)
+    try:
+        stack.start()
+    except RuntimeError as e:
+        raise RuntimeError(f"{e}\n{_tails(logs)}") from None
+    yield stack
+    stack.stop()
+
+
+def _tails(logs: Path) -> str:
+    return "\n".join(
+        f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-15:])
+        for path in sorted(logs.glob("*.log"))
+    )
+
+
+def metrics_port(stack: Stack, service: str) -> int:
+    return int(stack.service_env[service]["METRICS_PORT"])
+
+
+@pytest.fixture(scope="session")
+async def gateway(e2e_stack: Stack) -> AsyncIterator[gateway_service_pb2_grpc.GatewayServiceStub]:
+    async with grpc.aio.insecure_channel(e2e_stack.addr("gateway")) as channel:
+        yield gateway_service_pb2_grpc.GatewayServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def emulator(e2e_stack: Stack) -> Emulator:
+    return Emulator(e2e_stack.emulator_url)

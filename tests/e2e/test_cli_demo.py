@@ -1,0 +1,54 @@
+"""`costream demo` as a user runs it: a subprocess against the running stack, through the
+gateway and the emulator only, finishing with a recorded room."""
+
+import asyncio
+import os
+import sys
+
+from tests.e2e.conftest import needs_broadcast
+
+
+async def _costream(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 90)
+    return process.returncode or 0, output.decode()
+
+
+def _env(e2e_stack) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("COSTREAM_TOKEN", "AUTH_JWT_SECRET")}
+    env.update(COSTREAM_GATEWAY=e2e_stack.addr("gateway"), EMULATOR_URL=e2e_stack.emulator_url)
+    return env
+
+
+@needs_broadcast
+async def test_costream_demo_finishes_with_a_recorded_room(e2e_stack):
+    code, output = await _costream("demo", env=_env(e2e_stack))
+    assert code == 0, output
+    assert "room is live" in output
+    assert "room is waiting_reconnect" in output
+    assert "status:     recorded" in output
+    assert output.rstrip().endswith("is recorded.")
+
+
+async def test_costream_prints_code_reason_and_message_and_exits_non_zero(e2e_stack):
+    code, output = await _costream("--user", "alice", "rooms", "get", "no-such-room",
+                                   env=_env(e2e_stack))  # fmt: skip
+    assert code == 1
+    assert "NOT_FOUND ROOM_NOT_FOUND" in output
+
+    code, output = await _costream("--user", "alice", "rooms", "dismiss", "no-such-room",
+                                   env=_env(e2e_stack))  # fmt: skip
+    assert code == 1
+    assert "PERMISSION_DENIED ADMIN_ONLY" in output
+
+
+async def test_costream_whoami_with_a_minted_token(e2e_stack):
+    code, token = await _costream("token", "zoe", "--admin", env=_env(e2e_stack))
+    assert code == 0
+    env = {**_env(e2e_stack), "COSTREAM_TOKEN": token.strip()}
+    code, output = await _costream("whoami", "--json", env=env)
+    assert code == 0, output
+    assert '"user_id": "zoe"' in output and '"admin"' in output

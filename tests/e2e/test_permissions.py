@@ -1,0 +1,453 @@
+"""Every rule of the spec's "who" columns, one test per rule, through the gateway: who may
+and who may not, with the code and reason the others get."""
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import grpc
+import pytest
+from costream.broadcast.v1 import broadcast_service_pb2 as bs
+from costream.gateway.v1 import gateway_pb2
+from costream.gateway.v1 import gateway_service_pb2 as gw
+from costream.invitation.v1 import invitation_pb2
+from costream.invitation.v1 import invitation_service_pb2 as inv
+from costream.post.v1 import post_pb2
+from costream.post.v1 import post_service_pb2 as ps
+from costream.room.v1 import room_pb2
+from costream.room.v1 import room_service_pb2 as rs
+from google.protobuf import field_mask_pb2
+
+from tests.e2e.conftest import needs_broadcast
+from tests.e2e.flow import auth, expect_error
+from tests.support import unique
+
+DENIED = grpc.StatusCode.PERMISSION_DENIED
+OK = None
+
+
+@dataclass
+class Scene:
+    """A room with a host, a co-host, an invitee with a pending invitation, a banned user, an
+    outsider and an admin; the host has posted the room."""
+
+    gateway: object
+    room_id: str
+    post_id: str
+    invitation_id: str
+    host: str
+    co_host: str
+    invitee: str
+    banned: str
+    outsider: str
+    admin: str
+
+    def user(self, who: str) -> str:
+        return getattr(self, who)
+
+    def opts(self, who: str) -> dict:
+        return auth(self.admin, "admin") if who == "admin" else auth(self.user(who))
+
+
+@pytest.fixture
+async def scene(gateway) -> Scene:
+    host, co_host, invitee, banned = unique("host"), unique("co"), unique("inv"), unique("ban")
+    room = await gateway.CreateRoom(
+        rs.CreateRoomRequest(title="permissions", co_host_user_ids=[co_host]), **auth(host)
+    )
+    post = await gateway.CreateRoomPost(
+        ps.CreateRoomPostRequest(room_id=room.room_id, text="watch this"), **auth(host)
+    )
+    invitation = await gateway.CreateInvitation(
+        inv.CreateInvitationRequest(room_id=room.room_id, user_id=invitee), **auth(host)
+    )
+    await gateway.BanUser(rs.BanUserRequest(room_id=room.room_id, user_id=banned), **auth(host))
+    return Scene(
+        gateway, room.room_id, post.post_id, invitation.invitation_id,
+        host, co_host, invitee, banned, unique("out"), unique("admin"),
+    )  # fmt: skip
+
+
+async def check(call, outcome) -> None:
+    """`outcome` is OK, or (code, reason)."""
+    if outcome is OK:
+        await call
+    else:
+        await expect_error(call, *outcome)
+
+
+NOT_HOST = (DENIED, "NOT_ROOM_HOST")
+ADMIN_ONLY = (DENIED, "ADMIN_ONLY")
+NOT_AUTHOR = (DENIED, "NOT_POST_AUTHOR")
+NOT_INVITEE = (DENIED, "NOT_INVITEE")
+
+
+# --- RoomService -------------------------------------------------------------------------------
+
+
+async def test_create_room_any_user_and_the_creator_becomes_host(gateway):
+    user = unique("anyone")
+    room = await gateway.CreateRoom(rs.CreateRoomRequest(title="mine"), **auth(user))
+    assert room.host_user_id == user
+    assert [(p.user_id, p.role) for p in room.participants] == [
+        (user, room_pb2.PARTICIPANT_ROLE_HOST)
+    ]
+
+
+@pytest.mark.parametrize("who", ["host", "co_host", "outsider", "banned"])
+async def test_get_room_any_user(scene, who):
+    room = await scene.gateway.GetRoom(rs.GetRoomRequest(room_id=scene.room_id), **scene.opts(who))
+    assert room.room_id == scene.room_id
+
+
+@pytest.mark.parametrize("who", ["host", "outsider"])
+async def test_batch_get_rooms_any_user(scene, who):
+    reply = await scene.gateway.BatchGetRooms(
+        rs.BatchGetRoomsRequest(room_ids=[scene.room_id, "missing-room"]), **scene.opts(who)
+    )
+    assert [r.room_id for r in reply.rooms] == [scene.room_id]
+
+
+@pytest.mark.parametrize(
+    ("who", "include_deleted", "outcome"),
+    [
+        ("outsider", False, OK),
+        ("host", False, OK),
+        ("admin", True, OK),
+        ("outsider", True, ADMIN_ONLY),
+        ("host", True, ADMIN_ONLY),
+    ],
+)
+async def test_list_rooms_any_user_include_deleted_admin_only(scene, who, include_deleted, outcome):
+    request = rs.ListRoomsRequest(host_user_id=scene.host, include_deleted=include_deleted)
+    await check(scene.gateway.ListRooms(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
+)
+async def test_update_room_host_or_admin(scene, who, outcome):
+    request = rs.UpdateRoomRequest(
+        room=room_pb2.Room(room_id=scene.room_id, title="renamed"),
+        update_mask=field_mask_pb2.FieldMask(paths=["title"]),
+    )
+    await check(scene.gateway.UpdateRoom(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
+)
+async def test_delete_room_host_or_admin(scene, who, outcome):
+    request = rs.DeleteRoomRequest(room_id=scene.room_id)
+    await check(scene.gateway.DeleteRoom(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST)],
+)
+async def test_stop_room_host_only(scene, who, outcome):
+    request = rs.StopRoomRequest(room_id=scene.room_id)
+    await check(scene.gateway.StopRoom(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"), [("admin", OK), ("host", ADMIN_ONLY), ("outsider", ADMIN_ONLY)]
+)
+async def test_dismiss_room_admin_only(scene, who, outcome):
+    request = rs.DismissRoomRequest(room_id=scene.room_id, reason="spam")
+    await check(scene.gateway.DismissRoom(request, **scene.opts(who)), outcome)
+    room = await scene.gateway.GetRoom(rs.GetRoomRequest(room_id=scene.room_id), **auth(scene.host))
+    ended = room.status == room_pb2.ROOM_STATUS_ENDED
+    assert ended == (outcome is OK)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST)],
+)
+async def test_remove_participant_host_only(scene, who, outcome):
+    request = rs.RemoveParticipantRequest(room_id=scene.room_id, user_id=scene.co_host)
+    await check(scene.gateway.RemoveParticipant(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [
+        ("co_host", OK),
+        ("outsider", (DENIED, "NOT_ON_STAGE")),
+        ("host", (grpc.StatusCode.FAILED_PRECONDITION, "HOST_CANNOT_LEAVE")),
+    ],
+)
+async def test_leave_room_co_host_only(scene, who, outcome):
+    request = rs.LeaveRoomRequest(room_id=scene.room_id)
+    await check(scene.gateway.LeaveRoom(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
+)
+async def test_ban_user_host_or_admin(scene, who, outcome):
+    request = rs.BanUserRequest(room_id=scene.room_id, user_id=unique("troll"))
+    await check(scene.gateway.BanUser(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
+)
+async def test_unban_user_host_or_admin(scene, who, outcome):
+    request = rs.UnbanUserRequest(room_id=scene.room_id, user_id=scene.banned)
+    await check(scene.gateway.UnbanUser(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
+)
+async def test_list_banned_users_host_or_admin(scene, who, outcome):
+    request = rs.ListBannedUsersRequest(room_id=scene.room_id)
+    await check(scene.gateway.ListBannedUsers(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize("who", ["outsider", "banned"])
+async def test_watch_room_any_user(scene, who):
+    call = scene.gateway.WatchRoom(rs.WatchRoomRequest(room_id=scene.room_id), **scene.opts(who))
+    try:
+        event = await call.read()
+        assert event.kind == room_pb2.ROOM_EVENT_KIND_SNAPSHOT
+        assert event.room.room_id == scene.room_id
+    finally:
+        call.cancel()
+
+
+# --- PostService -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST)],
+)
+async def test_create_room_post_room_host_only(scene, who, outcome):
+    request = ps.CreateRoomPostRequest(room_id=scene.room_id, text="again")
+    await check(scene.gateway.CreateRoomPost(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize("who", ["outsider", "banned"])
+async def test_get_post_any_user(scene, who):
+    post = await scene.gateway.GetPost(ps.GetPostRequest(post_id=scene.post_id), **scene.opts(who))
+    assert post.creator_id == scene.host
+
+
+async def test_list_posts_any_user_reads_anyones_feed(scene):
+    feed = await scene.gateway.ListPosts(
+        ps.ListPostsRequest(target_type=post_pb2.TARGET_TYPE_USER, target_id=scene.host),
+        **scene.opts("outsider"),
+    )
+    assert [p.post_id for p in feed.posts] == [scene.post_id]
+
+
+async def test_list_posts_by_room_any_user(scene):
+    reply = await scene.gateway.ListPostsByRoom(
+        ps.ListPostsByRoomRequest(room_ids=[scene.room_id]), **scene.opts("outsider")
+    )
+    assert [p.post_id for p in reply.posts] == [scene.post_id]
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("co_host", NOT_AUTHOR), ("outsider", NOT_AUTHOR), ("admin", NOT_AUTHOR)],
+)
+async def test_update_post_author_only(scene, who, outcome):
+    request = ps.UpdatePostRequest(
+        post=post_pb2.Post(post_id=scene.post_id, text="edited"),
+        update_mask=field_mask_pb2.FieldMask(paths=["text"]),
+    )
+    await check(scene.gateway.UpdatePost(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("admin", OK), ("co_host", NOT_AUTHOR), ("outsider", NOT_AUTHOR)],
+)
+async def test_delete_post_author_or_admin(scene, who, outcome):
+    request = ps.DeletePostRequest(post_id=scene.post_id)
+    await check(scene.gateway.DeletePost(request, **scene.opts(who)), outcome)
+
+
+# --- InvitationService -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST)],
+)
+async def test_create_invitation_room_host_only(scene, who, outcome):
+    request = inv.CreateInvitationRequest(room_id=scene.room_id, user_id=unique("guest"))
+    await check(scene.gateway.CreateInvitation(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("invitee", OK), ("co_host", NOT_INVITEE), ("outsider", NOT_INVITEE)],
+)
+async def test_get_invitation_inviter_or_invitee(scene, who, outcome):
+    request = inv.GetInvitationRequest(invitation_id=scene.invitation_id)
+    await check(scene.gateway.GetInvitation(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("co_host", NOT_HOST), ("invitee", NOT_HOST), ("outsider", NOT_HOST)],
+)
+async def test_list_room_invitations_room_host_only(scene, who, outcome):
+    request = inv.ListRoomInvitationsRequest(room_id=scene.room_id)
+    await check(scene.gateway.ListRoomInvitations(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(("who", "sees_it"), [("invitee", True), ("outsider", False)])
+async def test_list_my_invitations_the_caller_as_invitee(scene, who, sees_it):
+    reply = await scene.gateway.ListMyInvitations(inv.ListMyInvitationsRequest(), **scene.opts(who))
+    ids = {i.invitation_id for i in reply.invitations}
+    assert (scene.invitation_id in ids) == sees_it
+    assert all(i.user_id == scene.user(who) for i in reply.invitations)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [
+        ("invitee", OK),
+        ("host", (grpc.StatusCode.NOT_FOUND, "INVITATION_NOT_FOUND")),
+        ("outsider", (grpc.StatusCode.NOT_FOUND, "INVITATION_NOT_FOUND")),
+    ],
+)
+async def test_get_my_room_invitation_the_invitee(scene, who, outcome):
+    request = inv.GetMyRoomInvitationRequest(room_id=scene.room_id)
+    await check(scene.gateway.GetMyRoomInvitation(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("invitee", OK), ("host", NOT_INVITEE), ("outsider", NOT_INVITEE), ("admin", NOT_INVITEE)],
+)
+async def test_accept_invitation_invitee_only(scene, who, outcome):
+    request = inv.AcceptInvitationRequest(invitation_id=scene.invitation_id)
+    await check(scene.gateway.AcceptInvitation(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("invitee", OK), ("host", NOT_INVITEE), ("outsider", NOT_INVITEE), ("admin", NOT_INVITEE)],
+)
+async def test_reject_invitation_invitee_only(scene, who, outcome):
+    request = inv.RejectInvitationRequest(invitation_id=scene.invitation_id)
+    await check(scene.gateway.RejectInvitation(request, **scene.opts(who)), outcome)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("invitee", NOT_HOST), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
+)
+async def test_cancel_invitation_inviter_or_host(scene, who, outcome):
+    request = inv.CancelInvitationRequest(invitation_id=scene.invitation_id)
+    await check(scene.gateway.CancelInvitation(request, **scene.opts(who)), outcome)
+
+
+async def test_watch_my_invitations_streams_only_the_callers(scene):
+    gateway = scene.gateway
+    guest = unique("guest")
+    mine = gateway.WatchMyInvitations(inv.WatchMyInvitationsRequest(), **scene.opts("outsider"))
+    theirs = gateway.WatchMyInvitations(inv.WatchMyInvitationsRequest(), **auth(guest))
+    try:
+        # Initial metadata arrives once each stream is subscribed.
+        await asyncio.gather(mine.initial_metadata(), theirs.initial_metadata())
+        created = await gateway.CreateInvitation(
+            inv.CreateInvitationRequest(room_id=scene.room_id, user_id=guest), **auth(scene.host)
+        )
+        event = await asyncio.wait_for(theirs.read(), 5)
+        assert event.invitation.invitation_id == created.invitation_id
+        assert event.invitation.status == invitation_pb2.INVITATION_STATUS_PENDING
+        nothing = asyncio.ensure_future(mine.read())
+        done, _ = await asyncio.wait({nothing}, timeout=1)
+        assert not done, "another user's invitation reached the outsider's stream"
+    finally:
+        mine.cancel()
+        theirs.cancel()
+    with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+        await nothing
+
+
+# --- BroadcastService --------------------------------------------------------------------------
+
+
+@needs_broadcast
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [
+        ("host", OK),
+        ("co_host", OK),
+        ("invitee", (DENIED, "NOT_ON_STAGE")),
+        ("outsider", (DENIED, "NOT_ON_STAGE")),
+        ("banned", (DENIED, "USER_BANNED")),
+    ],
+)
+async def test_get_broadcast_data_host_or_co_host(scene, who, outcome):
+    request = bs.GetBroadcastDataRequest(room_id=scene.room_id)
+    await check(scene.gateway.GetBroadcastData(request, **scene.opts(who)), outcome)
+
+
+@needs_broadcast
+@pytest.mark.parametrize("who", ["host", "co_host"])
+async def test_get_broadcast_data_refused_once_the_room_ended(scene, who):
+    await scene.gateway.StopRoom(rs.StopRoomRequest(room_id=scene.room_id), **auth(scene.host))
+    request = bs.GetBroadcastDataRequest(room_id=scene.room_id)
+    await expect_error(
+        scene.gateway.GetBroadcastData(request, **scene.opts(who)),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ROOM_ENDED",
+    )
+
+
+@needs_broadcast
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("outsider", OK), ("host", OK), ("invitee", OK), ("banned", (DENIED, "USER_BANNED"))],
+)
+async def test_get_viewer_data_any_user_not_banned(scene, who, outcome):
+    request = bs.GetViewerDataRequest(room_id=scene.room_id)
+    await check(scene.gateway.GetViewerData(request, **scene.opts(who)), outcome)
+
+
+# --- Gateway aggregates ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "role", "has_invitation"),
+    [
+        ("host", "ROOM_ROLE_HOST", False),
+        ("co_host", "ROOM_ROLE_CO_HOST", False),
+        ("invitee", "ROOM_ROLE_VIEWER", True),
+        ("outsider", "ROOM_ROLE_VIEWER", False),
+    ],
+)
+async def test_get_room_view_any_user_sees_their_role_and_invitation(
+    scene, who, role, has_invitation
+):
+    view = await scene.gateway.GetRoomView(
+        gw.GetRoomViewRequest(room_id=scene.room_id), **scene.opts(who)
+    )
+    assert view.room.room_id == scene.room_id
+    assert view.post.post_id == scene.post_id
+    assert view.my_role == gateway_pb2.RoomRole.Value(role)
+    assert view.HasField("my_invitation") == has_invitation
+    if has_invitation:
+        assert view.my_invitation.invitation_id == scene.invitation_id
+
+
+@pytest.mark.parametrize(("who", "roles"), [("outsider", []), ("admin", ["admin"])])
+async def test_who_am_i_any_user(scene, who, roles):
+    me = await scene.gateway.WhoAmI(gw.WhoAmIRequest(), **scene.opts(who))
+    assert (me.user_id, list(me.roles)) == (scene.user(who), roles)

@@ -1,0 +1,267 @@
+"""The gateway's aggregates against fake backends (no I/O): what they ask, in what order, and
+what is left when a half fails."""
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+from costream.gateway.v1 import gateway_pb2
+from costream.gateway.v1 import gateway_service_pb2 as gw
+from costream.invitation.v1 import invitation_pb2
+from costream.post.v1 import post_pb2, post_service_pb2
+from costream.post.v1 import post_service_pb2 as ps
+from costream.room.v1 import room_pb2, room_service_pb2
+from costream.room.v1 import room_service_pb2 as rs
+
+from services.common.auth import Caller
+from services.common.errors import InvalidArgument, NotFound, ServiceError, to_status
+from services.gateway import handlers
+from services.gateway.handlers import Backends
+
+ALICE = Caller(user_id="alice", token="t")
+
+
+def rpc_error(code: grpc.StatusCode, error: ServiceError | None = None) -> grpc.aio.AioRpcError:
+    trailing = grpc.aio.Metadata(*to_status(error).trailing_metadata) if error else None
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), trailing or grpc.aio.Metadata(), "x")
+
+
+class Fake:
+    """A stub whose RPCs answer from `replies`: a message, an exception to raise, a function of
+    the request, or a list of those (one per call). Every call is recorded."""
+
+    def __init__(self, calls: list[tuple[str, Any]], **replies: Any) -> None:
+        self._calls = calls
+        self._replies = replies
+
+    def __getattr__(self, rpc: str) -> Callable[..., Any]:
+        async def call(request: Any, **_: Any) -> Any:
+            self._calls.append((rpc, request))
+            reply = self._replies[rpc]
+            if isinstance(reply, list):
+                reply = reply.pop(0)
+            if callable(reply) and not isinstance(reply, type):
+                reply = reply(request)
+            if isinstance(reply, BaseException):
+                raise reply
+            return reply
+
+        return call
+
+
+def backends(calls: list, *, rooms=None, posts=None, invitations=None) -> Backends:
+    return Backends(
+        rooms=Fake(calls, **(rooms or {})),
+        posts=Fake(calls, **(posts or {})),
+        invitations=Fake(calls, **(invitations or {})),
+        broadcast=Fake(calls),
+    )
+
+
+NEW_ROOM = room_pb2.Room(room_id="r1", host_user_id="alice")
+
+
+def new_post(request: post_service_pb2.CreateRoomPostRequest) -> post_pb2.Post:
+    return post_pb2.Post(post_id="p1", room_id=request.room_id, creator_id="alice")
+
+
+def request(**room: Any) -> gw.CreateLiveRoomPostRequest:
+    return gw.CreateLiveRoomPostRequest(
+        room=rs.CreateRoomRequest(title="jam", **room), post=ps.CreateRoomPostRequest(text="hi")
+    )
+
+
+# --- CreateLiveRoomPost ------------------------------------------------------------------------
+
+
+async def test_create_live_room_post_posts_the_new_room_with_idempotency_keys():
+    calls: list = []
+    b = backends(calls, rooms={"CreateRoom": NEW_ROOM}, posts={"CreateRoomPost": new_post})
+    reply = await handlers.create_live_room_post(request(request_id="k"), ALICE, b)
+    assert (reply.room.room_id, reply.post.room_id) == ("r1", "r1")
+    (_, room_req), (_, post_req) = calls
+    assert room_req.request_id == "k"
+    assert (post_req.room_id, post_req.request_id) == ("r1", handlers.post_request_id("r1"))
+
+
+async def test_create_live_room_post_takes_the_post_request_id_when_only_that_is_set():
+    calls: list = []
+    b = backends(calls, rooms={"CreateRoom": NEW_ROOM}, posts={"CreateRoomPost": new_post})
+    req = request()
+    req.post.request_id = "from-post"
+    await handlers.create_live_room_post(req, ALICE, b)
+    assert calls[0][1].request_id == "from-post"
+
+
+async def test_when_the_post_fails_the_room_is_purged_and_the_error_names_post_fields():
+    calls: list = []
+    bad = rpc_error(grpc.StatusCode.INVALID_ARGUMENT, InvalidArgument([("text", "is required")]))
+    b = backends(
+        calls,
+        rooms={"CreateRoom": NEW_ROOM, "PurgeRoom": room_pb2.Room()},
+        posts={"CreateRoomPost": bad},
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        await handlers.create_live_room_post(request(), ALICE, b)
+    assert caught.value.violations == [("post.text", "is required")]
+    assert [rpc for rpc, _ in calls] == ["CreateRoom", "CreateRoomPost", "PurgeRoom"]
+    assert calls[-1][1].room_id == "r1"
+
+
+async def test_a_post_refused_for_another_reason_passes_through_after_the_purge():
+    calls: list = []
+    denied = rpc_error(grpc.StatusCode.PERMISSION_DENIED)
+    b = backends(
+        calls,
+        rooms={"CreateRoom": NEW_ROOM, "PurgeRoom": room_pb2.Room()},
+        posts={"CreateRoomPost": denied},
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await handlers.create_live_room_post(request(), ALICE, b)
+    assert caught.value is denied
+    assert calls[-1][0] == "PurgeRoom"
+
+
+async def test_the_purge_is_retried_while_the_room_service_is_unavailable(monkeypatch):
+    monkeypatch.setattr(handlers, "PURGE_BACKOFF_SECONDS", 0.0)
+    calls: list = []
+    down = rpc_error(grpc.StatusCode.UNAVAILABLE)
+    b = backends(
+        calls,
+        rooms={"CreateRoom": NEW_ROOM, "PurgeRoom": [down, down, room_pb2.Room()]},
+        posts={"CreateRoomPost": rpc_error(grpc.StatusCode.PERMISSION_DENIED)},
+    )
+    with pytest.raises(grpc.aio.AioRpcError):
+        await handlers.create_live_room_post(request(), ALICE, b)
+    assert [rpc for rpc, _ in calls].count("PurgeRoom") == 3
+
+
+async def test_a_post_written_although_its_call_failed_is_kept_and_returned():
+    calls: list = []
+    written = post_pb2.Post(post_id="p1", room_id="r1", creator_id="alice")
+    b = backends(
+        calls,
+        rooms={"CreateRoom": NEW_ROOM},
+        posts={
+            "CreateRoomPost": rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED),
+            "ListPostsByRoom": post_service_pb2.ListPostsByRoomResponse(posts=[written]),
+        },
+    )
+    reply = await handlers.create_live_room_post(request(), ALICE, b)
+    assert reply.post.post_id == "p1"
+    assert "PurgeRoom" not in [rpc for rpc, _ in calls]
+
+
+async def test_when_the_room_fails_nothing_else_is_asked_and_the_error_names_room_fields():
+    calls: list = []
+    bad = rpc_error(grpc.StatusCode.INVALID_ARGUMENT, InvalidArgument([("title", "is required")]))
+    b = backends(calls, rooms={"CreateRoom": bad})
+    with pytest.raises(InvalidArgument) as caught:
+        await handlers.create_live_room_post(request(), ALICE, b)
+    assert caught.value.violations == [("room.title", "is required")]
+    assert [rpc for rpc, _ in calls] == ["CreateRoom"]
+
+
+# --- GetRoomView -------------------------------------------------------------------------------
+
+ROOM = room_pb2.Room(
+    room_id="r1",
+    host_user_id="alice",
+    participants=[room_pb2.Participant(user_id="bob", role=room_pb2.PARTICIPANT_ROLE_CO_HOST)],
+)
+POSTS = post_service_pb2.ListPostsByRoomResponse(
+    posts=[post_pb2.Post(post_id="new", room_id="r1"), post_pb2.Post(post_id="old", room_id="r1")]
+)
+NO_INVITATION = rpc_error(
+    grpc.StatusCode.NOT_FOUND, NotFound("INVITATION_NOT_FOUND", "you have no invitation")
+)
+
+
+async def test_get_room_view_asks_the_three_backends_and_a_missing_invitation_is_fine():
+    calls: list = []
+    b = backends(
+        calls,
+        rooms={"GetRoom": ROOM},
+        posts={"ListPostsByRoom": POSTS},
+        invitations={"GetMyRoomInvitation": NO_INVITATION},
+    )
+    view = await handlers.get_room_view("r1", Caller(user_id="bob"), b)
+    assert view.my_role == gateway_pb2.ROOM_ROLE_CO_HOST
+    assert view.post.post_id == "new"
+    assert not view.HasField("my_invitation")
+    assert sorted(rpc for rpc, _ in calls) == ["GetMyRoomInvitation", "GetRoom", "ListPostsByRoom"]
+
+
+async def test_get_room_view_with_my_invitation():
+    invitation = invitation_pb2.Invitation(invitation_id="i1", room_id="r1", user_id="carol")
+    b = backends(
+        [],
+        rooms={"GetRoom": ROOM},
+        posts={"ListPostsByRoom": post_service_pb2.ListPostsByRoomResponse()},
+        invitations={"GetMyRoomInvitation": invitation},
+    )
+    view = await handlers.get_room_view("r1", Caller(user_id="carol"), b)
+    assert view.my_role == gateway_pb2.ROOM_ROLE_VIEWER
+    assert view.my_invitation.invitation_id == "i1"
+    assert not view.HasField("post")
+
+
+async def test_get_room_view_reports_the_rooms_error_first():
+    missing = rpc_error(grpc.StatusCode.NOT_FOUND)
+    b = backends(
+        [],
+        rooms={"GetRoom": missing},
+        posts={"ListPostsByRoom": rpc_error(grpc.StatusCode.UNAVAILABLE)},
+        invitations={"GetMyRoomInvitation": rpc_error(grpc.StatusCode.UNAVAILABLE)},
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await handlers.get_room_view("r1", ALICE, b)
+    assert caught.value is missing
+
+
+async def test_get_room_view_fails_when_the_invitation_service_is_down():
+    down = rpc_error(grpc.StatusCode.UNAVAILABLE)
+    b = backends(
+        [],
+        rooms={"GetRoom": ROOM},
+        posts={"ListPostsByRoom": POSTS},
+        invitations={"GetMyRoomInvitation": down},
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await handlers.get_room_view("r1", ALICE, b)
+    assert caught.value is down
+
+
+# --- ListLiveRoomPosts -------------------------------------------------------------------------
+
+
+async def test_list_live_room_posts_is_one_room_page_and_one_post_batch():
+    calls: list = []
+    page = room_service_pb2.ListRoomsResponse(
+        rooms=[room_pb2.Room(room_id=f"r{i}") for i in range(100, 0, -1)],
+        next_page_token="next",
+    )
+    posts = post_service_pb2.ListPostsByRoomResponse(
+        posts=[post_pb2.Post(post_id=f"p{i}", room_id=f"r{i}") for i in range(100, 0, -1)]
+    )
+    b = backends(calls, rooms={"ListRooms": page}, posts={"ListPostsByRoom": posts})
+    reply = await handlers.list_live_room_posts(
+        gw.ListLiveRoomPostsRequest(page_size=100, page_token="tok"), b
+    )
+    assert [rpc for rpc, _ in calls] == ["ListRooms", "ListPostsByRoom"]
+    rooms_request = calls[0][1]
+    assert list(rooms_request.statuses) == [room_pb2.ROOM_STATUS_LIVE]
+    assert (rooms_request.page_size, rooms_request.page_token) == (100, "tok")
+    assert rooms_request.order_by == "last_created"
+    assert len(calls[1][1].room_ids) == 100
+    assert reply.next_page_token == "next"
+    assert [i.post.post_id for i in reply.items][:2] == ["p100", "p99"]
+
+
+async def test_list_live_room_posts_with_no_live_room_asks_only_the_room_service():
+    calls: list = []
+    b = backends(calls, rooms={"ListRooms": room_service_pb2.ListRoomsResponse()})
+    reply = await handlers.list_live_room_posts(gw.ListLiveRoomPostsRequest(), b)
+    assert [rpc for rpc, _ in calls] == ["ListRooms"]
+    assert list(reply.items) == [] and reply.next_page_token == ""

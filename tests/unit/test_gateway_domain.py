@@ -1,0 +1,39 @@
+"""A caller's role in a room, and how a page of live rooms meets its posts."""
+
+from costream.gateway.v1 import gateway_pb2
+from costream.post.v1 import post_pb2
+from costream.room.v1 import room_pb2
+
+from services.gateway.domain import live_room_posts, newest_posts, role_in
+
+ROOM = room_pb2.Room(
+    room_id="r1",
+    host_user_id="alice",
+    participants=[
+        room_pb2.Participant(user_id="alice", role=room_pb2.PARTICIPANT_ROLE_HOST),
+        room_pb2.Participant(user_id="bob", role=room_pb2.PARTICIPANT_ROLE_CO_HOST),
+    ],
+)
+
+
+def test_role_in_a_room_is_host_co_host_or_viewer():
+    assert role_in(ROOM, "alice") == gateway_pb2.ROOM_ROLE_HOST
+    assert role_in(ROOM, "bob") == gateway_pb2.ROOM_ROLE_CO_HOST
+    assert role_in(ROOM, "carol") == gateway_pb2.ROOM_ROLE_VIEWER
+    assert role_in(ROOM, "") == gateway_pb2.ROOM_ROLE_VIEWER
+
+
+def test_newest_posts_keeps_the_first_post_of_each_room_listed_newest_first():
+    posts = [
+        post_pb2.Post(post_id="p3", room_id="r1"),
+        post_pb2.Post(post_id="p2", room_id="r2"),
+        post_pb2.Post(post_id="p1", room_id="r1"),
+    ]
+    assert {k: v.post_id for k, v in newest_posts(posts).items()} == {"r1": "p3", "r2": "p2"}
+
+
+def test_live_room_posts_keep_the_rooms_order_and_leave_out_rooms_without_a_post():
+    rooms = [room_pb2.Room(room_id=r) for r in ("r3", "r2", "r1")]
+    posts = [post_pb2.Post(post_id="p1", room_id="r1"), post_pb2.Post(post_id="p3", room_id="r3")]
+    items = live_room_posts(rooms, posts)
+    assert [(i.room.room_id, i.post.post_id) for i in items] == [("r3", "p3"), ("r1", "p1")]
