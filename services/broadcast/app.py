@@ -9,12 +9,12 @@ from services.broadcast.domain import TokenMinter
 from services.broadcast.handlers import Broadcast
 from services.broadcast.livekit_server import LiveKitServer
 from services.broadcast.repository import BroadcastUnitOfWork
-from services.broadcast.room_client import RoomClient
 from services.broadcast.servicer import INTERNAL_METHODS, SERVICE_NAME, BroadcastServicer
 from services.broadcast.webhooks import WebhookServer
 from services.common.config import ConfigError, Settings
 from services.common.db import Database
 from services.common.server import ServiceSpec, peer_channel
+from services.room.client import RoomClient
 
 # Where `make run` starts the LiveKit emulator when LIVEKIT_URL is not set.
 LOCAL_LIVEKIT_URL = "http://127.0.0.1:7880"

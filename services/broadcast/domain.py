@@ -16,6 +16,7 @@ from livekit.protocol import room as livekit_room_pb
 from livekit.protocol.webhook import WebhookEvent
 
 from services.common.errors import FailedPrecondition, PermissionDenied
+from services.room.client import RoomAccess
 
 
 class Role(StrEnum):
@@ -39,19 +40,6 @@ DEPARTURE_TIMEOUT_GRACE = 30
 MAX_PARTICIPANTS = 10_000
 
 
-@dataclass(frozen=True)
-class RoomAccess:
-    """A room as the room service tells it, and where one user stands in it."""
-
-    room_id: str
-    host_user_id: str
-    ended: bool
-    deleted: bool
-    live_chat_enabled: bool
-    role: Role | None
-    banned: bool
-
-
 def broadcaster_role(access: RoomAccess) -> Role:
     """The role whose credentials a broadcaster gets; refused for anyone not on stage now."""
     if access.banned:
@@ -60,7 +48,7 @@ def broadcaster_role(access: RoomAccess) -> Role:
         raise FailedPrecondition("ROOM_ENDED", f"room {access.room_id} has ended")
     if access.role not in (Role.HOST, Role.CO_HOST):
         raise PermissionDenied("NOT_ON_STAGE", "only the host and co-hosts broadcast")
-    return access.role
+    return Role(access.role)
 
 
 def check_viewer(access: RoomAccess) -> None:

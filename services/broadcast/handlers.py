@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from services.broadcast import domain
 from services.broadcast.livekit_server import LiveKitServer
 from services.broadcast.repository import BroadcastUnitOfWork
-from services.broadcast.room_client import RoomClient
 from services.common.auth import Caller
+from services.room.client import RoomClient
 
 
 @dataclass(frozen=True)

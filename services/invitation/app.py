@@ -10,8 +10,8 @@ from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec, peer_channel
 from services.invitation import handlers
 from services.invitation.repository import InvitationUnitOfWork
-from services.invitation.room_client import RoomClient
 from services.invitation.servicer import INTERNAL_METHODS, SERVICE_NAME, InvitationServicer
+from services.room.client import RoomClient
 
 SWEEP_SECONDS = 5.0
 SWEEP_BATCH = 500

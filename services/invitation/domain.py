@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.common.errors import FailedPrecondition, NotFound, PermissionDenied
+from services.room.client import RoomAccess
 
 MAX_REQUEST_ID = 128
 
@@ -64,34 +65,17 @@ def expire_time_for(now: datetime, ttl_seconds: int) -> datetime:
     return now + timedelta(seconds=ttl_seconds)
 
 
-@dataclass(frozen=True)
-class RoomAccess:
-    """What the room service says about a room and one user in it."""
-
-    room_id: str
-    host_user_id: str
-    ended: bool
-    deleted: bool
-    # The user's place on stage: "host", "co_host" or None.
-    user_role: str | None
-    user_banned: bool
-
-    def require_host(self, user_id: str) -> None:
-        if user_id != self.host_user_id:
-            raise PermissionDenied("NOT_ROOM_HOST", "only the room's host may do this")
-
-
 def require_can_invite(room: RoomAccess, inviter: str, invitee: str) -> None:
     """Only the host invites, into a room that is not ended, someone not on stage and not
     banned."""
     room.require_host(inviter)
     if room.ended or room.deleted:
         raise FailedPrecondition("ROOM_ENDED", f"room {room.room_id} has ended")
-    if invitee == room.host_user_id or room.user_role is not None:
+    if invitee == room.host_user_id or room.role is not None:
         raise FailedPrecondition(
             "ALREADY_ON_STAGE", f"{invitee} is already on stage", metadata={"user_id": invitee}
         )
-    if room.user_banned:
+    if room.banned:
         raise PermissionDenied(
             "USER_BANNED", f"{invitee} is banned from this room", metadata={"user_id": invitee}
         )

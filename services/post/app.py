@@ -6,8 +6,8 @@ from services.common.config import Settings
 from services.common.db import Database
 from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec, peer_channel
-from services.post.room_client import RoomClient
 from services.post.servicer import INTERNAL_METHODS, SERVICE_NAME, PostServicer
+from services.room.client import RoomClient
 
 
 def build(settings: Settings) -> ServiceSpec:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from services.common.errors import NotFound, PermissionDenied
 from services.common.validation import Violations
+from services.room.client import RoomAccess
 
 MAX_TEXT = 20_000
 MAX_TITLE = 1000
@@ -33,15 +34,6 @@ class DataType(StrEnum):
 class TargetType(StrEnum):
     USER = "user"
     COMMUNITY = "community"
-
-
-@dataclass(frozen=True)
-class RoomAccess:
-    """What the room service says about a room and the caller."""
-
-    room_id: str
-    host_user_id: str
-    deleted: bool
 
 
 @dataclass

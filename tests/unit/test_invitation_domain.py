@@ -125,8 +125,8 @@ def room(**overrides) -> RoomAccess:
         host_user_id="host",
         ended=False,
         deleted=False,
-        user_role=None,
-        user_banned=False,
+        role=None,
+        banned=False,
     )
     values.update(overrides)
     return RoomAccess(**values)
@@ -142,9 +142,9 @@ def test_the_host_invites_someone_off_stage():
         (room(), "guest", "other", PermissionDenied, "NOT_ROOM_HOST"),
         (room(ended=True), "host", "guest", FailedPrecondition, "ROOM_ENDED"),
         (room(deleted=True), "host", "guest", FailedPrecondition, "ROOM_ENDED"),
-        (room(user_role="host"), "host", "host", FailedPrecondition, "ALREADY_ON_STAGE"),
-        (room(user_role="co_host"), "host", "guest", FailedPrecondition, "ALREADY_ON_STAGE"),
-        (room(user_banned=True), "host", "guest", PermissionDenied, "USER_BANNED"),
+        (room(role="host"), "host", "host", FailedPrecondition, "ALREADY_ON_STAGE"),
+        (room(role="co_host"), "host", "guest", FailedPrecondition, "ALREADY_ON_STAGE"),
+        (room(banned=True), "host", "guest", PermissionDenied, "USER_BANNED"),
     ],
     ids=["not-host", "ended", "deleted", "the-host", "co-host", "banned"],
 )

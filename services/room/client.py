@@ -1,0 +1,65 @@
+"""The room service as its peers (post, invitation, broadcast) see it: internal RPCs over one
+long-lived channel. Room errors (ROOM_NOT_FOUND, SEAT_LIMIT_REACHED, UNAVAILABLE, ...) reach
+their callers unchanged through the server interceptor."""
+
+from dataclasses import dataclass
+
+import grpc
+from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
+
+from services.common.errors import PermissionDenied
+
+_ROLE = {room_pb2.PARTICIPANT_ROLE_HOST: "host", room_pb2.PARTICIPANT_ROLE_CO_HOST: "co_host"}
+_ENDED = frozenset({room_pb2.ROOM_STATUS_ENDED, room_pb2.ROOM_STATUS_RECORDED})
+
+
+@dataclass(frozen=True)
+class RoomAccess:
+    """A room (deleted ones too) and where one user stands in it."""
+
+    room_id: str
+    host_user_id: str
+    ended: bool = False
+    deleted: bool = False
+    # The user's place on stage: "host", "co_host" or None.
+    role: str | None = None
+    banned: bool = False
+    live_chat_enabled: bool = False
+
+    def require_host(self, user_id: str) -> None:
+        if user_id != self.host_user_id:
+            raise PermissionDenied("NOT_ROOM_HOST", "only the room's host may do this")
+
+
+class RoomClient:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = room_service_pb2_grpc.RoomServiceStub(channel)
+
+    async def access(self, room_id: str, user_id: str) -> RoomAccess:
+        reply = await self._stub.GetRoomAccess(
+            room_service_pb2.GetRoomAccessRequest(room_id=room_id, user_id=user_id)
+        )
+        return RoomAccess(
+            room_id=reply.room.room_id,
+            host_user_id=reply.room.host_user_id,
+            ended=reply.room.status in _ENDED,
+            deleted=reply.room.deleted,
+            role=_ROLE.get(reply.role),
+            banned=reply.banned,
+            live_chat_enabled=reply.room.live_chat_enabled,
+        )
+
+    async def add_co_host(self, room_id: str, user_id: str, invitation_id: str) -> None:
+        """Claim a seat for an invitee: atomic, idempotent per invitation."""
+        await self._stub.AddCoHost(
+            room_service_pb2.AddCoHostRequest(
+                room_id=room_id, user_id=user_id, invitation_id=invitation_id
+            )
+        )
+
+    async def apply_event(self, event: room_pb2.LiveKitEvent) -> bool:
+        """Hand a verified LiveKit event to the room service; True when it changed the room."""
+        reply = await self._stub.ApplyLiveKitEvent(
+            room_service_pb2.ApplyLiveKitEventRequest(event=event)
+        )
+        return reply.applied
