@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -73,6 +74,28 @@ class Database:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def listen(database: Database, channel: str, callback: Callable[..., None]) -> None:
+    """Call `callback(connection, pid, channel, payload)` for every NOTIFY on `channel` until
+    cancelled. Raises ConnectionError when the connection is lost, so the supervising loop
+    (services.common.server) listens again on a new one."""
+    conn = await database.pool.acquire()
+    lost = asyncio.Event()
+
+    def on_lost(_conn: object) -> None:
+        lost.set()
+
+    try:
+        conn.add_termination_listener(on_lost)
+        await conn.add_listener(channel, callback)
+        await lost.wait()
+        raise ConnectionError(f"the LISTEN connection for {channel} was lost")
+    finally:
+        if not lost.is_set():  # a lost connection has already left the pool
+            await conn.remove_listener(channel, callback)
+            conn.remove_termination_listener(on_lost)
+        await database.pool.release(conn)
 
 
 class UnitOfWork:

@@ -2,17 +2,23 @@
 then delivered by a relay with retries and backoff until the receiver confirms."""
 
 import asyncio
+import contextlib
+import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import asyncpg
 import structlog
 
 from services.common import observability
-from services.common.db import Database
+from services.common.db import Database, listen
 
 log = structlog.get_logger()
 
 MAX_BACKOFF_SECONDS = 60.0
+PURGE_INTERVAL_SECONDS = 3600.0
+# Delivered rows are kept this long for inspection, then purged.
+RETENTION = timedelta(days=7)
 
 
 class Outbox:
@@ -33,9 +39,10 @@ Delivery = Callable[[dict], Awaitable[None]]
 
 
 class OutboxRelay:
-    """Delivers pending rows oldest first. Rows are locked with SKIP LOCKED while delivered, so
-    several replicas share the work and no row is delivered by two at once. A failed delivery
-    is retried with exponential backoff; receivers must be idempotent (at-least-once)."""
+    """Delivers pending rows oldest first, at least once. A batch is claimed with a short
+    lease (FOR UPDATE SKIP LOCKED, so replicas share the work) and delivered outside any
+    transaction; a replica that dies mid-delivery gives its rows back when the lease runs
+    out. A failed delivery is retried with exponential backoff; receivers are idempotent."""
 
     def __init__(
         self,
@@ -45,75 +52,88 @@ class OutboxRelay:
         *,
         batch_size: int = 20,
         poll_seconds: float = 1.0,
+        lease_seconds: float = 60.0,
     ) -> None:
         self._database = database
+        self._schema = schema
         self._table = f"{schema}.outbox"
         self._deliveries = deliveries
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._lease_seconds = lease_seconds
         self._wake = asyncio.Event()
+        self._next_purge = 0.0
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
 
     async def run(self) -> None:
-        listener = await self._database.pool.acquire()
-
-        def wake(*_: object) -> None:
-            self._wake.set()
-
-        await listener.add_listener(self._table, wake)
+        listener = asyncio.create_task(listen(self._database, self._table, self._on_notify))
         try:
             while True:
+                if listener.done():
+                    listener.result()  # the LISTEN connection was lost: start over
+                self._wake.clear()  # before the batch, so a row added meanwhile wakes us
                 if await self.deliver_batch() < self._batch_size:
-                    self._wake.clear()
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-                    except TimeoutError:
-                        pass
         finally:
-            await listener.remove_listener(self._table, wake)
-            await self._database.pool.release(listener)
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
 
     async def deliver_batch(self) -> int:
-        """Try the rows that are due; return how many were tried."""
+        """Claim the rows that are due and try each; return how many were tried."""
         pool = self._database.pool
-        async with pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                f"""SELECT id, kind, payload, attempts FROM {self._table}
-                    WHERE delivered_time IS NULL AND next_attempt_time <= now()
-                    ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",  # noqa: S608
-                self._batch_size,
-            )
-            for row in rows:
-                delivery = self._deliveries.get(row["kind"])
-                try:
-                    if delivery is None:
-                        raise LookupError(f"no delivery for {row['kind']!r}")
-                    await delivery(row["payload"])
-                except Exception as e:
-                    backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** row["attempts"])
-                    log.warning(
-                        "outbox delivery failed", kind=row["kind"], id=row["id"], error=str(e)
-                    )
-                    await conn.execute(
-                        f"""UPDATE {self._table} SET attempts = attempts + 1, last_error = $2,
-                            next_attempt_time = now() + make_interval(secs => $3)
-                            WHERE id = $1""",  # noqa: S608
-                        row["id"],
-                        str(e)[:500],
-                        backoff,
-                    )
-                else:
-                    await conn.execute(
-                        f"UPDATE {self._table} SET delivered_time = now() WHERE id = $1",  # noqa: S608
-                        row["id"],
-                    )
-            await self._measure(conn)
-            return len(rows)
+        rows = await pool.fetch(
+            f"""UPDATE {self._table} SET next_attempt_time = now() + make_interval(secs => $2)
+                WHERE id IN (SELECT id FROM {self._table}
+                             WHERE delivered_time IS NULL AND next_attempt_time <= now()
+                             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                RETURNING id, kind, payload, attempts""",  # noqa: S608
+            self._batch_size,
+            self._lease_seconds,
+        )
+        for row in sorted(rows, key=lambda r: r["id"]):
+            await self._deliver(row)
+        await self._measure()
+        return len(rows)
 
-    async def _measure(self, conn: asyncpg.Connection) -> None:
-        backlog, age = await conn.fetchrow(
+    async def _deliver(self, row: asyncpg.Record) -> None:
+        pool = self._database.pool
+        delivery = self._deliveries.get(row["kind"])
+        try:
+            if delivery is None:
+                raise LookupError(f"no delivery for {row['kind']!r}")
+            await delivery(row["payload"])
+        except Exception as e:
+            backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** row["attempts"])
+            log.warning("outbox delivery failed", kind=row["kind"], id=row["id"], error=str(e))
+            await pool.execute(
+                f"""UPDATE {self._table} SET attempts = attempts + 1, last_error = $2,
+                    next_attempt_time = now() + make_interval(secs => $3)
+                    WHERE id = $1""",  # noqa: S608
+                row["id"],
+                str(e)[:500],
+                backoff,
+            )
+        else:
+            await pool.execute(
+                f"UPDATE {self._table} SET delivered_time = now() WHERE id = $1",  # noqa: S608
+                row["id"],
+            )
+
+    async def _measure(self) -> None:
+        """Backlog metrics, and delivered rows purged once a week is past (hourly)."""
+        pool = self._database.pool
+        backlog, age = await pool.fetchrow(
             f"""SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(create_time)), 0)
                 FROM {self._table} WHERE delivered_time IS NULL"""  # noqa: S608
         )
-        schema = self._table.split(".")[0]
-        observability.OUTBOX_BACKLOG.labels(schema).set(backlog)
-        observability.OUTBOX_OLDEST_AGE.labels(schema).set(float(age))
+        observability.OUTBOX_BACKLOG.labels(self._schema).set(backlog)
+        observability.OUTBOX_OLDEST_AGE.labels(self._schema).set(float(age))
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
+            await pool.execute(
+                f"DELETE FROM {self._table} WHERE delivered_time < now() - $1::interval",  # noqa: S608
+                RETENTION,
+            )

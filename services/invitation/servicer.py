@@ -26,7 +26,7 @@ from costream.invitation.v1 import (
 from google.protobuf import timestamp_pb2
 
 from services.common.auth import current_caller
-from services.common.db import Database
+from services.common.db import Database, listen
 from services.common.errors import InvalidArgument, Unavailable
 from services.common.pagination import PageTokens, page_size
 from services.common.validation import Violations
@@ -265,22 +265,5 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
                 watcher.put(event["kind"], invitation)
 
     async def listen(self) -> None:
-        """Forward committed invitation changes to this replica's WatchMyInvitations streams.
-        Returns an error when the listening connection is lost, so the supervisor starts
-        listening again on a new one."""
-        conn = await self._database.pool.acquire()
-        lost = asyncio.Event()
-
-        def on_lost(_conn: object) -> None:
-            lost.set()
-
-        try:
-            conn.add_termination_listener(on_lost)
-            await conn.add_listener(INVITATION_EVENTS_CHANNEL, self._on_notify)
-            await lost.wait()
-            raise ConnectionError("the LISTEN connection was lost")
-        finally:
-            if not lost.is_set():  # a lost connection has already left the pool
-                await conn.remove_listener(INVITATION_EVENTS_CHANNEL, self._on_notify)
-                conn.remove_termination_listener(on_lost)
-            await self._database.pool.release(conn)
+        """Forward committed invitation changes to this replica's WatchMyInvitations streams."""
+        await listen(self._database, INVITATION_EVENTS_CHANNEL, self._on_notify)

@@ -12,7 +12,7 @@ from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
 from google.protobuf import duration_pb2, empty_pb2, struct_pb2, timestamp_pb2
 
 from services.common.auth import current_caller
-from services.common.db import Database
+from services.common.db import Database, listen
 from services.common.errors import InvalidArgument
 from services.common.pagination import PageTokens, page_size
 from services.common.validation import Violations
@@ -446,13 +446,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
 
     async def listen(self) -> None:
         """Forward committed room changes to this replica's WatchRoom streams."""
-        conn = await self._database.pool.acquire()
-        try:
-            await conn.add_listener(ROOM_EVENTS_CHANNEL, self._on_notify)
-            await asyncio.Event().wait()
-        finally:
-            await conn.remove_listener(ROOM_EVENTS_CHANNEL, self._on_notify)
-            await self._database.pool.release(conn)
+        await listen(self._database, ROOM_EVENTS_CHANNEL, self._on_notify)
 
     async def PurgeRoom(self, request, context):
         room_id = _one_room_id(request.room_id)
