@@ -60,8 +60,11 @@ async def _view(uow: RoomUnitOfWork, room_id: str) -> asyncpg.Record:
 
 
 async def end_room(uow: RoomUnitOfWork, room: Room, reason: EndReason, now: datetime) -> None:
-    """Every way a room ends: the status, then LiveKit and pending invitations, reliably."""
+    """Every way a room ends: the status, then LiveKit and pending invitations, reliably. A
+    recording that arrived before the end makes the room recorded at once."""
     room.end(reason, now)
+    if await uow.livekit.set_recording_pending(room.room_id, False):
+        room.record(now)
     await uow.rooms.save_status(room, now)
     await uow.outbox.add(END_LIVEKIT_ROOM, {"room_id": room.room_id})
     await uow.outbox.add(CANCEL_ROOM_INVITATIONS, {"room_id": room.room_id})

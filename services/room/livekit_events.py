@@ -136,18 +136,6 @@ def event_time(event: room_pb2.LiveKitEvent) -> datetime:
     return event.create_time.ToDatetime(tzinfo=UTC)
 
 
-async def end_room_and_record(
-    uow: RoomUnitOfWork, room: Room, reason: EndReason, now: datetime
-) -> None:
-    """handlers.end_room (status, LiveKit and invitations side effects); a recording that
-    arrived before the end makes the room recorded at once."""
-    await handlers.end_room(uow, room, reason, now)
-    if await uow.livekit.set_recording_pending(room.room_id, False):
-        room.record(now)
-        await uow.rooms.save_status(room, now)
-        await uow.rooms.notify(room.room_id, "recorded")
-
-
 async def apply_livekit_event(
     event: room_pb2.LiveKitEvent,
     uow: RoomUnitOfWork,
@@ -271,7 +259,7 @@ class _Application:
                 event_time(event),
             )
         elif event.event == ROOM_FINISHED:
-            await end_room_and_record(
+            await handlers.end_room(
                 self._uow, self._room, EndReason.LIVEKIT_ROOM_FINISHED, self._now
             )
             self._ended_here = True
@@ -342,6 +330,6 @@ class _Application:
             kind = "stats_changed"
         elif self._playback_added:
             kind = "updated"
-        if kind and not self._ended_here:  # end_room_and_record told watchers already
+        if kind and not self._ended_here:  # end_room told watchers already
             await self._uow.rooms.notify(room.room_id, kind)
         return room_changed or session_changed or self._counts_changed or self._playback_added

@@ -315,15 +315,6 @@ class RoomRepository:
         )
         return [_room(row) for row in rows]
 
-    async def lock_ended_with_recordings(self, limit: int) -> list[Room]:
-        """Ended rooms whose recording arrived before the end, locked (SKIP LOCKED)."""
-        rows = await self._conn.fetch(
-            """SELECT * FROM room.rooms WHERE recording_pending AND status = 'ended'
-               LIMIT $1 FOR UPDATE SKIP LOCKED""",
-            limit,
-        )
-        return [_room(row) for row in rows]
-
     # --- events ---
 
     async def notify(self, room_id: str, kind: str) -> None:

@@ -1,7 +1,6 @@
 """Room timers, run in the service and not in clients: a room never stays in waitingReconnect
-or live past its deadline, even when a webhook was lost, and a room whose recording came
-before its end becomes recorded. Every replica runs them; FOR UPDATE SKIP LOCKED shares the
-rooms out, so no room is handled twice."""
+or live past its deadline, even when a webhook was lost. Every replica runs them; FOR UPDATE
+SKIP LOCKED shares the rooms out, so no room is handled twice."""
 
 import asyncio
 from datetime import datetime, timedelta
@@ -11,8 +10,7 @@ import structlog
 from services.common.db import CONNECTION_ERRORS, Database
 from services.common.errors import Unavailable
 from services.room.domain import EndReason, Room, RoomStatus
-from services.room.handlers import utcnow
-from services.room.livekit_events import end_room_and_record
+from services.room.handlers import end_room, utcnow
 from services.room.repository import RoomUnitOfWork
 
 log = structlog.get_logger()
@@ -47,25 +45,8 @@ async def end_overdue_rooms(
         for room in rooms:
             reason = overdue_reason(room, now, max_live_duration)
             if reason is not None:
-                await end_room_and_record(uow, room, reason, now)
+                await end_room(uow, room, reason, now)
                 log.info("room ended by timer", room_id=room.room_id, reason=reason.value)
-        await uow.commit()
-    return len(rooms)
-
-
-async def record_ended_rooms(
-    database: Database, *, now: datetime | None = None, limit: int = BATCH
-) -> int:
-    """Rooms ended (by StopRoom, DismissRoom, ...) after their recording arrived become
-    recorded; return how many."""
-    now = now or utcnow()
-    async with RoomUnitOfWork(database) as uow:
-        rooms = await uow.rooms.lock_ended_with_recordings(limit)
-        for room in rooms:
-            room.record(now)
-            await uow.rooms.save_status(room, now)
-            await uow.livekit.set_recording_pending(room.room_id, False)
-            await uow.rooms.notify(room.room_id, "recorded")
         await uow.commit()
     return len(rooms)
 
@@ -76,8 +57,6 @@ async def run_timers(
     while True:
         try:
             while await end_overdue_rooms(database, max_live_duration=max_live_duration) == BATCH:
-                pass
-            while await record_ended_rooms(database) == BATCH:
                 pass
         except (Unavailable, *CONNECTION_ERRORS) as e:
             log.warning("room timers wait for the database", error=str(e))

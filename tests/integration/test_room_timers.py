@@ -17,7 +17,7 @@ from services.room import handlers
 from services.room.domain import EndReason, RoomStatus, RoomType, SeatTemplate
 from services.room.livekit_events import apply_livekit_event
 from services.room.repository import RoomUnitOfWork
-from services.room.timers import end_overdue_rooms, record_ended_rooms
+from services.room.timers import end_overdue_rooms
 from tests.conftest import RunningService, free_port
 from tests.support import service_metadata, unique, user_metadata
 
@@ -184,7 +184,7 @@ async def test_replicas_running_the_timers_at_once_end_each_room_once(database):
         assert (await outbox_kinds(database, room_id))["livekit.end_room"] == 1
 
 
-async def test_a_recording_that_came_before_stop_room_makes_the_room_recorded(database):
+async def test_a_recording_that_came_before_stop_room_makes_the_room_recorded_at_once(database):
     t = datetime.now(UTC)
     room_id, host, session, _ = await live_room(database, t)
     egress = event(
@@ -200,8 +200,7 @@ async def test_a_recording_that_came_before_stop_room_makes_the_room_recorded(da
     assert await apply_livekit_event(egress, RoomUnitOfWork(database), reconnect_timeout=RECONNECT)
     assert await status_of(database, room_id) == (RoomStatus.LIVE, None)
     await handlers.stop_room(room_id, Caller(user_id=host), RoomUnitOfWork(database))
-    assert await status_of(database, room_id) == (RoomStatus.ENDED, EndReason.STOPPED_BY_HOST)
-    await record_ended_rooms(database)
+    assert await status_of(database, room_id) == (RoomStatus.RECORDED, EndReason.STOPPED_BY_HOST)
     row = await handlers.get_room(room_id, RoomUnitOfWork(database))
     assert row["status"] == RoomStatus.RECORDED
     assert row["recorded_time"] is not None

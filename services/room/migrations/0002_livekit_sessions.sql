@@ -6,8 +6,6 @@
 ALTER TABLE room.rooms ADD COLUMN livekit_session_time timestamptz;
 -- A recording arrived before the room ended: it becomes recorded when it ends.
 ALTER TABLE room.rooms ADD COLUMN recording_pending boolean NOT NULL DEFAULT false;
-CREATE INDEX rooms_recording_pending ON room.rooms (room_id)
-    WHERE recording_pending AND status = 'ended';
 
 -- Participants LiveKit reported gone, by sid: a join that arrives after its leave counts for
 -- nothing, and the host's latest departure says whether a reconnect is under way.
