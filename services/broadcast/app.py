@@ -11,7 +11,7 @@ from services.broadcast.livekit_server import LiveKitServer
 from services.broadcast.repository import BroadcastUnitOfWork
 from services.broadcast.servicer import INTERNAL_METHODS, SERVICE_NAME, BroadcastServicer
 from services.broadcast.webhooks import WebhookServer
-from services.common.config import ConfigError, Settings
+from services.common.config import Settings
 from services.common.db import Database
 from services.common.server import ServiceSpec, peer_channel
 from services.room.client import RoomClient
@@ -21,8 +21,6 @@ LOCAL_LIVEKIT_URL = "http://127.0.0.1:7880"
 
 
 def build(settings: Settings) -> ServiceSpec:
-    if not settings.livekit_url and settings.production:
-        raise ConfigError("refusing to start in production: LIVEKIT_URL is not set")
     database = Database(settings.database_url or "", settings.db_pool_max_size)
     room_channel = peer_channel(settings, "room")
     livekit = LiveKitServer(

@@ -10,6 +10,7 @@ from google.protobuf.json_format import ParseError
 from livekit.api import TokenVerifier, WebhookReceiver
 
 from services.broadcast import domain, handlers
+from services.common import observability
 from services.common.config import Settings
 
 log = structlog.get_logger()
@@ -52,18 +53,22 @@ class WebhookServer:
             event = self._receiver.receive(raw.decode("utf-8"), authorization)
         except (UnicodeDecodeError, ParseError):
             log.warning("webhook refused: not a LiveKit event", size=len(raw))
+            observability.WEBHOOKS.labels("unknown", "malformed").inc()
             return web.Response(status=400, text="not a LiveKit webhook event")
         except Exception as e:  # a bad or expired signature, or a body that does not match it
             log.warning("webhook refused: not signed by LiveKit", error=type(e).__name__)
+            observability.WEBHOOKS.labels("unknown", "unauthorized").inc()
             return web.Response(status=401, text="invalid webhook signature")
         bound = log.bind(event_id=event.id, event=event.event, room_id=event.room.name)
         room_event = domain.to_room_event(event)
         if room_event is None:
+            observability.WEBHOOKS.labels(event.event, "ignored").inc()
             return web.Response(text="ignored")
         try:
             applied = await self._b.rooms.apply_event(room_event)
         except grpc.aio.AioRpcError as e:
             bound.warning("webhook not applied", code=e.code().name)
+            observability.WEBHOOKS.labels(event.event, f"failed_{e.code().name.lower()}").inc()
             if e.code() in _REFUSED:
                 return web.Response(status=400, text="event refused")
             return web.Response(status=503, text="the room service is unavailable; retry")
@@ -75,4 +80,5 @@ class WebhookServer:
             except Exception as e:  # the room applied it; the next CreateRoom fixes the rest
                 bound.warning("livekit room not forgotten", error=type(e).__name__)
         bound.info("webhook applied", applied=applied)
+        observability.WEBHOOKS.labels(event.event, "applied" if applied else "no_change").inc()
         return web.Response(text="ok")

@@ -84,6 +84,8 @@ class Settings:
             problems.append("LIVEKIT_PUBLIC_URL must be a wss:// address")
         if not self.database_url:
             problems.append("DATABASE_URL is not set")
+        if self.service == "broadcast" and not self.livekit_url:
+            problems.append("LIVEKIT_URL is not set")
         return problems
 
 

@@ -25,6 +25,7 @@ from costream.invitation.v1 import (
 )
 from google.protobuf import timestamp_pb2
 
+from services.common import observability
 from services.common.auth import current_caller
 from services.common.db import Database, listen
 from services.common.errors import InvalidArgument, Unavailable
@@ -237,6 +238,7 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
         user = current_caller.get().require_user()
         watcher = _Watcher()
         self._watchers.setdefault(user, set()).add(watcher)
+        observability.WATCHERS.labels("invitations").inc()
         try:
             await context.send_initial_metadata(())
             while True:
@@ -248,6 +250,7 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
                 if watcher.fell_behind and watcher.queue.empty():
                     raise Unavailable("this stream fell behind; reconnect and list invitations")
         finally:
+            observability.WATCHERS.labels("invitations").dec()
             watchers = self._watchers.get(user, set())
             watchers.discard(watcher)
             if not watchers:

@@ -395,7 +395,6 @@ async def purge_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> None:
         room.require_host(user)
         if room.status is not RoomStatus.IDLE or room.live_time is not None or room.deleted:
             raise FailedPrecondition("ROOM_IN_USE", f"room {room_id} was used; delete it instead")
-        # Participants, bans, connections and playbacks go with it (ON DELETE CASCADE).
-        await uow.connection.execute("DELETE FROM room.rooms WHERE room_id = $1", room_id)
+        await uow.rooms.purge(room_id)
         await uow.rooms.notify(room_id, "deleted")
         await uow.commit()

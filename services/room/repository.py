@@ -13,20 +13,25 @@ from services.room.domain import EndReason, Role, Room, RoomStatus
 ROOM_EVENTS_CHANNEL = "room_events"
 
 # A room with everything the API shows: participants (connected or not), live counts from the
-# set of connected participant sids, and recordings. One query for any number of rooms.
+# set of connected participant sids (none once ended, even if LiveKit's last events were lost),
+# and recordings. One query for any number of rooms.
 _VIEW_COLUMNS = """
     r.*,
     COALESCE((
         SELECT jsonb_agg(jsonb_build_object(
                    'user_id', p.user_id, 'role', p.role, 'join_time', p.join_time,
-                   'connected', EXISTS (SELECT 1 FROM room.connections c
-                                        WHERE c.room_id = p.room_id AND c.identity = p.user_id))
+                   'connected', r.status NOT IN ('ended', 'recorded')
+                                AND EXISTS (SELECT 1 FROM room.connections c
+                                            WHERE c.room_id = p.room_id
+                                              AND c.identity = p.user_id))
                ORDER BY p.role = 'host' DESC, p.join_time, p.user_id)
         FROM room.participants p WHERE p.room_id = r.room_id), '[]') AS participants,
     (SELECT count(DISTINCT c.identity) FROM room.connections c
-     WHERE c.room_id = r.room_id AND NOT c.can_publish) AS viewer_count,
+     WHERE c.room_id = r.room_id AND NOT c.can_publish
+       AND r.status NOT IN ('ended', 'recorded')) AS viewer_count,
     (SELECT count(DISTINCT c.identity) FROM room.connections c
-     WHERE c.room_id = r.room_id AND c.can_publish) AS publisher_count,
+     WHERE c.room_id = r.room_id AND c.can_publish
+       AND r.status NOT IN ('ended', 'recorded')) AS publisher_count,
     COALESCE((
         SELECT jsonb_agg(jsonb_build_object(
                    'url', pb.url, 'thumbnail_url', pb.thumbnail_url,
@@ -174,6 +179,11 @@ class RoomRepository:
             room_id,
             now,
         )
+
+    async def purge(self, room_id: str) -> None:
+        """Remove a room for good; participants, bans, connections and playbacks go with it
+        (ON DELETE CASCADE)."""
+        await self._conn.execute("DELETE FROM room.rooms WHERE room_id = $1", room_id)
 
     async def set_dismiss_reason(self, room_id: str, reason: str) -> None:
         await self._conn.execute(

@@ -11,6 +11,7 @@ import structlog
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
 from google.protobuf import duration_pb2, empty_pb2, struct_pb2, timestamp_pb2
 
+from services.common import observability
 from services.common.auth import current_caller
 from services.common.db import Database, listen
 from services.common.errors import InvalidArgument
@@ -419,6 +420,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         room_id = _one_room_id(request.room_id)
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
         self._watchers.setdefault(room_id, set()).add(queue)
+        observability.WATCHERS.labels("room").inc()
         try:
             row = await handlers.get_room(room_id, self._uow())
             yield room_pb2.RoomEvent(
@@ -432,6 +434,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
                     kind=EVENT_KIND.get(kind, room_pb2.ROOM_EVENT_KIND_UPDATED),
                 )
         finally:
+            observability.WATCHERS.labels("room").dec()
             watchers = self._watchers.get(room_id, set())
             watchers.discard(queue)
             if not watchers:

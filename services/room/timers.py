@@ -3,10 +3,12 @@ or live past its deadline, even when a webhook was lost. Every replica runs them
 SKIP LOCKED shares the rooms out, so no room is handled twice."""
 
 import asyncio
+import time
 from datetime import datetime, timedelta
 
 import structlog
 
+from services.common import observability
 from services.common.db import CONNECTION_ERRORS, Database
 from services.common.errors import Unavailable
 from services.room.domain import EndReason, Room, RoomStatus
@@ -17,6 +19,8 @@ log = structlog.get_logger()
 
 TIMER_SECONDS = 1.0
 BATCH = 100
+HOUSEKEEPING_SECONDS = 15.0
+EVENT_RETENTION = timedelta(days=7)
 
 
 def overdue_reason(room: Room, now: datetime, max_live_duration: timedelta) -> EndReason | None:
@@ -51,13 +55,34 @@ async def end_overdue_rooms(
     return len(rooms)
 
 
+async def keep_house(database: Database) -> None:
+    """Rooms by status for the metrics, and applied LiveKit events forgotten after a week
+    (LiveKit retries a webhook for minutes, not days)."""
+    async with database.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT status, count(*) AS n FROM room.rooms WHERE NOT deleted GROUP BY status"
+        )
+        counts = {row["status"]: row["n"] for row in rows}
+        for status in RoomStatus:
+            observability.ROOMS_BY_STATUS.labels(status.value).set(counts.get(status.value, 0))
+        await conn.execute(
+            """DELETE FROM room.livekit_events
+               WHERE state = 'done' AND receive_time < now() - $1::interval""",
+            EVENT_RETENTION,
+        )
+
+
 async def run_timers(
     database: Database, max_live_duration: timedelta, interval: float = TIMER_SECONDS
 ) -> None:
+    next_housekeeping = 0.0
     while True:
         try:
             while await end_overdue_rooms(database, max_live_duration=max_live_duration) == BATCH:
                 pass
+            if time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
+                await keep_house(database)
         except (Unavailable, *CONNECTION_ERRORS) as e:
             log.warning("room timers wait for the database", error=str(e))
         await asyncio.sleep(interval)

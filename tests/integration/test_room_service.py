@@ -1108,3 +1108,29 @@ async def test_get_room_access_reports_role_and_ban_to_services_only(stub):
     assert banned_access.room.room_id == room.room_id
     error = await failure(access(host, user_metadata(host)))
     assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, "INTERNAL_ONLY")
+
+
+# --- Live counts ----------------------------------------------------------------------------
+
+
+async def test_an_ended_room_shows_no_one_connected_even_if_livekit_never_said_goodbye(stub, db):
+    host = unique("host")
+    room = await create(stub, host)
+    now = datetime.now(UTC)
+    await db.executemany(
+        """INSERT INTO room.connections
+               (room_id, participant_sid, identity, livekit_room_sid, can_publish, join_time)
+           VALUES ($1, $2, $3, 'RM_1', $4, $5)""",
+        [(room.room_id, "PA_host", host, True, now), (room.room_id, "PA_v", "viewer", False, now)],
+    )
+    live = await get(stub, room.room_id)
+    assert (live.stats.viewer_count, live.stats.publisher_count) == (1, 1)
+    assert live.participants[0].connected
+
+    await stub.StopRoom(
+        room_service_pb2.StopRoomRequest(room_id=room.room_id), metadata=user_metadata(host)
+    )
+    ended = await get(stub, room.room_id)
+    assert (ended.stats.viewer_count, ended.stats.publisher_count) == (0, 0)
+    assert not ended.participants[0].connected
+    assert ended.stats.peak_viewer_count >= 0

@@ -43,6 +43,14 @@ def test_production_refuses_default_or_unsafe_settings(change, message):
     assert message in str(e.value) and "refusing to start in production" in str(e.value)
 
 
+def test_the_broadcast_service_needs_livekit_url_in_production():
+    assert load_settings("room", PRODUCTION).livekit_url is None
+    with pytest.raises(ConfigError, match="LIVEKIT_URL"):
+        load_settings("broadcast", PRODUCTION)
+    settings = load_settings("broadcast", {**PRODUCTION, "LIVEKIT_URL": "https://lk.example.com"})
+    assert settings.livekit_url == "https://lk.example.com"
+
+
 def test_a_missing_secret_in_production_is_a_default_secret():
     env = dict(PRODUCTION)
     del env["INTERNAL_AUTH_SECRET"]
