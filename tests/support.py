@@ -3,10 +3,11 @@
 import uuid
 
 import grpc
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 
 from services.common.auth import SERVICE_TOKEN_HEADER, ServiceTokenSource, mint_user_token
 from services.common.config import DEV_AUTH_JWT_SECRET, DEV_INTERNAL_AUTH_SECRET
+from services.common.errors import peer_detail
 
 
 def user_metadata(user_id: str, *roles: str) -> list[tuple[str, str]]:
@@ -24,29 +25,16 @@ def unique(prefix: str = "u") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def _status(error: grpc.aio.AioRpcError) -> status_pb2.Status:
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            return status_pb2.Status.FromString(value)
-    raise AssertionError(f"no status details on {error.code()}: {error.details()}")
-
-
 def reason_of(error: grpc.aio.AioRpcError) -> str:
     """The ErrorInfo reason of a costream error (and check its domain)."""
-    for detail in _status(error).details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            assert info.domain == "costream"
-            return info.reason
-    raise AssertionError("no ErrorInfo")
+    info = peer_detail(error, error_details_pb2.ErrorInfo)
+    assert info is not None, f"no ErrorInfo on {error.code()}: {error.details()}"
+    assert info.domain == "costream"
+    return info.reason
 
 
 def violated_fields(error: grpc.aio.AioRpcError) -> set[str]:
     """The fields of the BadRequest field violations of an INVALID_ARGUMENT error."""
-    for detail in _status(error).details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            return {v.field for v in bad.field_violations}
-    raise AssertionError("no BadRequest")
+    bad = peer_detail(error, error_details_pb2.BadRequest)
+    assert bad is not None, f"no BadRequest on {error.code()}: {error.details()}"
+    return {v.field for v in bad.field_violations}

@@ -1,13 +1,15 @@
 """Errors every service raises, and the one mapper from them to gRPC statuses (AIP-193)."""
 
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 DOMAIN = "costream"
+M = TypeVar("M", error_details_pb2.ErrorInfo, error_details_pb2.BadRequest)
 
 
 class ServiceError(Exception):
@@ -104,18 +106,13 @@ def status_from_rpc_error(error: grpc.aio.AioRpcError) -> grpc.Status:
     )
 
 
-def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | None:
-    """The ErrorInfo a peer attached to its error, if any."""
+def peer_detail(error: grpc.aio.AioRpcError, detail_type: type[M]) -> M | None:
+    """The first detail of that type (ErrorInfo, BadRequest) a peer attached to its error."""
     for key, value in error.trailing_metadata() or ():
         if key == "grpc-status-details-bin":
             for detail in status_pb2.Status.FromString(value).details:
-                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                    info = error_details_pb2.ErrorInfo()
-                    detail.Unpack(info)
-                    return info
+                if detail.Is(detail_type.DESCRIPTOR):
+                    found = detail_type()
+                    detail.Unpack(found)
+                    return found
     return None
-
-
-INTERNAL_STATUS = rpc_status.to_status(
-    status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
-)

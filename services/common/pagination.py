@@ -5,6 +5,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from datetime import datetime
 from typing import Any
 
 from services.common.errors import InvalidArgument
@@ -69,3 +70,17 @@ class PageTokens:
         if not isinstance(position, list):
             raise bad
         return position
+
+    def encode_after(self, filters: dict[str, Any], time: datetime, key: str) -> str:
+        """A token for the page after the item at (time, key) of a (time, key) keyset."""
+        return self.encode(filters, [time.isoformat(), key])
+
+    def decode_after(self, token: str, filters: dict[str, Any]) -> tuple[datetime, str] | None:
+        """The (time, key) a token made by encode_after carries; None for the first page."""
+        position = self.decode(token, filters)
+        if position is None:
+            return None
+        try:
+            return datetime.fromisoformat(position[0]), str(position[1])
+        except (ValueError, TypeError, IndexError):
+            raise InvalidArgument([("page_token", "invalid page token")]) from None

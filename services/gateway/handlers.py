@@ -13,10 +13,10 @@ from costream.gateway.v1 import gateway_pb2, gateway_service_pb2
 from costream.invitation.v1 import invitation_service_pb2
 from costream.post.v1 import post_service_pb2
 from costream.room.v1 import room_pb2, room_service_pb2
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 
 from services.common.auth import Caller
-from services.common.errors import InvalidArgument
+from services.common.errors import InvalidArgument, peer_detail
 from services.common.server import request_deadline
 from services.gateway import domain
 
@@ -55,22 +55,12 @@ def post_request_id(room_id: str) -> str:
     return f"live-room-post:{room_id}"
 
 
-def _field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            for detail in status_pb2.Status.FromString(value).details:
-                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                    bad = error_details_pb2.BadRequest()
-                    detail.Unpack(bad)
-                    return [(v.field, v.description) for v in bad.field_violations]
-    return []
-
-
 def _as_part_of(error: grpc.aio.AioRpcError, prefix: str) -> Exception:
     """A half's INVALID_ARGUMENT with its fields named as in the aggregate's request."""
     if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
         return error
-    violations = _field_violations(error)
+    bad = peer_detail(error, error_details_pb2.BadRequest)
+    violations = [(v.field, v.description) for v in bad.field_violations] if bad else []
     if not violations:
         return error
     return InvalidArgument([(f"{prefix}.{field}", why) for field, why in violations])

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2
 from services.common import observability
 from services.common.auth import current_caller
 from services.common.db import Database, listen
-from services.common.errors import InvalidArgument, Unavailable
+from services.common.errors import Unavailable
 from services.common.pagination import PageTokens, page_size
 from services.common.validation import Violations
 from services.invitation import domain, handlers
@@ -86,15 +86,6 @@ def invitation_to_proto(
     )
 
 
-def _position(position: list[Any] | None) -> tuple[datetime, str] | None:
-    if position is None:
-        return None
-    try:
-        return datetime.fromisoformat(position[0]), str(position[1])
-    except (ValueError, TypeError, IndexError):
-        raise InvalidArgument([("page_token", "invalid page token")]) from None
-
-
 def _one_id(field: str, value: str) -> str:
     v = Violations()
     v.identifier(field, value)
@@ -142,7 +133,7 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
         filters = {**filters, "statuses": statuses}
         page = handlers.Page(
             statuses=[STATUS_FROM_PROTO[s] for s in statuses],
-            after=_position(self._tokens.decode(request.page_token, filters)),
+            after=self._tokens.decode_after(request.page_token, filters),
             page_size=page_size(request.page_size),
         )
         return page, filters
@@ -153,7 +144,7 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
         if not more:
             return ""
         last = rows[-1]
-        return self._tokens.encode(filters, [last.create_time.isoformat(), last.invitation_id])
+        return self._tokens.encode_after(filters, last.create_time, last.invitation_id)
 
     async def CreateInvitation(self, request, context):
         v = Violations()

@@ -9,7 +9,6 @@ from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
 
 from services.common.auth import current_caller
 from services.common.db import Database
-from services.common.errors import InvalidArgument
 from services.common.pagination import PageTokens, page_size
 from services.common.validation import Violations
 from services.post import domain, handlers
@@ -60,15 +59,6 @@ def _one_post_id(post_id: str) -> str:
     v.identifier("post_id", post_id)
     v.raise_if_any()
     return post_id
-
-
-def _position(position: list[Any] | None) -> tuple[datetime, str] | None:
-    if position is None:
-        return None
-    try:
-        return datetime.fromisoformat(position[0]), str(position[1])
-    except (ValueError, TypeError, IndexError):
-        raise InvalidArgument([("page_token", "invalid page token")]) from None
 
 
 class PostServicer(post_service_pb2_grpc.PostServiceServicer):
@@ -148,7 +138,7 @@ class PostServicer(post_service_pb2_grpc.PostServiceServicer):
             "data_type": data_type.value if data_type else "",
         }
         size = page_size(request.page_size)
-        after = _position(self._tokens.decode(request.page_token, filters))
+        after = self._tokens.decode_after(request.page_token, filters)
         rows, more = await handlers.list_posts(
             handlers.ListPosts(
                 target_type=target,
@@ -162,9 +152,7 @@ class PostServicer(post_service_pb2_grpc.PostServiceServicer):
         next_token = ""
         if more:
             last = rows[-1]
-            next_token = self._tokens.encode(
-                filters, [last["create_time"].isoformat(), last["post_id"]]
-            )
+            next_token = self._tokens.encode_after(filters, last["create_time"], last["post_id"])
         return post_service_pb2.ListPostsResponse(
             posts=[post_to_proto(r) for r in rows], next_page_token=next_token
         )

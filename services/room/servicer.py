@@ -14,7 +14,6 @@ from google.protobuf import duration_pb2, empty_pb2, struct_pb2, timestamp_pb2
 from services.common import observability
 from services.common.auth import current_caller
 from services.common.db import Database, listen
-from services.common.errors import InvalidArgument
 from services.common.pagination import PageTokens, page_size
 from services.common.validation import Violations
 from services.room import domain, handlers
@@ -134,15 +133,6 @@ def _room_and_user(room_id: str, user_id: str) -> tuple[str, str]:
     return room_id, user_id
 
 
-def _position(position: list[Any] | None) -> tuple[datetime, str] | None:
-    if position is None:
-        return None
-    try:
-        return datetime.fromisoformat(position[0]), str(position[1])
-    except (ValueError, TypeError, IndexError):
-        raise InvalidArgument([("page_token", "invalid page token")]) from None
-
-
 class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
     def __init__(self, database: Database, page_tokens: PageTokens, apply_event=None) -> None:
         self._database = database
@@ -239,7 +229,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
             "deleted": request.include_deleted,
         }
         size = page_size(request.page_size)
-        after = _position(self._tokens.decode(request.page_token, filters))
+        after = self._tokens.decode_after(request.page_token, filters)
         rows, more = await handlers.list_rooms(
             handlers.ListRooms(
                 statuses=[STATUS_FROM_PROTO[s].value for s in statuses if s in STATUS_FROM_PROTO],
@@ -258,9 +248,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         next_token = ""
         if more:
             last = rows[-1]
-            next_token = self._tokens.encode(
-                filters, [last["create_time"].isoformat(), last["room_id"]]
-            )
+            next_token = self._tokens.encode_after(filters, last["create_time"], last["room_id"])
         return room_service_pb2.ListRoomsResponse(
             rooms=[room_to_proto(r) for r in rows], next_page_token=next_token
         )
@@ -359,16 +347,15 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
             v.add("page_size", "must not be negative")
         v.raise_if_any()
         filters = {"room": request.room_id}
-        after = _position(self._tokens.decode(request.page_token, filters))
+        after = self._tokens.decode_after(request.page_token, filters)
         size = page_size(request.page_size)
         rows, more = await handlers.list_banned_users(
             request.room_id, after, size, current_caller.get(), self._uow()
         )
         next_token = ""
         if more:
-            next_token = self._tokens.encode(
-                filters, [rows[-1]["create_time"].isoformat(), rows[-1]["user_id"]]
-            )
+            last = rows[-1]
+            next_token = self._tokens.encode_after(filters, last["create_time"], last["user_id"])
         return room_service_pb2.ListBannedUsersResponse(
             bans=[
                 room_pb2.Ban(

@@ -12,8 +12,9 @@ from costream.invitation.v1 import (
 )
 from costream.post.v1 import post_pb2, post_service_pb2, post_service_pb2_grpc
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
+from google.rpc import error_details_pb2
 
-from services.common.errors import error_info
+from services.common.errors import peer_detail
 from tests.support import reason_of, service_metadata, unique, user_metadata, violated_fields
 
 PENDING = invitation_pb2.INVITATION_STATUS_PENDING
@@ -164,7 +165,10 @@ async def test_a_second_pending_invitation_for_the_same_user_already_exists(stub
         grpc.StatusCode.ALREADY_EXISTS,
         "INVITATION_PENDING",
     )
-    assert error_info(error).metadata["invitation_id"] == first.invitation_id
+    assert (
+        peer_detail(error, error_details_pb2.ErrorInfo).metadata["invitation_id"]
+        == first.invitation_id
+    )
     count = await db.fetchval(
         "SELECT count(*) FROM invitation.invitations WHERE room_id = $1", room.room_id
     )
