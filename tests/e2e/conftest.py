@@ -12,17 +12,13 @@ import pytest
 from costream.gateway.v1 import gateway_service_pb2_grpc
 
 from services.common.config import SERVICES
-from services.devstack import Stack, _exists
+from services.devstack import Stack
 from tests.conftest import free_port
 from tests.e2e.flow import Emulator
 
 # Settings the machine's environment must not leak into the stack under test.
 _NOT_INHERITED = ("LIVEKIT_URL", "LIVEKIT_PUBLIC_URL", "AUTH_JWKS_FILE", "METRICS_PORT",
                   "EMULATOR_WEBHOOK_URLS", "EMULATOR_URL")  # fmt: skip
-
-needs_broadcast = pytest.mark.skipif(
-    not _exists("broadcast"), reason="services/broadcast does not exist yet"
-)
 
 
 @pytest.fixture(scope="session")

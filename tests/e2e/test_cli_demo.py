@@ -5,8 +5,6 @@ import asyncio
 import os
 import sys
 
-from tests.e2e.conftest import needs_broadcast
-
 
 async def _costream(*args: str, env: dict[str, str]) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
@@ -23,7 +21,6 @@ def _env(e2e_stack) -> dict[str, str]:
     return env
 
 
-@needs_broadcast
 async def test_costream_demo_finishes_with_a_recorded_room(e2e_stack):
     code, output = await _costream("demo", env=_env(e2e_stack))
     assert code == 0, output

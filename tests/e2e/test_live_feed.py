@@ -8,7 +8,7 @@ from costream.post.v1 import post_service_pb2 as ps
 from costream.room.v1 import room_pb2, room_service_pb2
 from costream.room.v1 import room_service_pb2 as rs
 
-from tests.e2e.conftest import metrics_port, needs_broadcast
+from tests.e2e.conftest import metrics_port
 from tests.e2e.flow import auth, rpc_counts
 from tests.support import unique
 
@@ -30,7 +30,6 @@ def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float
     return {m: v - before.get(m, 0.0) for m, v in after.items() if v != before.get(m, 0.0)}
 
 
-@needs_broadcast
 async def test_list_live_room_posts_of_50_rooms_takes_two_backend_calls(
     gateway, emulator, e2e_stack
 ):

@@ -18,7 +18,6 @@ from costream.room.v1 import room_pb2
 from costream.room.v1 import room_service_pb2 as rs
 from google.protobuf import field_mask_pb2
 
-from tests.e2e.conftest import needs_broadcast
 from tests.e2e.flow import auth, expect_error
 from tests.support import unique
 
@@ -383,7 +382,6 @@ async def test_watch_my_invitations_streams_only_the_callers(scene):
 # --- BroadcastService --------------------------------------------------------------------------
 
 
-@needs_broadcast
 @pytest.mark.parametrize(
     ("who", "outcome"),
     [
@@ -399,7 +397,6 @@ async def test_get_broadcast_data_host_or_co_host(scene, who, outcome):
     await check(scene.gateway.GetBroadcastData(request, **scene.opts(who)), outcome)
 
 
-@needs_broadcast
 @pytest.mark.parametrize("who", ["host", "co_host"])
 async def test_get_broadcast_data_refused_once_the_room_ended(scene, who):
     await scene.gateway.StopRoom(rs.StopRoomRequest(room_id=scene.room_id), **auth(scene.host))
@@ -411,7 +408,6 @@ async def test_get_broadcast_data_refused_once_the_room_ended(scene, who):
     )
 
 
-@needs_broadcast
 @pytest.mark.parametrize(
     ("who", "outcome"),
     [("outsider", OK), ("host", OK), ("invitee", OK), ("banned", (DENIED, "USER_BANNED"))],

@@ -17,7 +17,6 @@ from costream.post.v1 import post_service_pb2 as ps
 from costream.room.v1 import room_pb2
 from costream.room.v1 import room_service_pb2 as rs
 
-from tests.e2e.conftest import needs_broadcast
 from tests.e2e.flow import auth, wait_status
 from tests.support import unique
 
@@ -41,7 +40,6 @@ async def _livekit_room_exists(emulator_url: str, room_id: str) -> bool:
     return any(r["room"]["name"] == room_id for r in state["rooms"])
 
 
-@needs_broadcast
 async def test_seed_flow_from_live_room_post_to_recorded_room(gateway, emulator, e2e_stack):
     host, bob, carol, dave, viewer = (unique(n) for n in ("host", "bob", "carol", "dave", "view"))
 
