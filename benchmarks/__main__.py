@@ -14,12 +14,10 @@ import shutil
 import signal
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-import asyncpg
 import grpc
 from costream.gateway.v1 import gateway_service_pb2_grpc
 
@@ -34,18 +32,19 @@ from benchmarks.scenarios import (
     run_seat_race,
     run_steady,
 )
-from services.common.config import SERVICES
-from services.common.local_postgres import LOCAL_DIR, start_local_postgres
+from services.common.local_postgres import (
+    LOCAL_DIR,
+    create_database,
+    drop_database,
+    start_local_postgres,
+)
 from services.common.logging import configure_logging
 from services.devstack import Stack
-from tests.conftest import free_port, with_database
-from tests.e2e.flow import Emulator
+from services.livekit_emulator.client import AsyncEmulatorClient
 
 PGDATA = LOCAL_DIR / "bench-pgdata"
 LOG_DIR = LOCAL_DIR / "bench-logs"
 # Settings the machine's environment must not leak into the stack (as in tests/e2e/conftest.py).
-_NOT_INHERITED = ("LIVEKIT_URL", "LIVEKIT_PUBLIC_URL", "AUTH_JWKS_FILE", "METRICS_PORT",
-                  "EMULATOR_WEBHOOK_URLS", "EMULATOR_URL")  # fmt: skip
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -98,38 +97,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- the database: a fresh one for the run, dropped after ---
 
 
-async def _admin(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-# --- the stack, configured as tests/e2e/conftest.py does ---
-
-
 def make_stack(database_url: str) -> Stack:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in _NOT_INHERITED and not k.endswith("_SERVICE_ADDR")
-    }
-    env.update(
-        {
-            "COSTREAM_ENV": "test",
-            "DATABASE_URL": database_url,
-            "LOG_FORMAT": "json",
-            "EMULATOR_PORT": str(free_port()),
-            "BROADCAST_HTTP_PORT": str(free_port()),
-            "SHUTDOWN_GRACE_SECONDS": "2",
-            "RATE_LIMIT_PER_MINUTE": "100000",
-            **{f"{name.upper()}_PORT": str(free_port()) for name in SERVICES},
-        }
-    )
-    metrics = {name: {"METRICS_PORT": str(free_port())} for name in SERVICES}
     shutil.rmtree(LOG_DIR, ignore_errors=True)  # the last run's logs
-    return Stack(env, service_env=metrics, log_dir=LOG_DIR, say=say)
+    return Stack.isolated(database_url, log_dir=LOG_DIR, say=say)
 
 
 def _log_tails() -> str:
@@ -180,7 +150,9 @@ async def run_scenarios(
     async with grpc.aio.insecure_channel(stack.addr("gateway")) as channel:
         gateway = gateway_service_pb2_grpc.GatewayServiceStub(channel)
         say(f"Opening {LIVE_ROOMS} live rooms (posts, hosts joining the LiveKit emulator) ...")
-        live_rooms = await open_live_rooms(gateway, Emulator(stack.emulator_url), LIVE_ROOMS)
+        live_rooms = await open_live_rooms(
+            gateway, AsyncEmulatorClient(stack.emulator_url), LIVE_ROOMS
+        )
         say(f"{len(live_rooms)} of {LIVE_ROOMS} rooms are live.")
         target = Target(gateway, live_rooms)
         for name in [*STEADY, SEAT_RACE]:
@@ -221,11 +193,10 @@ def main() -> int:
     if not server_url:
         say(f"Starting embedded PostgreSQL in {PGDATA} ...")
         server_url = start_local_postgres(PGDATA, delete=True)
-    name = f"costream_bench_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    database_url = asyncio.run(create_database(server_url, "costream_bench"))
     stack: Stack | None = None
     try:
-        stack = make_stack(with_database(server_url, name))
+        stack = make_stack(database_url)
         try:
             stack.start()  # applies the migrations, then starts the emulator and the services
         except RuntimeError as e:
@@ -243,7 +214,7 @@ def main() -> int:
         if stack is not None:
             say("Stopping the stack ...")
             stack.stop()
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(server_url, database_url))
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     memory = {

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import grpc
+from google.rpc import error_details_pb2
 
-from tests.support import reason_of
+from services.common.errors import peer_detail
 
 # No call may hang a run: a server that stops answering costs this much, then DEADLINE_EXCEEDED.
 CALL_TIMEOUT = 5.0
@@ -42,10 +43,9 @@ class Recorder:
 
 def outcome_of(error: grpc.aio.AioRpcError) -> str:
     """The status code, and the ErrorInfo reason when costream sent one: CODE:REASON."""
-    try:
-        return f"{error.code().name}:{reason_of(error)}"
-    except AssertionError:  # no costream details (e.g. DEADLINE_EXCEEDED on the client)
-        return error.code().name
+    info = peer_detail(error, error_details_pb2.ErrorInfo)
+    # No costream details on, e.g., DEADLINE_EXCEEDED raised by the client itself.
+    return f"{error.code().name}:{info.reason}" if info else error.code().name
 
 
 @dataclass

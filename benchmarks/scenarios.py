@@ -18,8 +18,9 @@ from costream.room.v1 import room_pb2
 from costream.room.v1 import room_service_pb2 as rs
 
 from benchmarks.load import CALL_TIMEOUT, Recorder, Result, drive, results_of
-from tests.e2e.flow import Emulator
-from tests.support import user_metadata
+from services.common.auth import mint_user_token
+from services.common.config import DEV_AUTH_JWT_SECRET
+from services.livekit_emulator.client import AsyncEmulatorClient
 
 Gateway = gateway_service_pb2_grpc.GatewayServiceStub
 LIVE_ROOMS = 50
@@ -29,7 +30,7 @@ LIVE_WAIT_SECONDS = 30.0
 @functools.cache
 def auth(user_id: str) -> list[tuple[str, str]]:
     """A user's call metadata, minted once (tokens live an hour; a run lasts a minute or two)."""
-    return user_metadata(user_id)
+    return [("authorization", f"Bearer {mint_user_token(DEV_AUTH_JWT_SECRET, user_id)}")]
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class Target:
         return random.choice(self.live_rooms)
 
 
-async def open_live_rooms(gateway: Gateway, emulator: Emulator, count: int) -> list[LiveRoom]:
+async def open_live_rooms(
+    gateway: Gateway, emulator: AsyncEmulatorClient, count: int
+) -> list[LiveRoom]:
     """`count` rooms, each shared in a post, whose hosts joined LiveKit (the emulator), so the
     broadcast service's webhooks made them live; the ones live within LIVE_WAIT_SECONDS."""
     created = await asyncio.gather(

@@ -15,8 +15,6 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,9 +35,9 @@ from google.rpc import error_details_pb2, status_pb2
 
 from services.common.auth import ADMIN_ROLE, mint_user_token
 from services.common.config import DEV_AUTH_JWT_SECRET
+from services.livekit_emulator.client import DEFAULT_URL, EmulatorClient, EmulatorError
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
-DEFAULT_EMULATOR = "http://127.0.0.1:7880"
 DEFAULT_TIMEOUT = 10.0
 DEMO_WAIT_SECONDS = 20.0
 
@@ -451,30 +449,6 @@ def _with_next(text: str, next_page_token: str) -> str:
 # --- The demo ---------------------------------------------------------------------------------
 
 
-class Emulator:
-    """The LiveKit emulator's control API: plays the LiveKit clients and egress."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
-
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(  # noqa: S310 (a local development tool)
-            f"{self.url}/emulator/{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
-                return json.loads(reply.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            raise CliError(f"LiveKit emulator: {path}: {e.code} {e.read().decode()[:200]}") from e
-        except (urllib.error.URLError, OSError) as e:
-            raise CliError(
-                f"cannot reach the LiveKit emulator at {self.url} ({e}); is `make run` going?"
-            ) from e
-
-
 def run_demo(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
     secret = _secret()
     run = uuid.uuid4().hex[:6]
@@ -482,7 +456,7 @@ def run_demo(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
     as_user = {
         u: gateway.as_user(mint_user_token(secret, u)) for u in (host, bob, carol, dave, viewer)
     }
-    emulator = Emulator(args.emulator)
+    emulator = EmulatorClient(args.emulator)
     step = _Steps()
 
     step(f"{host} creates a live room and shares it in her feed (CreateLiveRoomPost)")
@@ -759,7 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--emulator",
-        default=os.environ.get("EMULATOR_URL", DEFAULT_EMULATOR),
+        default=os.environ.get("EMULATOR_URL", DEFAULT_URL),
         help="LiveKit emulator URL (env EMULATOR_URL, default %(default)s)",
     )
     demo.add_argument(
@@ -788,7 +762,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if error.code() == grpc.StatusCode.UNAVAILABLE and not error.trailing_metadata():  # type: ignore[attr-defined]
             print(f"costream: is the gateway running at {args.gateway}?", file=sys.stderr)
         raise SystemExit(1) from None
-    except CliError as error:
+    except (CliError, EmulatorError) as error:
         print(f"costream: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt:

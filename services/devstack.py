@@ -7,6 +7,7 @@ clean stop of all of it on Ctrl-C or SIGTERM.
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -80,6 +81,17 @@ def _terminate(processes: list[tuple[str, subprocess.Popen]], grace: float) -> N
             process.wait()
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Settings a stack on its own ports must not inherit from the caller's environment.
+_NOT_INHERITED = ("LIVEKIT_URL", "LIVEKIT_PUBLIC_URL", "AUTH_JWKS_FILE", "METRICS_PORT",
+                  "EMULATOR_WEBHOOK_URLS", "EMULATOR_URL")  # fmt: skip
+
+
 class Stack:
     """PostgreSQL, migrations, the LiveKit emulator and every service that exists, each in its
     own process, all configured by one environment (plus per-service additions)."""
@@ -101,6 +113,30 @@ class Stack:
         self.processes: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, IO[bytes]] = {}
         self.settings: Settings = load_settings("devstack", self.env)
+
+    @classmethod
+    def isolated(cls, database_url: str, *, log_dir: Path, say=print) -> "Stack":  # type: ignore[no-untyped-def]
+        """A stack on free ports (metrics too) next to anything else running, for the
+        end-to-end tests and the benchmarks."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _NOT_INHERITED and not k.endswith("_SERVICE_ADDR")
+        }
+        env.update(
+            {
+                "COSTREAM_ENV": "test",
+                "DATABASE_URL": database_url,
+                "LOG_FORMAT": "json",
+                "EMULATOR_PORT": str(free_port()),
+                "BROADCAST_HTTP_PORT": str(free_port()),
+                "SHUTDOWN_GRACE_SECONDS": "2",
+                "RATE_LIMIT_PER_MINUTE": "100000",
+                **{f"{name.upper()}_PORT": str(free_port()) for name in STACK},
+            }
+        )
+        metrics = {name: {"METRICS_PORT": str(free_port())} for name in STACK}
+        return cls(env, service_env=metrics, log_dir=log_dir, say=say)
 
     @property
     def emulator_url(self) -> str:

@@ -3,38 +3,21 @@ set), settings with free ports, services served in-process, and tokens."""
 
 import asyncio
 import os
-import socket
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import grpc
 import pytest
 
 from services.common.config import SERVICES, Settings
-from services.common.local_postgres import LOCAL_DIR, start_local_postgres
+from services.common.local_postgres import (
+    LOCAL_DIR,
+    create_database,
+    drop_database,
+    start_local_postgres,
+)
 from services.common.migrations import migrate
 from services.common.server import ServiceSpec, serve
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def _admin(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+from services.devstack import free_port
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +32,10 @@ def server_url() -> str:
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
     """A fresh database for this run, with every migration applied."""
-    name = f"costream_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    url = with_database(server_url, name)
+    url = asyncio.run(create_database(server_url, "costream_test"))
     asyncio.run(migrate(url))
     yield url
-    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(drop_database(server_url, url))
 
 
 @pytest.fixture(scope="session")
@@ -157,16 +138,14 @@ def make_database(server_url: str) -> Iterator[Callable[[], object]]:
     created: list[str] = []
 
     async def make() -> str:
-        name = f"costream_test_{uuid.uuid4().hex[:12]}"
-        await _admin(server_url, f'CREATE DATABASE "{name}"')
-        created.append(name)
-        url = with_database(server_url, name)
+        url = await create_database(server_url, "costream_test")
+        created.append(url)
         await migrate(url)
         return url
 
     yield make
-    for name in created:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    for url in created:
+        asyncio.run(drop_database(server_url, url))
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
 """BroadcastService over gRPC: proto in → validated ids → handler → proto out."""
 
 from costream.broadcast.v1 import broadcast_pb2, broadcast_service_pb2, broadcast_service_pb2_grpc
-from google.protobuf import empty_pb2, timestamp_pb2
+from google.protobuf import empty_pb2
 
 from services.broadcast import handlers
-from services.broadcast.domain import Credentials
 from services.common.auth import current_caller
+from services.common.timestamps import to_timestamp
 from services.common.validation import Violations
 
 SERVICE_NAME = broadcast_service_pb2.DESCRIPTOR.services_by_name["BroadcastService"].full_name
@@ -19,12 +19,6 @@ def _ids(**ids: str) -> None:
     v.raise_if_any()
 
 
-def _ts(credentials: Credentials) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(credentials.expire_time)
-    return ts
-
-
 class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
     def __init__(self, broadcast: handlers.Broadcast) -> None:
         self._b = broadcast
@@ -34,7 +28,9 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
         creds = await handlers.get_broadcast_data(request.room_id, current_caller.get(), self._b)
         return broadcast_pb2.BroadcastData(
             co_hosts=broadcast_pb2.CoHostsBroadcastData(
-                co_host_token=creds.token, co_host_url=creds.url, expire_time=_ts(creds)
+                co_host_token=creds.token,
+                co_host_url=creds.url,
+                expire_time=to_timestamp(creds.expire_time),
             )
         )
 
@@ -42,7 +38,9 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
         _ids(room_id=request.room_id)
         creds = await handlers.get_viewer_data(request.room_id, current_caller.get(), self._b)
         return broadcast_pb2.ViewerData(
-            viewer_token=creds.token, viewer_url=creds.url, expire_time=_ts(creds)
+            viewer_token=creds.token,
+            viewer_url=creds.url,
+            expire_time=to_timestamp(creds.expire_time),
         )
 
     async def EndLiveKitRoom(self, request, context):

@@ -23,13 +23,13 @@ from costream.invitation.v1 import (
     invitation_service_pb2,
     invitation_service_pb2_grpc,
 )
-from google.protobuf import timestamp_pb2
 
 from services.common import observability
 from services.common.auth import current_caller
 from services.common.db import Database, listen
 from services.common.errors import Unavailable
 from services.common.pagination import PageTokens, page_size
+from services.common.timestamps import to_timestamp
 from services.common.validation import Violations
 from services.invitation import domain, handlers
 from services.invitation.repository import (
@@ -60,14 +60,6 @@ EVENT_KIND = {
 }
 
 
-def _ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
 def invitation_to_proto(
     invitation: domain.Invitation, now: datetime | None = None
 ) -> invitation_pb2.Invitation:
@@ -80,9 +72,9 @@ def invitation_to_proto(
         user_id=invitation.user_id,
         inviter_user_id=invitation.inviter_user_id,
         status=STATUS[invitation.status_at(now)],
-        create_time=_ts(invitation.create_time),
-        respond_time=_ts(invitation.respond_time),
-        expire_time=_ts(invitation.expire_time),
+        create_time=to_timestamp(invitation.create_time),
+        respond_time=to_timestamp(invitation.respond_time),
+        expire_time=to_timestamp(invitation.expire_time),
     )
 
 

@@ -14,11 +14,9 @@ import argparse
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
 
-DEFAULT_URL = "http://127.0.0.1:7880"
+from services.livekit_emulator.client import DEFAULT_URL, EmulatorClient, EmulatorError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,22 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         print("--attr takes KEY=VALUE", file=sys.stderr)
         return 2
     method, path, body = request_for(args)
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own emulator
-        args.url.rstrip("/") + path,
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            print(json.dumps(json.loads(response.read()), indent=2))
-            return 0
-    except urllib.error.HTTPError as exc:
-        print(f"{exc.code}: {exc.read().decode(errors='replace')}", file=sys.stderr)
-    except urllib.error.URLError as exc:
-        print(f"cannot reach the emulator at {args.url}: {exc.reason}", file=sys.stderr)
-    return 1
+        reply = EmulatorClient(args.url).request(method, path.removeprefix("/emulator/"), body)
+    except EmulatorError as e:
+        print(e, file=sys.stderr)
+        return 1
+    print(json.dumps(reply, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
 """PostService over gRPC: proto in → validated command → handler → proto out."""
 
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 from costream.post.v1 import post_pb2, post_service_pb2, post_service_pb2_grpc
-from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
+from google.protobuf import empty_pb2, struct_pb2
 
 from services.common.auth import current_caller
 from services.common.db import Database
 from services.common.pagination import PageTokens, page_size
+from services.common.timestamps import to_timestamp
 from services.common.validation import Violations
 from services.post import domain, handlers
 from services.post.repository import PostUnitOfWork
@@ -23,14 +23,6 @@ TARGET_TYPE = {t: post_pb2.TargetType.Value(f"TARGET_TYPE_{t.name}") for t in do
 TARGET_TYPE_FROM_PROTO = {v: k for k, v in TARGET_TYPE.items()}
 DATA_TYPE = {t: post_pb2.PostDataType.Value(f"POST_DATA_TYPE_{t.name}") for t in domain.DataType}
 DATA_TYPE_FROM_PROTO = {v: k for k, v in DATA_TYPE.items()}
-
-
-def _ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def post_to_proto(row: asyncpg.Record) -> post_pb2.Post:
@@ -48,8 +40,8 @@ def post_to_proto(row: asyncpg.Record) -> post_pb2.Post:
         mention_user_ids=row["mention_user_ids"],
         hashtags=row["hashtags"],
         creator_id=row["creator_id"],
-        create_time=_ts(row["create_time"]),
-        update_time=_ts(row["update_time"]),
+        create_time=to_timestamp(row["create_time"]),
+        update_time=to_timestamp(row["update_time"]),
         deleted=row["deleted"],
     )
 

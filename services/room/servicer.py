@@ -3,18 +3,18 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 import structlog
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
-from google.protobuf import duration_pb2, empty_pb2, struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, empty_pb2, struct_pb2
 
 from services.common import observability
 from services.common.auth import current_caller
 from services.common.db import Database, listen
 from services.common.pagination import PageTokens, page_size
+from services.common.timestamps import to_timestamp
 from services.common.validation import Violations
 from services.room import domain, handlers
 from services.room.repository import ROOM_EVENTS_CHANNEL, RoomUnitOfWork
@@ -47,16 +47,6 @@ EVENT_KIND = {
 }
 
 
-def _ts(value: datetime | str | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
 def room_to_proto(row: asyncpg.Record) -> room_pb2.Room:
     metadata = struct_pb2.Struct()
     metadata.update(row["metadata"])
@@ -80,20 +70,20 @@ def room_to_proto(row: asyncpg.Record) -> room_pb2.Room:
             peak_viewer_count=max(row["peak_viewer_count"], row["viewer_count"]),
         ),
         end_reason=END_REASON[domain.EndReason(row["end_reason"])] if row["end_reason"] else 0,
-        create_time=_ts(row["create_time"]),
-        update_time=_ts(row["update_time"]),
-        live_time=_ts(row["live_time"]),
-        end_time=_ts(row["end_time"]),
-        recorded_time=_ts(row["recorded_time"]),
+        create_time=to_timestamp(row["create_time"]),
+        update_time=to_timestamp(row["update_time"]),
+        live_time=to_timestamp(row["live_time"]),
+        end_time=to_timestamp(row["end_time"]),
+        recorded_time=to_timestamp(row["recorded_time"]),
         deleted=row["deleted"],
-        delete_time=_ts(row["delete_time"]),
+        delete_time=to_timestamp(row["delete_time"]),
     )
     for p in row["participants"]:
         room.participants.append(
             room_pb2.Participant(
                 user_id=p["user_id"],
                 role=ROLE[domain.Role(p["role"])],
-                join_time=_ts(p["join_time"]),
+                join_time=to_timestamp(p["join_time"]),
                 connected=p["connected"],
             )
         )
@@ -363,8 +353,8 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
                     user_id=r["user_id"],
                     reason=r["reason"],
                     banned_by_user_id=r["banned_by_user_id"],
-                    create_time=_ts(r["create_time"]),
-                    expire_time=_ts(r["expire_time"]),
+                    create_time=to_timestamp(r["create_time"]),
+                    expire_time=to_timestamp(r["expire_time"]),
                 )
                 for r in rows
             ],

@@ -3,7 +3,6 @@ free ports and a database of the test server, with the LiveKit emulator's webhoo
 broadcast service. Tests talk to it only through the gateway."""
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,14 +10,8 @@ import grpc
 import pytest
 from costream.gateway.v1 import gateway_service_pb2_grpc
 
-from services.common.config import SERVICES
 from services.devstack import Stack
-from tests.conftest import free_port
-from tests.e2e.flow import Emulator
-
-# Settings the machine's environment must not leak into the stack under test.
-_NOT_INHERITED = ("LIVEKIT_URL", "LIVEKIT_PUBLIC_URL", "AUTH_JWKS_FILE", "METRICS_PORT",
-                  "EMULATOR_WEBHOOK_URLS", "EMULATOR_URL")  # fmt: skip
+from services.livekit_emulator.client import AsyncEmulatorClient
 
 
 @pytest.fixture(scope="session")
@@ -30,26 +23,8 @@ def e2e_database(make_database) -> str:
 
 @pytest.fixture(scope="session")
 def e2e_stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in _NOT_INHERITED and not k.endswith("_SERVICE_ADDR")
-    }
-    env.update(
-        {
-            "COSTREAM_ENV": "test",
-            "DATABASE_URL": e2e_database,
-            "LOG_FORMAT": "json",
-            "EMULATOR_PORT": str(free_port()),
-            "BROADCAST_HTTP_PORT": str(free_port()),
-            "SHUTDOWN_GRACE_SECONDS": "2",
-            "RATE_LIMIT_PER_MINUTE": "100000",
-            **{f"{name.upper()}_PORT": str(free_port()) for name in SERVICES},
-        }
-    )
-    metrics = {name: {"METRICS_PORT": str(free_port())} for name in SERVICES}
     logs = tmp_path_factory.mktemp("e2e-logs")
-    stack = Stack(env, service_env=metrics, log_dir=logs, say=lambda *_: None)
+    stack = Stack.isolated(e2e_database, log_dir=logs, say=lambda *_: None)
     try:
         stack.start()
     except RuntimeError as e:
@@ -76,5 +51,5 @@ async def gateway(e2e_stack: Stack) -> AsyncIterator[gateway_service_pb2_grpc.Ga
 
 
 @pytest.fixture(scope="session")
-def emulator(e2e_stack: Stack) -> Emulator:
-    return Emulator(e2e_stack.emulator_url)
+def emulator(e2e_stack: Stack) -> AsyncEmulatorClient:
+    return AsyncEmulatorClient(e2e_stack.emulator_url)

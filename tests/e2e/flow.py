@@ -1,8 +1,7 @@
 """Helpers for the end-to-end tests: callers, expected errors, waiting for a room status, the
-LiveKit emulator's control API, and the services' Prometheus counters."""
+and the services' Prometheus counters."""
 
 import asyncio
-import json
 import time
 import urllib.request
 from collections.abc import Awaitable
@@ -48,33 +47,6 @@ async def wait_status(
                 f"expected {room_pb2.RoomStatus.Name(status)}"
             )
         await asyncio.sleep(0.1)
-
-
-def _post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        return json.loads(reply.read() or b"{}")
-
-
-class Emulator:
-    """The LiveKit emulator's control API: what LiveKit clients and egress would do."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def post(self, path: str, **body: Any) -> dict[str, Any]:
-        return await asyncio.to_thread(_post_json, f"{self.url}/emulator/{path}", body)
-
-    async def join(self, room: str, identity: str, **body: Any) -> None:
-        await self.post("participants/join", room=room, identity=identity, **body)
-
-    async def leave(self, room: str, identity: str, **body: Any) -> None:
-        await self.post("participants/leave", room=room, identity=identity, **body)
-
-    async def drain(self) -> None:
-        await self.post("webhooks/drain", timeout_seconds=10)
 
 
 def _scrape(url: str) -> dict[str, float]:

@@ -11,7 +11,8 @@ from costream.room.v1 import room_service_pb2, room_service_pb2_grpc
 from livekit.api import TokenVerifier
 
 from services.common.config import DEV_LIVEKIT_API_KEY, DEV_LIVEKIT_API_SECRET
-from tests.conftest import RunningService, free_port
+from services.devstack import free_port
+from tests.conftest import RunningService
 from tests.support import reason_of, service_metadata, unique, user_metadata
 
 HOST_SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]

@@ -21,8 +21,9 @@ from google.protobuf import field_mask_pb2
 from prometheus_client import REGISTRY
 
 from services.common.config import Settings
+from services.devstack import free_port
 from services.gateway.app import build
-from tests.conftest import RunningService, free_port
+from tests.conftest import RunningService
 from tests.support import reason_of, unique, user_metadata, violated_fields
 
 ROOM = "/costream.room.v1.RoomService/"

@@ -15,10 +15,11 @@ from costream.invitation.v1 import (
 from costream.room.v1 import room_service_pb2, room_service_pb2_grpc
 
 from services.common.db import Database
+from services.devstack import free_port
 from services.invitation import handlers
 from services.invitation.app import build
 from services.invitation.repository import InvitationUnitOfWork
-from tests.conftest import RunningService, free_port
+from tests.conftest import RunningService
 from tests.support import reason_of, unique, user_metadata
 
 PENDING = invitation_pb2.INVITATION_STATUS_PENDING

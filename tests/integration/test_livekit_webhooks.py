@@ -17,7 +17,8 @@ from livekit.protocol import models
 from livekit.protocol.webhook import WebhookEvent
 
 from services.common.config import DEV_LIVEKIT_API_KEY, DEV_LIVEKIT_API_SECRET
-from tests.conftest import RunningService, free_port
+from services.devstack import free_port
+from tests.conftest import RunningService
 from tests.support import unique, user_metadata
 
 

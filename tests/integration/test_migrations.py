@@ -1,24 +1,20 @@
 """Migrations: every service's schema, applied idempotently under an advisory lock."""
 
 import asyncio
-import uuid
 from dataclasses import replace
 
 import asyncpg
 import pytest
 
+from services.common.local_postgres import create_database, drop_database
 from services.common.migrations import MIGRATING_SERVICES, discover, migrate
-from tests.conftest import with_database
 
 
 @pytest.fixture
 async def empty_database(server_url):
-    name = f"costream_empty_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    yield with_database(server_url, name)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    url = await create_database(server_url, "costream_empty")
+    yield url
+    await drop_database(server_url, url)
 
 
 async def test_applying_twice_on_an_empty_database_applies_once(empty_database):

@@ -11,7 +11,7 @@ import grpc
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.conftest import free_port
+from services.devstack import free_port
 from tests.support import unique, user_metadata
 
 
