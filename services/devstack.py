@@ -6,6 +6,7 @@ clean stop of all of it on Ctrl-C or SIGTERM.
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -81,10 +82,26 @@ def _terminate(processes: list[tuple[str, subprocess.Popen]], grace: float) -> N
             process.wait()
 
 
+# Ports for stacks on free ports come from below the kernel's ephemeral range (32768+ on
+# Linux): a port the kernel handed out can be taken again by an outgoing connection before
+# the service binds it.
+_PORT_RANGE = (20000, 32000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, never handed out before by this process."""
+    while True:
+        port = random.randint(*_PORT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 # Settings a stack on its own ports must not inherit from the caller's environment.
