@@ -7,7 +7,7 @@ from costream.broadcast.v1 import broadcast_service_pb2_grpc
 
 from services.broadcast.domain import TokenMinter
 from services.broadcast.handlers import Broadcast
-from services.broadcast.livekit_server import LiveKitServer
+from services.broadcast.livekit_client import LiveKitClient
 from services.broadcast.repository import BroadcastUnitOfWork
 from services.broadcast.servicer import INTERNAL_METHODS, SERVICE_NAME, BroadcastServicer
 from services.broadcast.webhooks import WebhookServer
@@ -23,7 +23,7 @@ LOCAL_LIVEKIT_URL = "http://127.0.0.1:7880"
 def build(settings: Settings) -> ServiceSpec:
     database = Database(settings.database_url or "", settings.db_pool_max_size)
     room_channel = peer_channel(settings, "room")
-    livekit = LiveKitServer(
+    livekit = LiveKitClient(
         settings.livekit_url or LOCAL_LIVEKIT_URL,
         settings.livekit_api_key,
         settings.livekit_api_secret,

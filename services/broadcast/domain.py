@@ -15,7 +15,8 @@ from livekit.protocol import models
 from livekit.protocol import room as livekit_room_pb
 from livekit.protocol.webhook import WebhookEvent
 
-from services.common.errors import FailedPrecondition, PermissionDenied
+from services.common.livekit_names import LEAVES, UNKNOWN_REASON
+from services.room import errors as room_errors
 from services.room.client import RoomAccess
 
 
@@ -42,12 +43,9 @@ MAX_PARTICIPANTS = 10_000
 
 def broadcaster_role(access: RoomAccess) -> Role:
     """The role whose credentials a broadcaster gets; refused for anyone not on stage now."""
-    if access.banned:
-        raise PermissionDenied("USER_BANNED", "you are banned from this room")
-    if access.ended or access.deleted:
-        raise FailedPrecondition("ROOM_ENDED", f"room {access.room_id} has ended")
+    check_viewer(access)
     if access.role not in (Role.HOST, Role.CO_HOST):
-        raise PermissionDenied("NOT_ON_STAGE", "only the host and co-hosts broadcast")
+        raise room_errors.caller_not_on_stage("broadcast")
     return Role(access.role)
 
 
@@ -55,9 +53,9 @@ def check_viewer(access: RoomAccess) -> None:
     """Anyone not banned watches a room that has not ended; an ended room has nothing live to
     watch (its recordings are on the room)."""
     if access.banned:
-        raise PermissionDenied("USER_BANNED", "you are banned from this room")
+        raise room_errors.user_banned(access.user_id)
     if access.ended or access.deleted:
-        raise FailedPrecondition("ROOM_ENDED", f"room {access.room_id} has ended")
+        raise room_errors.room_ended(access.room_id)
 
 
 def video_grants(room_id: str, role: Role, live_chat_enabled: bool) -> VideoGrants:
@@ -129,9 +127,6 @@ def create_room_request(
     )
 
 
-_LEAVES = frozenset({"participant_left", "participant_connection_aborted"})
-
-
 def _enum_name(enum: object, value: int, default: str) -> str:
     try:
         return enum.Name(value)  # type: ignore[attr-defined]
@@ -157,9 +152,9 @@ def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:
         out.participant_identity = participant.identity
         out.participant_sid = participant.sid
         out.participant_can_publish = participant.permission.can_publish
-        if event.event in _LEAVES:
+        if event.event in LEAVES:
             out.disconnect_reason = _enum_name(
-                models.DisconnectReason, participant.disconnect_reason, "UNKNOWN_REASON"
+                models.DisconnectReason, participant.disconnect_reason, UNKNOWN_REASON
             )
     if event.HasField("track"):
         out.track_sid = event.track.sid

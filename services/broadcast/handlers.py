@@ -3,12 +3,12 @@ for (idempotent, so the room outbox may deliver them more than once)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from services.broadcast import domain
-from services.broadcast.livekit_server import LiveKitServer
+from services.broadcast.livekit_client import LiveKitClient
 from services.broadcast.repository import BroadcastUnitOfWork
 from services.common.auth import Caller
+from services.common.timestamps import utcnow
 from services.room.client import RoomClient
 
 
@@ -17,7 +17,7 @@ class Broadcast:
     """What the use cases talk to."""
 
     rooms: RoomClient
-    livekit: LiveKitServer
+    livekit: LiveKitClient
     tokens: domain.TokenMinter
     uow: Callable[[], BroadcastUnitOfWork]
     token_ttl: int
@@ -39,7 +39,7 @@ async def _ensure_livekit_room(access: domain.RoomAccess, b: Broadcast) -> None:
         )
     )
     async with b.uow() as uow:
-        await uow.livekit_rooms.save(access.room_id, room.sid, datetime.now(UTC))
+        await uow.livekit_rooms.save(access.room_id, room.sid, utcnow())
         await uow.commit()
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.common.db import UnitOfWork
+from services.common.unit_of_work import UnitOfWork
 
 
 class LiveKitRoomRepository:

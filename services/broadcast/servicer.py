@@ -6,17 +6,10 @@ from google.protobuf import empty_pb2
 from services.broadcast import handlers
 from services.common.auth import current_caller
 from services.common.timestamps import to_timestamp
-from services.common.validation import Violations
+from services.common.validation import require_ids
 
 SERVICE_NAME = broadcast_service_pb2.DESCRIPTOR.services_by_name["BroadcastService"].full_name
 INTERNAL_METHODS = frozenset({"EndLiveKitRoom", "RemoveLiveKitParticipant"})
-
-
-def _ids(**ids: str) -> None:
-    v = Violations()
-    for field, value in ids.items():
-        v.identifier(field, value)
-    v.raise_if_any()
 
 
 class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
@@ -24,7 +17,7 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
         self._b = broadcast
 
     async def GetBroadcastData(self, request, context):
-        _ids(room_id=request.room_id)
+        require_ids(room_id=request.room_id)
         creds = await handlers.get_broadcast_data(request.room_id, current_caller.get(), self._b)
         return broadcast_pb2.BroadcastData(
             co_hosts=broadcast_pb2.CoHostsBroadcastData(
@@ -35,7 +28,7 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
         )
 
     async def GetViewerData(self, request, context):
-        _ids(room_id=request.room_id)
+        require_ids(room_id=request.room_id)
         creds = await handlers.get_viewer_data(request.room_id, current_caller.get(), self._b)
         return broadcast_pb2.ViewerData(
             viewer_token=creds.token,
@@ -44,11 +37,11 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
         )
 
     async def EndLiveKitRoom(self, request, context):
-        _ids(room_id=request.room_id)
+        require_ids(room_id=request.room_id)
         await handlers.end_livekit_room(request.room_id, self._b)
         return empty_pb2.Empty()
 
     async def RemoveLiveKitParticipant(self, request, context):
-        _ids(room_id=request.room_id, user_id=request.user_id)
+        require_ids(room_id=request.room_id, user_id=request.user_id)
         await handlers.remove_livekit_participant(request.room_id, request.user_id, self._b)
         return empty_pb2.Empty()

@@ -12,6 +12,7 @@ from livekit.api import TokenVerifier, WebhookReceiver
 from services.broadcast import domain, handlers
 from services.common import observability
 from services.common.config import Settings
+from services.common.livekit_names import ROOM_FINISHED
 
 log = structlog.get_logger()
 
@@ -72,7 +73,7 @@ class WebhookServer:
             if e.code() in _REFUSED:
                 return web.Response(status=400, text="event refused")
             return web.Response(status=503, text="the room service is unavailable; retry")
-        if room_event.event == "room_finished":
+        if room_event.event == ROOM_FINISHED:
             try:
                 await handlers.livekit_room_finished(
                     room_event.room_name, room_event.room_sid, self._b

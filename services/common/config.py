@@ -54,6 +54,8 @@ class Settings:
     db_pool_max_size: int = 10
     rate_limit_per_minute: int = 600
     peer_timeout: float = 5.0
+    # An idle Watch stream is sent a keepalive this often.
+    watch_keepalive_seconds: float = 15.0
 
     @property
     def production(self) -> bool:
@@ -146,6 +148,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         db_pool_max_size=_int(environ, "DB_POOL_MAX_SIZE", 10),
         rate_limit_per_minute=_int(environ, "RATE_LIMIT_PER_MINUTE", 600),
         peer_timeout=float(_int(environ, "PEER_TIMEOUT_SECONDS", 5)),
+        watch_keepalive_seconds=float(_int(environ, "WATCH_KEEPALIVE_SECONDS", 15)),
     )
     if settings.production:
         problems = settings.production_problems()

@@ -1,10 +1,8 @@
-"""The asyncpg pool and the unit of work: one transaction that rolls back unless committed."""
+"""The asyncpg pool of a service, and LISTEN on it."""
 
 import asyncio
 import json
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 import asyncpg
 
@@ -76,9 +74,15 @@ class Database:
             self._pool = None
 
 
-async def listen(database: Database, channel: str, callback: Callable[..., None]) -> None:
+async def listen(
+    database: Database,
+    channel: str,
+    callback: Callable[..., None],
+    on_listening: Callable[[], None] | None = None,
+) -> None:
     """Call `callback(connection, pid, channel, payload)` for every NOTIFY on `channel` until
-    cancelled. Raises ConnectionError when the connection is lost, so the supervising loop
+    cancelled, and `on_listening()` each time LISTEN is in place (again). Raises
+    ConnectionError when the connection is lost, so the supervising loop
     (services.common.server) listens again on a new one."""
     conn = await database.pool.acquire()
     lost = asyncio.Event()
@@ -89,6 +93,8 @@ async def listen(database: Database, channel: str, callback: Callable[..., None]
     try:
         conn.add_termination_listener(on_lost)
         await conn.add_listener(channel, callback)
+        if on_listening is not None:
+            on_listening()
         await lost.wait()
         raise ConnectionError(f"the LISTEN connection for {channel} was lost")
     finally:
@@ -96,56 +102,3 @@ async def listen(database: Database, channel: str, callback: Callable[..., None]
             await conn.remove_listener(channel, callback)
             conn.remove_termination_listener(on_lost)
         await database.pool.release(conn)
-
-
-class UnitOfWork:
-    """`async with uow:` opens a transaction on a pooled connection; leaving the block without
-    `await uow.commit()` rolls it back. Subclasses attach their repositories in `_open`."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
-        self.connection: asyncpg.Connection | None = None
-        self._transaction: asyncpg.transaction.Transaction | None = None
-        self._committed = False
-
-    def _open(self, connection: asyncpg.Connection) -> None:
-        """Attach repositories to the connection."""
-
-    async def __aenter__(self) -> Self:
-        self._pool = self._database.pool
-        try:
-            self.connection = await self._pool.acquire(timeout=10)
-        except (TimeoutError, *CONNECTION_ERRORS) as e:
-            raise Unavailable("the database is unavailable; retry") from e
-        try:
-            self._transaction = self.connection.transaction()
-            await self._transaction.start()
-        except BaseException:
-            await self._pool.release(self.connection)
-            raise
-        self._committed = False
-        self._open(self.connection)
-        return self
-
-    async def commit(self) -> None:
-        assert self._transaction is not None
-        await self._transaction.commit()
-        self._committed = True
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self.connection is not None and self._transaction is not None
-        try:
-            if not self._committed:
-                try:
-                    await self._transaction.rollback()
-                except CONNECTION_ERRORS:
-                    pass  # the connection is gone and its transaction with it
-        finally:
-            await self._pool.release(self.connection)
-            self.connection = None
-            self._transaction = None

@@ -73,6 +73,15 @@ class Unavailable(ServiceError):
         super().__init__("DEPENDENCY_UNAVAILABLE", message)
 
 
+class DuplicateKey(Exception):
+    """A repository found the row already there (a unique index caught it); `key` names the
+    domain key, e.g. "room_id" or "request_id"."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate {key}")
+        self.key = key
+
+
 def to_status(error: ServiceError) -> grpc.Status:
     """The gRPC status for an error, with ErrorInfo and, for bad input, BadRequest details."""
     info = any_pb2.Any()

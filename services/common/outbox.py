@@ -4,7 +4,7 @@ then delivered by a relay with retries and backoff until the receiver confirms."
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import asyncpg
@@ -12,6 +12,7 @@ import structlog
 
 from services.common import observability
 from services.common.db import Database, listen
+from services.common.events import OutboxMessage
 
 log = structlog.get_logger()
 
@@ -21,18 +22,19 @@ PURGE_INTERVAL_SECONDS = 3600.0
 RETENTION = timedelta(days=7)
 
 
-class Outbox:
-    def __init__(self, connection: asyncpg.Connection, schema: str) -> None:
-        self._conn = connection
-        self._table = f"{schema}.outbox"
-
-    async def add(self, kind: str, payload: dict) -> None:
-        await self._conn.execute(
-            f"INSERT INTO {self._table} (kind, payload) VALUES ($1, $2)",  # noqa: S608
-            kind,
-            payload,
-        )
-        await self._conn.execute("SELECT pg_notify($1, '')", f"{self._table}")
+async def write_outbox(
+    connection: asyncpg.Connection, schema: str, messages: Sequence[OutboxMessage]
+) -> None:
+    """Add the messages to `schema`'s outbox in the current transaction and wake its relays
+    (the NOTIFY goes out at commit)."""
+    if not messages:
+        return
+    table = f"{schema}.outbox"
+    await connection.executemany(
+        f"INSERT INTO {table} (kind, payload) VALUES ($1, $2)",  # noqa: S608
+        [(m.kind, dict(m.payload)) for m in messages],
+    )
+    await connection.execute("SELECT pg_notify($1, '')", table)
 
 
 Delivery = Callable[[dict], Awaitable[None]]

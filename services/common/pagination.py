@@ -5,21 +5,61 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from services.common.errors import InvalidArgument
+from services.common.validation import Violations
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 
 
 def page_size(value: int) -> int:
+    """0 is the default size, above the maximum the maximum, negative refused."""
     if value < 0:
         raise InvalidArgument([("page_size", "must not be negative")])
     if value == 0:
         return DEFAULT_PAGE_SIZE
     return min(value, MAX_PAGE_SIZE)
+
+
+class Keyed(Protocol):
+    """A listed item: its place in a (time, key) keyset."""
+
+    @property
+    def page_key(self) -> tuple[datetime, str]: ...
+
+
+T = TypeVar("T", bound=Keyed)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A checked List request: its size, the keyset position it starts after, and the filters
+    its tokens are bound to."""
+
+    size: int
+    after: tuple[datetime, str] | None = None
+    filters: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def limit(self) -> int:
+        """Rows to read: one more than the page, to know whether another follows."""
+        return self.size + 1
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    more: bool
+
+    @classmethod
+    def of(cls, rows: list[T], request: PageRequest) -> "Page[T]":
+        """The page within `request.limit` rows read."""
+        return cls(rows[: request.size], len(rows) > request.size)
 
 
 def _b64(data: bytes) -> str:
@@ -70,6 +110,24 @@ class PageTokens:
         if not isinstance(position, list):
             raise bad
         return position
+
+    def request(
+        self, v: Violations, page_size_value: int, page_token: str, filters: Mapping[str, Any]
+    ) -> PageRequest:
+        """The page a List request asks for. Its other fields were checked into `v`: those
+        violations are raised first, then the size and the token are read."""
+        v.raise_if_any()
+        filters = dict(filters)
+        return PageRequest(
+            page_size(page_size_value), self.decode_after(page_token, filters), filters
+        )
+
+    def next_token(self, page: Page[Any], request: PageRequest) -> str:
+        """The token of the page after `page`; empty on the last page."""
+        if not page.more:
+            return ""
+        time, key = page.items[-1].page_key
+        return self.encode_after(dict(request.filters), time, key)
 
     def encode_after(self, filters: dict[str, Any], time: datetime, key: str) -> str:
         """A token for the page after the item at (time, key) of a (time, key) keyset."""

@@ -5,12 +5,13 @@ import re
 from collections.abc import Iterable
 
 from google.protobuf import json_format, struct_pb2
-from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from services.common.errors import InvalidArgument
 
 MAX_METADATA_BYTES = 16 * 1024
 MAX_USER_ID_LENGTH = 128
+# Room ids, client-chosen or generated (a UUIDv7 matches too); every service checks them alike.
+ROOM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -67,6 +68,15 @@ class Violations:
             self.add(field, "must not contain control characters")
         return value
 
+    def room_id(self, field: str, value: str, *, required: bool = True) -> str:
+        """A room id: ^[a-z0-9][a-z0-9_-]{0,47}$."""
+        if not value:
+            if required:
+                self.add(field, "is required")
+        elif not ROOM_ID.fullmatch(value):  # match() would let a trailing newline through
+            self.add(field, f"must match {ROOM_ID.pattern}")
+        return value
+
     def identifiers(self, field: str, values: Iterable[str], *, max_count: int) -> list[str]:
         """A set of ids: duplicates folded, order of first appearance kept."""
         folded = list(dict.fromkeys(values))
@@ -90,20 +100,15 @@ class Violations:
             self.add(field, "must not contain NUL")
         return data
 
-    def enum(
-        self, field: str, value: int, enum: EnumTypeWrapper, *, default: int | None = None
-    ) -> int:
-        """A known enum value; UNSPECIFIED becomes the default, or is refused without one."""
-        if value == 0 and default is not None:
-            return default
-        if value == 0:
-            self.add(field, "is required")
-        elif value not in enum.values():
-            self.add(field, f"unknown value {value}")
-        return value
 
-    def enums(self, field: str, values: Iterable[int], enum: EnumTypeWrapper) -> list[int]:
-        result = []
-        for i, value in enumerate(values):
-            result.append(self.enum(f"{field}[{i}]", value, enum))
-        return sorted(set(result))
+def require_ids(**ids: str) -> None:
+    """Each named id present and well-formed, or INVALID_ARGUMENT naming every bad one: room
+    ids (fields named `room_id` or `*_room_id`) by the room id pattern, the others as user or
+    resource ids."""
+    v = Violations()
+    for field, value in ids.items():
+        if field == "room_id" or field.endswith("_room_id"):
+            v.room_id(field, value)
+        else:
+            v.identifier(field, value)
+    v.raise_if_any()

@@ -10,7 +10,13 @@ from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec, peer_channel
 from services.invitation import handlers
 from services.invitation.repository import InvitationUnitOfWork
-from services.invitation.servicer import INTERNAL_METHODS, SERVICE_NAME, InvitationServicer
+from services.invitation.servicer import (
+    INTERNAL_METHODS,
+    SERVICE_NAME,
+    InvitationServicer,
+    invitation_to_proto,
+)
+from services.invitation.watch import InvitationWatch
 from services.room.client import RoomClient
 
 SWEEP_SECONDS = 5.0
@@ -20,10 +26,14 @@ SWEEP_BATCH = 500
 def build(settings: Settings, *, sweep_seconds: float = SWEEP_SECONDS) -> ServiceSpec:
     database = Database(settings.database_url or "", settings.db_pool_max_size)
     room_channel = peer_channel(settings, "room")
+    watch = InvitationWatch(
+        database, invitation_to_proto, keepalive_seconds=settings.watch_keepalive_seconds
+    )
     servicer = InvitationServicer(
         database,
         PageTokens(settings.internal_auth_secret),
         RoomClient(room_channel),
+        watch,
         settings.invitation_ttl,
     )
 
@@ -47,6 +57,6 @@ def build(settings: Settings, *, sweep_seconds: float = SWEEP_SECONDS) -> Servic
         ],
         internal_methods=INTERNAL_METHODS,
         startup=[database.open],
-        loops=[servicer.listen, expire_pending_invitations],
+        loops=[watch.listen, expire_pending_invitations],
         shutdown=[database.close, room_channel.close],
     )

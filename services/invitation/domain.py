@@ -9,11 +9,13 @@ filters use the same rule. An expired invitation has no `respond_time` (nobody r
 so a swept and an unswept one read the same.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.common.errors import FailedPrecondition, NotFound, PermissionDenied
+from services.common.events import DomainEvent
+from services.invitation import errors
+from services.room import errors as room_errors
 from services.room.client import RoomAccess
 
 MAX_REQUEST_ID = 128
@@ -29,6 +31,13 @@ class InvitationStatus(StrEnum):
 
 class InvitationType(StrEnum):
     LIVESTREAM_CO_HOST = "livestream_co_host"
+
+
+class ChangeKind(StrEnum):
+    """What WatchMyInvitations streams are told."""
+
+    CREATED = "created"
+    STATUS_CHANGED = "status_changed"
 
 
 # Every move of the status machine; anything else is refused.
@@ -70,23 +79,19 @@ def require_can_invite(room: RoomAccess, inviter: str, invitee: str) -> None:
     banned."""
     room.require_host(inviter)
     if room.ended or room.deleted:
-        raise FailedPrecondition("ROOM_ENDED", f"room {room.room_id} has ended")
+        raise room_errors.room_ended(room.room_id)
     if invitee == room.host_user_id or room.role is not None:
-        raise FailedPrecondition(
-            "ALREADY_ON_STAGE", f"{invitee} is already on stage", metadata={"user_id": invitee}
-        )
+        raise room_errors.already_on_stage(invitee)
     if room.banned:
-        raise PermissionDenied(
-            "USER_BANNED", f"{invitee} is banned from this room", metadata={"user_id": invitee}
-        )
+        raise room_errors.user_banned(invitee)
 
 
-def invitation_not_found(invitation_id: str) -> NotFound:
-    return NotFound(
-        "INVITATION_NOT_FOUND",
-        f"invitation {invitation_id!r} not found",
-        metadata={"invitation_id": invitation_id},
-    )
+@dataclass(frozen=True)
+class InvitationChanged(DomainEvent):
+    """The invitation as it is at commit, and how it changed."""
+
+    invitation: "Invitation"
+    kind: ChangeKind
 
 
 @dataclass
@@ -100,22 +105,48 @@ class Invitation:
     expire_time: datetime
     respond_time: datetime | None = None
     type: InvitationType = InvitationType.LIVESTREAM_CO_HOST
+    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def create(
+        cls,
+        invitation_id: str,
+        room_id: str,
+        user_id: str,
+        inviter_user_id: str,
+        now: datetime,
+        ttl_seconds: int,
+    ) -> "Invitation":
+        """A new pending invitation, expiring after the TTL."""
+        invitation = cls(
+            invitation_id=invitation_id,
+            room_id=room_id,
+            user_id=user_id,
+            inviter_user_id=inviter_user_id,
+            status=InvitationStatus.PENDING,
+            create_time=now,
+            expire_time=expire_time_for(now, ttl_seconds),
+        )
+        invitation.events.append(InvitationChanged(invitation, ChangeKind.CREATED))
+        return invitation
 
     def status_at(self, now: datetime) -> InvitationStatus:
         return effective_status(self.status, self.expire_time, now)
+
+    @property
+    def page_key(self) -> tuple[datetime, str]:
+        return self.create_time, self.invitation_id
 
     # --- who ---
 
     def require_invitee(self, user_id: str) -> None:
         if user_id != self.user_id:
-            raise PermissionDenied("NOT_INVITEE", "only the invitee may do this")
+            raise errors.not_invitee()
 
     def require_party(self, user_id: str) -> None:
         """The inviter and the invitee read an invitation; nobody else."""
         if user_id not in (self.user_id, self.inviter_user_id):
-            raise PermissionDenied(
-                "NOT_INVITEE", "only the invitee or the inviter may read this invitation"
-            )
+            raise errors.not_invitee("only the invitee or the inviter may read this invitation")
 
     def is_inviter(self, user_id: str) -> bool:
         return user_id == self.inviter_user_id
@@ -125,17 +156,14 @@ class Invitation:
     def require_pending(self, now: datetime) -> None:
         current = self.status_at(now)
         if current is not InvitationStatus.PENDING:
-            raise FailedPrecondition(
-                "INVITATION_NOT_PENDING",
-                f"invitation {self.invitation_id} is {current.value}",
-                metadata={"invitation_id": self.invitation_id, "status": current.value},
-            )
+            raise errors.invitation_not_pending(self.invitation_id, current.value)
 
     def _resolve(self, target: InvitationStatus, now: datetime) -> None:
         self.require_pending(now)
         assert can_move(self.status, target)
         self.status = target
         self.respond_time = now
+        self.events.append(InvitationChanged(self, ChangeKind.STATUS_CHANGED))
 
     def accept(self, now: datetime) -> None:
         self._resolve(InvitationStatus.ACCEPTED, now)
@@ -145,14 +173,3 @@ class Invitation:
 
     def cancel(self, now: datetime) -> None:
         self._resolve(InvitationStatus.CANCELLED, now)
-
-    def expire(self, now: datetime) -> None:
-        """Write down an expiry that has happened; refused before the deadline or once
-        resolved."""
-        if self.status is not InvitationStatus.PENDING or now < self.expire_time:
-            raise FailedPrecondition(
-                "INVITATION_NOT_PENDING",
-                f"invitation {self.invitation_id} cannot expire now",
-                metadata={"invitation_id": self.invitation_id, "status": self.status_at(now).value},
-            )
-        self.status = InvitationStatus.EXPIRED

@@ -8,27 +8,23 @@ AddCoHost is idempotent per invitation and seats nobody twice.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
-import asyncpg
-import uuid_utils
-
 from services.common.auth import Caller
-from services.common.errors import AlreadyExists, NotFound
+from services.common.errors import DuplicateKey
+from services.common.ids import new_id
+from services.common.pagination import Page, PageRequest
+from services.common.timestamps import utcnow
+from services.invitation import errors
 from services.invitation.domain import (
+    ChangeKind,
     Invitation,
+    InvitationChanged,
     InvitationStatus,
     RoomAccess,
-    expire_time_for,
-    invitation_not_found,
     require_can_invite,
 )
 from services.invitation.repository import InvitationUnitOfWork
-
-# Event kinds sent to WatchMyInvitations streams.
-CREATED = "created"
-STATUS_CHANGED = "status_changed"
 
 
 class Rooms(Protocol):
@@ -37,13 +33,9 @@ class Rooms(Protocol):
     async def add_co_host(self, room_id: str, user_id: str, invitation_id: str) -> None: ...
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_invitation_id() -> str:
-    """URL-safe, unguessable and time-ordered (UUIDv7)."""
-    return str(uuid_utils.uuid7())
+def _changed(uow: InvitationUnitOfWork, invitations: list[Invitation]) -> None:
+    """Invitations changed in bulk (no aggregate loaded): their watchers are told."""
+    uow.record(*(InvitationChanged(i, ChangeKind.STATUS_CHANGED) for i in invitations))
 
 
 @dataclass(frozen=True)
@@ -69,27 +61,15 @@ async def create_invitation(
     # Asked before the transaction opens: no connection is held during the peer call.
     require_can_invite(await rooms.access(cmd.room_id, cmd.user_id), inviter, cmd.user_id)
     now = utcnow()
-    invitation = Invitation(
-        invitation_id=new_invitation_id(),
-        room_id=cmd.room_id,
-        user_id=cmd.user_id,
-        inviter_user_id=inviter,
-        status=InvitationStatus.PENDING,
-        create_time=now,
-        expire_time=expire_time_for(now, ttl_seconds),
-    )
+    invitation = Invitation.create(new_id(), cmd.room_id, cmd.user_id, inviter, now, ttl_seconds)
     try:
         async with uow:
             # A pending invitation past its deadline must not hold the one-pending slot.
-            stale = await uow.invitations.expire_stale(cmd.room_id, cmd.user_id, now)
-            await uow.invitations.notify(stale, STATUS_CHANGED)
+            _changed(uow, await uow.invitations.expire_stale(cmd.room_id, cmd.user_id, now))
             await uow.invitations.insert(invitation, cmd.request_id, now)
-            await uow.invitations.notify([invitation.invitation_id], CREATED)
             await uow.commit()
             return invitation
-    except asyncpg.UniqueViolationError as e:
-        if e.constraint_name not in ("invitations_create_request", "invitations_one_pending"):
-            raise
+    except DuplicateKey:
         async with uow:
             # A concurrent retry with the same request_id won (whichever index caught it).
             existing = None
@@ -98,17 +78,14 @@ async def create_invitation(
             pending = await uow.invitations.latest_of(cmd.room_id, cmd.user_id)
         if existing is not None:
             return existing
-        raise AlreadyExists(
-            "INVITATION_PENDING",
-            f"{cmd.user_id} already has a pending invitation to this room",
-            metadata={"invitation_id": pending.invitation_id if pending else ""},
-        ) from None
+        pending_id = pending.invitation_id if pending else ""
+        raise errors.invitation_pending(cmd.user_id, pending_id) from None
 
 
 async def _get(uow: InvitationUnitOfWork, invitation_id: str, *, lock: bool) -> Invitation:
     invitation = await uow.invitations.get(invitation_id, for_update=lock)
     if invitation is None:
-        raise invitation_not_found(invitation_id)
+        raise errors.invitation_not_found(invitation_id)
     return invitation
 
 
@@ -123,37 +100,35 @@ async def get_invitation(
 
 
 @dataclass(frozen=True)
-class Page:
+class ListInvitations:
     statuses: list[InvitationStatus]
-    after: tuple[datetime, str] | None
-    page_size: int
+    page: PageRequest
 
 
 async def list_room_invitations(
-    room_id: str, page: Page, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
-) -> tuple[list[Invitation], bool]:
-    """A page of the invitations a room's host sent, newest first, and whether there are
-    more."""
+    room_id: str, cmd: ListInvitations, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
+) -> Page[Invitation]:
+    """A page of the invitations a room's host sent, newest first."""
     user = caller.require_user()
     (await rooms.access(room_id, user)).require_host(user)
     async with uow:
         rows = await uow.invitations.list_by_room(
-            room_id, [s.value for s in page.statuses], utcnow(), page.after, page.page_size + 1
+            room_id, [s.value for s in cmd.statuses], utcnow(), cmd.page.after, cmd.page.limit
         )
-    return rows[: page.page_size], len(rows) > page.page_size
+    return Page.of(rows, cmd.page)
 
 
 async def list_my_invitations(
-    page: Page, caller: Caller, uow: InvitationUnitOfWork
-) -> tuple[list[Invitation], bool]:
+    cmd: ListInvitations, caller: Caller, uow: InvitationUnitOfWork
+) -> Page[Invitation]:
     """A page of the caller's invitations as invitee (pending ones unless asked otherwise)."""
     user = caller.require_user()
-    statuses = page.statuses or [InvitationStatus.PENDING]
+    statuses = cmd.statuses or [InvitationStatus.PENDING]
     async with uow:
         rows = await uow.invitations.list_by_invitee(
-            user, [s.value for s in statuses], utcnow(), page.after, page.page_size + 1
+            user, [s.value for s in statuses], utcnow(), cmd.page.after, cmd.page.limit
         )
-    return rows[: page.page_size], len(rows) > page.page_size
+    return Page.of(rows, cmd.page)
 
 
 async def get_my_room_invitation(
@@ -163,18 +138,13 @@ async def get_my_room_invitation(
     async with uow:
         invitation = await uow.invitations.latest_of(room_id, user)
     if invitation is None:
-        raise NotFound(
-            "INVITATION_NOT_FOUND",
-            "you have no invitation to this room",
-            metadata={"room_id": room_id},
-        )
+        raise errors.no_invitation_to_room(room_id)
     return invitation
 
 
 async def _resolved(uow: InvitationUnitOfWork, invitation: Invitation) -> Invitation:
     saved = await uow.invitations.save_resolution(invitation, utcnow())
     assert saved, "the row is locked, so it is still pending"
-    await uow.invitations.notify([invitation.invitation_id], STATUS_CHANGED)
     await uow.commit()
     return invitation
 
@@ -225,12 +195,11 @@ async def cancel_room_invitations(room_id: str, uow: InvitationUnitOfWork) -> in
     """The room ended: every pending invitation of it is cancelled (or written down as
     expired when its deadline had passed). Idempotent: a second call finds nothing pending
     and returns 0."""
-    now = utcnow()
     async with uow:
-        cancelled, expired = await uow.invitations.cancel_room(room_id, now)
-        await uow.invitations.notify(cancelled + expired, STATUS_CHANGED)
+        resolved = await uow.invitations.cancel_room(room_id, utcnow())
+        _changed(uow, resolved)
         await uow.commit()
-    return len(cancelled)
+    return sum(1 for i in resolved if i.status is InvitationStatus.CANCELLED)
 
 
 async def expire_pending_invitations(uow: InvitationUnitOfWork, limit: int = 500) -> list[str]:
@@ -238,6 +207,6 @@ async def expire_pending_invitations(uow: InvitationUnitOfWork, limit: int = 500
     Safe with replicas: each row is taken by one sweeper (SKIP LOCKED)."""
     async with uow:
         expired = await uow.invitations.expire_due(utcnow(), limit)
-        await uow.invitations.notify(expired, STATUS_CHANGED)
+        _changed(uow, expired)
         await uow.commit()
-    return expired
+    return [i.invitation_id for i in expired]

@@ -1,13 +1,22 @@
-"""SQL for the invitation aggregate (asyncpg, $n parameters). One class per aggregate."""
+"""SQL for the invitation aggregate (asyncpg, $n parameters), and the invitation service's unit
+of work."""
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import asyncpg
 
-from services.common.db import UnitOfWork
+from services.common.errors import DuplicateKey
+from services.common.events import DomainEvent, SideEffects
+from services.common.unit_of_work import UnitOfWork
 from services.invitation.domain import Invitation, InvitationStatus, InvitationType
+from services.invitation.side_effects import side_effects
 
-INVITATION_EVENTS_CHANNEL = "invitation_events"
+# Unique indexes of invitation.invitations, by the domain key they guard.
+_UNIQUE_KEYS = {
+    "invitations_create_request": "request_id",
+    "invitations_one_pending": "pending_invitation",
+}
 
 # The status a reader sees (domain.effective_status in SQL); $3 is now in the list queries.
 _EFFECTIVE_STATUS = (
@@ -29,28 +38,12 @@ def _invitation(row: asyncpg.Record) -> Invitation:
     )
 
 
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def invitation_from_json(data: dict) -> Invitation:
-    """An invitation row as to_jsonb wrote it into an event (see notify)."""
-    return Invitation(
-        invitation_id=data["invitation_id"],
-        room_id=data["room_id"],
-        user_id=data["user_id"],
-        inviter_user_id=data["inviter_user_id"],
-        status=InvitationStatus(data["status"]),
-        create_time=datetime.fromisoformat(data["create_time"]),
-        expire_time=datetime.fromisoformat(data["expire_time"]),
-        respond_time=_time(data["respond_time"]),
-        type=InvitationType(data["type"]),
-    )
-
-
 class InvitationRepository:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(
+        self, connection: asyncpg.Connection, seen: Callable[[Invitation], Invitation]
+    ) -> None:
         self._conn = connection
+        self._seen = seen
 
     async def get(self, invitation_id: str, *, for_update: bool = False) -> Invitation | None:
         row = await self._conn.fetchrow(
@@ -58,7 +51,7 @@ class InvitationRepository:
             + (" FOR UPDATE" if for_update else ""),
             invitation_id,
         )
-        return _invitation(row) if row else None
+        return self._seen(_invitation(row)) if row else None
 
     async def find_by_request(self, inviter_user_id: str, request_id: str) -> Invitation | None:
         row = await self._conn.fetchrow(
@@ -70,21 +63,29 @@ class InvitationRepository:
         return _invitation(row) if row else None
 
     async def insert(self, invitation: Invitation, request_id: str, now: datetime) -> None:
-        await self._conn.execute(
-            """INSERT INTO invitation.invitations
-                   (invitation_id, type, room_id, user_id, inviter_user_id, status,
-                    create_request_id, create_time, update_time, expire_time)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)""",
-            invitation.invitation_id,
-            invitation.type.value,
-            invitation.room_id,
-            invitation.user_id,
-            invitation.inviter_user_id,
-            invitation.status.value,
-            request_id or None,
-            now,
-            invitation.expire_time,
-        )
+        """A new invitation; DuplicateKey("request_id" or "pending_invitation") when one
+        has that key."""
+        try:
+            await self._conn.execute(
+                """INSERT INTO invitation.invitations
+                       (invitation_id, type, room_id, user_id, inviter_user_id, status,
+                        create_request_id, create_time, update_time, expire_time)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)""",
+                invitation.invitation_id,
+                invitation.type.value,
+                invitation.room_id,
+                invitation.user_id,
+                invitation.inviter_user_id,
+                invitation.status.value,
+                request_id or None,
+                now,
+                invitation.expire_time,
+            )
+        except asyncpg.UniqueViolationError as e:
+            if e.constraint_name not in _UNIQUE_KEYS:
+                raise
+            raise DuplicateKey(_UNIQUE_KEYS[e.constraint_name]) from None
+        self._seen(invitation)
 
     async def save_resolution(self, invitation: Invitation, now: datetime) -> bool:
         """Write down how a pending invitation resolved; False when it was not pending any
@@ -100,20 +101,20 @@ class InvitationRepository:
         )
         return status != "UPDATE 0"
 
-    async def expire_stale(self, room_id: str, user_id: str, now: datetime) -> list[str]:
+    async def expire_stale(self, room_id: str, user_id: str, now: datetime) -> list[Invitation]:
         """Write down the expiry of a (room, user)'s pending invitation whose deadline passed,
         so it no longer holds the one-pending-per-(room, user) slot."""
         rows = await self._conn.fetch(
             """UPDATE invitation.invitations SET status = 'expired', update_time = $3
                WHERE room_id = $1 AND user_id = $2 AND status = 'pending' AND expire_time <= $3
-               RETURNING invitation_id""",
+               RETURNING *""",
             room_id,
             user_id,
             now,
         )
-        return [r["invitation_id"] for r in rows]
+        return [_invitation(r) for r in rows]
 
-    async def expire_due(self, now: datetime, limit: int) -> list[str]:
+    async def expire_due(self, now: datetime, limit: int) -> list[Invitation]:
         """Write down up to `limit` expiries. Rows another transaction holds (an accept in
         flight, another replica's sweep) are skipped, not waited for."""
         rows = await self._conn.fetch(
@@ -124,28 +125,26 @@ class InvitationRepository:
                    FOR UPDATE SKIP LOCKED)
                UPDATE invitation.invitations i SET status = 'expired', update_time = $1
                FROM due WHERE i.invitation_id = due.invitation_id
-               RETURNING i.invitation_id""",
+               RETURNING i.*""",
             now,
             limit,
         )
-        return [r["invitation_id"] for r in rows]
+        return [_invitation(r) for r in rows]
 
-    async def cancel_room(self, room_id: str, now: datetime) -> tuple[list[str], list[str]]:
+    async def cancel_room(self, room_id: str, now: datetime) -> list[Invitation]:
         """Resolve every pending invitation of a room: cancelled, or expired when its deadline
-        had already passed. Returns (cancelled ids, expired ids)."""
+        had already passed."""
         rows = await self._conn.fetch(
             """UPDATE invitation.invitations
                SET status = CASE WHEN expire_time <= $2 THEN 'expired' ELSE 'cancelled' END,
                    respond_time = CASE WHEN expire_time <= $2 THEN NULL ELSE $2 END,
                    update_time = $2
                WHERE room_id = $1 AND status = 'pending'
-               RETURNING invitation_id, status""",
+               RETURNING *""",
             room_id,
             now,
         )
-        cancelled = [r["invitation_id"] for r in rows if r["status"] == "cancelled"]
-        expired = [r["invitation_id"] for r in rows if r["status"] == "expired"]
-        return cancelled, expired
+        return [_invitation(r) for r in rows]
 
     async def latest_of(self, room_id: str, user_id: str) -> Invitation | None:
         row = await self._conn.fetchrow(
@@ -204,25 +203,13 @@ class InvitationRepository:
         """A user's invitations newest first, filtered by the status a reader sees."""
         return await self._page("user_id", user_id, statuses, now, after, limit)
 
-    # --- events ---
-
-    async def notify(self, invitation_ids: list[str], kind: str) -> None:
-        """Tell every replica's watchers, with the invitations as written, once the
-        transaction commits. One statement for any number of invitations."""
-        if not invitation_ids:
-            return
-        await self._conn.execute(
-            """SELECT pg_notify($1, jsonb_build_object('kind', $2::text,
-                                                       'invitation', to_jsonb(i))::text)
-               FROM invitation.invitations i WHERE invitation_id = ANY($3::text[])""",
-            INVITATION_EVENTS_CHANNEL,
-            kind,
-            invitation_ids,
-        )
-
 
 class InvitationUnitOfWork(UnitOfWork):
+    schema = "invitation"
     invitations: InvitationRepository
 
     def _open(self, connection: asyncpg.Connection) -> None:
-        self.invitations = InvitationRepository(connection)
+        self.invitations = InvitationRepository(connection, self.seen)
+
+    def side_effects(self, events: Sequence[DomainEvent]) -> SideEffects:
+        return side_effects(events)

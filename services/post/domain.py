@@ -10,10 +10,13 @@ Decisions the spec leaves open:
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from services.common.errors import NotFound, PermissionDenied
 from services.common.validation import Violations
+from services.post import errors
+from services.room import errors as room_errors
 from services.room.client import RoomAccess
 
 MAX_TEXT = 20_000
@@ -36,60 +39,64 @@ class TargetType(StrEnum):
     COMMUNITY = "community"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Post:
-    """The state the permission rules need."""
-
     post_id: str
+    data_type: DataType
+    room_id: str
+    text: str
+    title: str
+    target_type: TargetType
+    target_id: str
+    metadata: dict[str, Any]
+    mention_user_ids: list[str]
+    hashtags: list[str]
     creator_id: str
+    create_time: datetime
+    update_time: datetime
     deleted: bool
+
+    @property
+    def page_key(self) -> tuple[datetime, str]:
+        return self.create_time, self.post_id
 
     def require_visible(self) -> None:
         """A deleted post is gone for everyone but admins, who read it with GetPost."""
         if self.deleted:
-            raise post_not_found(self.post_id)
+            raise errors.post_not_found(self.post_id)
 
     def require_author(self, user_id: str) -> None:
         if user_id != self.creator_id:
-            raise PermissionDenied("NOT_POST_AUTHOR", "only the post's author may do this")
+            raise errors.not_post_author()
 
     def require_author_or_admin(self, user_id: str, is_admin: bool) -> None:
         if not is_admin:
             self.require_author(user_id)
 
 
-def post_not_found(post_id: str) -> NotFound:
-    return NotFound("POST_NOT_FOUND", f"post {post_id!r} not found", metadata={"post_id": post_id})
-
-
 def require_can_post_room(room: RoomAccess, user_id: str) -> None:
     """Only the host of a room that is not deleted shares it in a feed."""
     if room.deleted:
-        raise NotFound(
-            "ROOM_NOT_FOUND", f"room {room.room_id!r} not found", metadata={"room_id": room.room_id}
-        )
-    if user_id != room.host_user_id:
-        raise PermissionDenied("NOT_ROOM_HOST", "only the room's host may post it")
+        raise room_errors.room_not_found(room.room_id)
+    room.require_host(user_id)
 
 
-def check_text(v: Violations, text: str, field: str = "text") -> str:
+def check_text(v: Violations, field: str, text: str) -> str:
     text = v.text(field, text, min_len=1, max_len=MAX_TEXT)
     if text and "\x00" not in text and not text.strip():
         v.add(field, "must not be blank")
     return text
 
 
-def check_title(v: Violations, title: str, field: str = "title") -> str:
+def check_title(v: Violations, field: str, title: str) -> str:
     return v.text(field, title, max_len=MAX_TITLE, trim=True)
 
 
-def check_mentions(
-    v: Violations, user_ids: list[str], field: str = "mention_user_ids"
-) -> list[str]:
-    return v.identifiers(field, user_ids, max_count=MAX_MENTIONS)
+def check_mentions(v: Violations, field: str, user_ids: list[str]) -> list[str]:
+    return v.identifiers(field, list(user_ids), max_count=MAX_MENTIONS)
 
 
-def check_hashtags(v: Violations, hashtags: list[str], field: str = "hashtags") -> list[str]:
+def check_hashtags(v: Violations, field: str, hashtags: list[str]) -> list[str]:
     """Each 1–100 chars without whitespace, stored without a leading '#', case kept."""
     tags = []
     for i, raw in enumerate(hashtags):
@@ -117,3 +124,13 @@ def resolve_target(
         return target_type, caller
     v.identifier("target_id", target_id)
     return target_type, target_id
+
+
+# The fields UpdatePost may change (AIP-134), each with its check: declared once here.
+UPDATABLE_FIELDS = {
+    "text": check_text,
+    "title": check_title,
+    "metadata": Violations.metadata,
+    "hashtags": check_hashtags,
+    "mention_user_ids": check_mentions,
+}

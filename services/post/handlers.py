@@ -1,34 +1,20 @@
 """The post use cases: plain async functions taking a command and a unit of work."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import asyncpg
-import uuid_utils
-
 from services.common.auth import Caller
-from services.post.domain import (
-    DataType,
-    RoomAccess,
-    TargetType,
-    post_not_found,
-    require_can_post_room,
-)
+from services.common.errors import DuplicateKey
+from services.common.ids import new_id
+from services.common.pagination import Page, PageRequest
+from services.common.timestamps import utcnow
+from services.post import errors
+from services.post.domain import DataType, Post, RoomAccess, TargetType, require_can_post_room
 from services.post.repository import PostUnitOfWork
 
 
 class Rooms(Protocol):
     async def access(self, room_id: str, user_id: str) -> RoomAccess: ...
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_post_id() -> str:
-    """URL-safe, unguessable and time-ordered (UUIDv7)."""
-    return str(uuid_utils.uuid7())
 
 
 @dataclass(frozen=True)
@@ -46,7 +32,7 @@ class CreateRoomPost:
 
 async def create_room_post(
     cmd: CreateRoomPost, caller: Caller, uow: PostUnitOfWork, rooms: Rooms
-) -> asyncpg.Record:
+) -> Post:
     author = caller.require_user()
     if cmd.request_id:
         async with uow:
@@ -58,9 +44,9 @@ async def create_room_post(
     now = utcnow()
     try:
         async with uow:
-            row = await uow.posts.insert(
+            post = await uow.posts.insert(
                 {
-                    "post_id": new_post_id(),
+                    "post_id": new_id(),
                     "data_type": DataType.ROOM.value,
                     "room_id": cmd.room_id,
                     "text": cmd.text,
@@ -77,10 +63,8 @@ async def create_room_post(
                 }
             )
             await uow.commit()
-            return row
-    except asyncpg.UniqueViolationError as e:
-        if e.constraint_name != "posts_create_request":
-            raise
+            return post
+    except DuplicateKey:
         # A concurrent retry with the same request_id won; return its post.
         async with uow:
             existing = await uow.posts.find_by_request(author, cmd.request_id)
@@ -88,13 +72,13 @@ async def create_room_post(
             return existing
 
 
-async def get_post(post_id: str, caller: Caller, uow: PostUnitOfWork) -> asyncpg.Record:
+async def get_post(post_id: str, caller: Caller, uow: PostUnitOfWork) -> Post:
     caller.require_user()
     async with uow:
-        row = await uow.posts.row(post_id)
-    if row is None or (row["deleted"] and not caller.is_admin):
-        raise post_not_found(post_id)
-    return row
+        post = await uow.posts.get(post_id)
+    if post is None or (post.deleted and not caller.is_admin):
+        raise errors.post_not_found(post_id)
+    return post
 
 
 @dataclass(frozen=True)
@@ -102,58 +86,53 @@ class ListPosts:
     target_type: TargetType | None
     target_id: str
     data_type: DataType | None
-    after: tuple[datetime, str] | None
-    page_size: int
+    page: PageRequest
 
 
-async def list_posts(cmd: ListPosts, uow: PostUnitOfWork) -> tuple[list[asyncpg.Record], bool]:
-    """A page of a feed, newest first, and whether there are more: one query per page."""
+async def list_posts(cmd: ListPosts, uow: PostUnitOfWork) -> Page[Post]:
+    """A page of a feed, newest first: one query per page."""
     async with uow:
         rows = await uow.posts.feed(
             target_type=cmd.target_type.value if cmd.target_type else "",
             target_id=cmd.target_id,
             data_type=cmd.data_type.value if cmd.data_type else "",
-            after=cmd.after,
-            limit=cmd.page_size + 1,
+            after=cmd.page.after,
+            limit=cmd.page.limit,
         )
-    return rows[: cmd.page_size], len(rows) > cmd.page_size
+    return Page.of(rows, cmd.page)
 
 
-async def list_posts_by_room(room_ids: list[str], uow: PostUnitOfWork) -> list[asyncpg.Record]:
+async def list_posts_by_room(room_ids: list[str], uow: PostUnitOfWork) -> list[Post]:
     async with uow:
         return await uow.posts.by_rooms(room_ids)
 
 
 async def update_post(
     post_id: str, fields: dict[str, Any], caller: Caller, uow: PostUnitOfWork
-) -> asyncpg.Record:
+) -> Post:
     user = caller.require_user()
-    now = utcnow()
     async with uow:
         post = await uow.posts.get(post_id, for_update=True)
         if post is None:
-            raise post_not_found(post_id)
+            raise errors.post_not_found(post_id)
         post.require_visible()
         post.require_author(user)
         if not fields:
-            row = await uow.posts.row(post_id)
-            assert row is not None
-            return row
-        row = await uow.posts.update_fields(post_id, fields, now)
+            return post
+        post = await uow.posts.update_fields(post_id, fields, utcnow())
         await uow.commit()
-        return row
+        return post
 
 
 async def delete_post(post_id: str, caller: Caller, uow: PostUnitOfWork) -> None:
     """Soft delete by the author or an admin; deleting twice is a no-op."""
     user = caller.require_user()
-    now = utcnow()
     async with uow:
         post = await uow.posts.get(post_id, for_update=True)
         if post is None:
-            raise post_not_found(post_id)
+            raise errors.post_not_found(post_id)
         post.require_author_or_admin(user, caller.is_admin)
         if post.deleted:
             return
-        await uow.posts.mark_deleted(post_id, now)
+        await uow.posts.mark_deleted(post_id, utcnow())
         await uow.commit()

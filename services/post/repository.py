@@ -1,61 +1,81 @@
-"""SQL for the post aggregate (asyncpg, $n parameters). One class per aggregate."""
+"""SQL for the post aggregate (asyncpg, $n parameters), and the post service's unit of work."""
 
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from services.common.db import UnitOfWork
-from services.post.domain import MAX_POSTS_PER_ROOM, Post
+from services.common.errors import DuplicateKey
+from services.common.unit_of_work import UnitOfWork
+from services.post.domain import MAX_POSTS_PER_ROOM, UPDATABLE_FIELDS, DataType, Post, TargetType
 
-UPDATABLE = frozenset({"text", "title", "metadata", "hashtags", "mention_user_ids"})
+
+def _post(row: asyncpg.Record) -> Post:
+    return Post(
+        post_id=row["post_id"],
+        data_type=DataType(row["data_type"]),
+        room_id=row["room_id"],
+        text=row["text"],
+        title=row["title"],
+        target_type=TargetType(row["target_type"]),
+        target_id=row["target_id"],
+        metadata=row["metadata"],
+        mention_user_ids=list(row["mention_user_ids"]),
+        hashtags=list(row["hashtags"]),
+        creator_id=row["creator_id"],
+        create_time=row["create_time"],
+        update_time=row["update_time"],
+        deleted=row["deleted"],
+    )
 
 
 class PostRepository:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
 
-    async def row(self, post_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    async def get(self, post_id: str, *, for_update: bool = False) -> Post | None:
         """The post as stored, deleted ones too."""
-        return await self._conn.fetchrow(
+        row = await self._conn.fetchrow(
             "SELECT * FROM post.posts WHERE post_id = $1"  # noqa: S608
             + (" FOR UPDATE" if for_update else ""),
             post_id,
         )
+        return _post(row) if row else None
 
-    async def get(self, post_id: str, *, for_update: bool = False) -> Post | None:
-        row = await self.row(post_id, for_update=for_update)
-        if row is None:
-            return None
-        return Post(post_id=row["post_id"], creator_id=row["creator_id"], deleted=row["deleted"])
-
-    async def find_by_request(self, creator_id: str, request_id: str) -> asyncpg.Record | None:
-        return await self._conn.fetchrow(
+    async def find_by_request(self, creator_id: str, request_id: str) -> Post | None:
+        row = await self._conn.fetchrow(
             "SELECT * FROM post.posts WHERE creator_id = $1 AND create_request_id = $2",
             creator_id,
             request_id,
         )
+        return _post(row) if row else None
 
-    async def insert(self, row: dict[str, Any]) -> asyncpg.Record:
+    async def insert(self, row: dict[str, Any]) -> Post:
+        """A new post; DuplicateKey("request_id") when the caller's request_id was used."""
         columns = list(row)
-        return await self._conn.fetchrow(
-            f"INSERT INTO post.posts ({', '.join(columns)})"  # noqa: S608
-            f" VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))}) RETURNING *",
-            *row.values(),
-        )
+        try:
+            inserted = await self._conn.fetchrow(
+                f"INSERT INTO post.posts ({', '.join(columns)})"  # noqa: S608
+                f" VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))}) RETURNING *",
+                *row.values(),
+            )
+        except asyncpg.UniqueViolationError as e:
+            if e.constraint_name != "posts_create_request":
+                raise
+            raise DuplicateKey("request_id") from None
+        return _post(inserted)
 
-    async def update_fields(
-        self, post_id: str, fields: dict[str, Any], now: datetime
-    ) -> asyncpg.Record:
-        assert set(fields) <= UPDATABLE
+    async def update_fields(self, post_id: str, fields: dict[str, Any], now: datetime) -> Post:
+        assert set(fields) <= set(UPDATABLE_FIELDS)
         sets = [f"{name} = ${i}" for i, name in enumerate(fields, start=2)]
         sets.append(f"update_time = ${len(fields) + 2}")
-        return await self._conn.fetchrow(
+        row = await self._conn.fetchrow(
             f"UPDATE post.posts SET {', '.join(sets)} WHERE post_id = $1 RETURNING *",  # noqa: S608
             post_id,
             *fields.values(),
             now,
         )
+        return _post(row)
 
     async def mark_deleted(self, post_id: str, now: datetime) -> None:
         await self._conn.execute(
@@ -73,7 +93,7 @@ class PostRepository:
         data_type: str,
         after: tuple[datetime, str] | None,
         limit: int,
-    ) -> list[asyncpg.Record]:
+    ) -> list[Post]:
         """One page of a feed, newest first, in one query. Empty filters match everything."""
         where = ["NOT deleted"]
         args: list[Any] = []
@@ -94,12 +114,12 @@ class PostRepository:
             f"SELECT * FROM post.posts WHERE {' AND '.join(where)}"  # noqa: S608
             f" ORDER BY create_time DESC, post_id DESC LIMIT {arg(limit)}"
         )
-        return await self._conn.fetch(sql, *args)
+        return [_post(row) for row in await self._conn.fetch(sql, *args)]
 
-    async def by_rooms(self, room_ids: list[str]) -> list[asyncpg.Record]:
+    async def by_rooms(self, room_ids: list[str]) -> list[Post]:
         """The newest posts of each room (up to MAX_POSTS_PER_ROOM each), in one query,
         newest first."""
-        return await self._conn.fetch(
+        rows = await self._conn.fetch(
             """SELECT p.* FROM unnest($1::text[]) AS r(room_id)
                CROSS JOIN LATERAL (
                    SELECT * FROM post.posts
@@ -110,6 +130,7 @@ class PostRepository:
             list(dict.fromkeys(room_ids)),
             MAX_POSTS_PER_ROOM,
         )
+        return [_post(row) for row in rows]
 
 
 class PostUnitOfWork(UnitOfWork):

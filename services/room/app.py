@@ -1,7 +1,6 @@
 """Wiring of the room service process."""
 
 from datetime import timedelta
-from functools import partial
 
 from costream.room.v1 import room_service_pb2_grpc
 
@@ -10,22 +9,22 @@ from services.common.db import Database
 from services.common.outbox import OutboxRelay
 from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec, peer_channel
-from services.room.livekit_events import apply_livekit_event
-from services.room.servicer import INTERNAL_METHODS, SERVICE_NAME, RoomServicer
+from services.room.servicer import INTERNAL_METHODS, SERVICE_NAME, RoomServicer, room_to_proto
 from services.room.side_effects import outbox_deliveries
 from services.room.timers import TIMER_SECONDS, run_timers
+from services.room.watch import RoomWatch
 
 
 def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> ServiceSpec:
     database = Database(settings.database_url or "", settings.db_pool_max_size)
     broadcast_channel = peer_channel(settings, "broadcast")
     invitation_channel = peer_channel(settings, "invitation")
+    watch = RoomWatch(database, room_to_proto, keepalive_seconds=settings.watch_keepalive_seconds)
     servicer = RoomServicer(
         database,
         PageTokens(settings.internal_auth_secret),
-        apply_event=partial(
-            apply_livekit_event, reconnect_timeout=timedelta(seconds=settings.reconnect_timeout)
-        ),
+        watch,
+        reconnect_timeout=timedelta(seconds=settings.reconnect_timeout),
     )
     relay = OutboxRelay(database, "room", outbox_deliveries(broadcast_channel, invitation_channel))
 
@@ -39,6 +38,6 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
         ],
         internal_methods=INTERNAL_METHODS,
         startup=[database.open],
-        loops=[servicer.listen, relay.run, room_timers],
+        loops=[watch.listen, relay.run, room_timers],
         shutdown=[database.close, broadcast_channel.close, invitation_channel.close],
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import grpc
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
 
-from services.common.errors import PermissionDenied
+from services.room import errors
 
 _ROLE = {room_pb2.PARTICIPANT_ROLE_HOST: "host", room_pb2.PARTICIPANT_ROLE_CO_HOST: "co_host"}
 _ENDED = frozenset({room_pb2.ROOM_STATUS_ENDED, room_pb2.ROOM_STATUS_RECORDED})
@@ -25,10 +25,12 @@ class RoomAccess:
     role: str | None = None
     banned: bool = False
     live_chat_enabled: bool = False
+    # The user asked about.
+    user_id: str = ""
 
     def require_host(self, user_id: str) -> None:
         if user_id != self.host_user_id:
-            raise PermissionDenied("NOT_ROOM_HOST", "only the room's host may do this")
+            raise errors.not_room_host()
 
 
 class RoomClient:
@@ -47,6 +49,7 @@ class RoomClient:
             role=_ROLE.get(reply.role),
             banned=reply.banned,
             live_chat_enabled=reply.room.live_chat_enabled,
+            user_id=user_id,
         )
 
     async def add_co_host(self, room_id: str, user_id: str, invitation_id: str) -> None:

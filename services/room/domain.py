@@ -1,16 +1,22 @@
-"""Room rules and the room status machine. No I/O."""
+"""Room rules: the status machine, the stage, and the room as readers see it. No I/O.
 
-import re
-from dataclasses import dataclass
+The `Room` aggregate records what happens to it as domain events; services.room.side_effects
+says what each means (LiveKit, invitations, watchers), so every way a room ends, say, has the
+same side effects."""
+
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from services.common.errors import FailedPrecondition, PermissionDenied
+from services.common.events import DomainEvent
+from services.common.update_mask import unchecked
 from services.common.validation import Violations
+from services.room import errors
 
-ROOM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 MAX_TITLE = 1000
 MAX_DESCRIPTION = 5000
+MAX_THUMBNAIL_FILE_ID = 256
 MAX_BATCH = 100
 # Longer bans would overflow datetime; 0 means until unbanned anyway.
 MAX_BAN_DURATION = timedelta(days=36500)
@@ -35,6 +41,8 @@ class EndReason(StrEnum):
 
 class RoomType(StrEnum):
     CO_HOSTS = "co_hosts"
+    # In the contract, not accepted yet: CreateRoom refuses it, filters on it match nothing.
+    DIRECT_STREAMING = "direct_streaming"
 
 
 class Role(StrEnum):
@@ -59,6 +67,22 @@ class SeatTemplate(StrEnum):
         return self.seats - 1
 
 
+class ChangeKind(StrEnum):
+    """What WatchRoom streams are told changed, least telling first: changes made in one
+    transaction reach them as one event of the most telling kind."""
+
+    UPDATED = "updated"
+    STATS_CHANGED = "stats_changed"
+    PARTICIPANTS_CHANGED = "participants_changed"
+    STATUS_CHANGED = "status_changed"
+    RECORDED = "recorded"
+    DELETED = "deleted"
+
+    @property
+    def rank(self) -> int:
+        return list(ChangeKind).index(self)
+
+
 # Every move of the status machine; anything else is refused.
 TRANSITIONS: dict[RoomStatus, frozenset[RoomStatus]] = {
     RoomStatus.IDLE: frozenset({RoomStatus.LIVE, RoomStatus.ENDED}),
@@ -73,45 +97,91 @@ def can_move(source: RoomStatus, target: RoomStatus) -> bool:
     return target in TRANSITIONS[source]
 
 
+# --- what happens to a room (services.room.side_effects says what each means) ---------------
+
+
+@dataclass(frozen=True)
+class RoomChanged(DomainEvent):
+    room_id: str
+    kind: ChangeKind
+
+
+@dataclass(frozen=True)
+class RoomEnded(DomainEvent):
+    room_id: str
+    reason: EndReason
+
+
+@dataclass(frozen=True)
+class TakenOffStage(DomainEvent):
+    room_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class UserBanned(DomainEvent):
+    room_id: str
+    user_id: str
+    # Whether the room was still open: an ended room has nobody to disconnect.
+    room_open: bool
+
+
 @dataclass
 class Room:
-    """The state the status machine and the permission rules need."""
+    """The aggregate: the state the status machine and the stage rules need."""
 
     room_id: str
     host_user_id: str
     status: RoomStatus
     max_co_hosts: int
+    co_host_ids: list[str] = field(default_factory=list)
     live_time: datetime | None = None
     end_time: datetime | None = None
     end_reason: EndReason | None = None
     recorded_time: datetime | None = None
     reconnect_deadline: datetime | None = None
     livekit_room_sid: str | None = None
+    # A recording arrived before the end: the room becomes recorded as it ends.
+    recording_pending: bool = False
     deleted: bool = False
+    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def ended(self) -> bool:
         return self.status in (RoomStatus.ENDED, RoomStatus.RECORDED)
 
+    def _changed(self, kind: ChangeKind) -> None:
+        self.events.append(RoomChanged(self.room_id, kind))
+
     def _move(self, target: RoomStatus) -> None:
         if not can_move(self.status, target):
-            raise FailedPrecondition(
-                "ROOM_ENDED" if self.ended else "INVALID_TRANSITION",
-                f"room {self.room_id} cannot go from {self.status} to {target}",
-            )
+            if self.ended:
+                raise errors.room_ended(self.room_id)
+            raise errors.invalid_transition(self.room_id, self.status, target)
         self.status = target
+        recorded = target is RoomStatus.RECORDED
+        self._changed(ChangeKind.RECORDED if recorded else ChangeKind.STATUS_CHANGED)
+
+    # --- who ---
 
     def require_not_ended(self) -> None:
         if self.ended or self.deleted:
-            raise FailedPrecondition("ROOM_ENDED", f"room {self.room_id} has ended")
+            raise errors.room_ended(self.room_id)
 
     def require_host(self, user_id: str) -> None:
         if user_id != self.host_user_id:
-            raise PermissionDenied("NOT_ROOM_HOST", "only the room's host may do this")
+            raise errors.not_room_host()
 
     def require_host_or_admin(self, user_id: str, is_admin: bool) -> None:
         if not is_admin:
             self.require_host(user_id)
+
+    def role_of(self, user_id: str) -> Role | None:
+        if user_id == self.host_user_id:
+            return Role.HOST
+        return Role.CO_HOST if user_id in self.co_host_ids else None
+
+    # --- the status machine ---
 
     def go_live(self, now: datetime) -> bool:
         """The host joined LiveKit. False when nothing changes (already live, or ended)."""
@@ -131,35 +201,203 @@ class Room:
         return True
 
     def end(self, reason: EndReason, now: datetime) -> None:
-        """Ended is final; ending twice is refused with ROOM_ENDED."""
+        """Every way a room ends. Ended is final (ending twice is ROOM_ENDED); a recording
+        that arrived before makes the room recorded at once."""
         self._move(RoomStatus.ENDED)
         self.end_time = self.end_time or now
         self.end_reason = reason
         self.reconnect_deadline = None
+        self.events.append(RoomEnded(self.room_id, reason))
+        if self.recording_pending:
+            self.recording_pending = False
+            self._record(now)
 
-    def record(self, now: datetime) -> bool:
-        """A recording is ready. Only an ended room becomes recorded; a recording that arrives
-        earlier is kept and the room becomes recorded when it ends."""
-        if self.status == RoomStatus.RECORDED:
-            return False
-        if self.status != RoomStatus.ENDED:
-            return False
+    def recording_arrived(self, now: datetime) -> None:
+        """A recording is ready: an ended room becomes recorded, an open one when it ends."""
+        if self.status is RoomStatus.ENDED:
+            self._record(now)
+        elif not self.ended:
+            self.recording_pending = True
+        self._changed(ChangeKind.UPDATED)
+
+    def _record(self, now: datetime) -> None:
         self._move(RoomStatus.RECORDED)
         self.recorded_time = self.recorded_time or now
+
+    def delete(self, now: datetime) -> bool:
+        """Soft delete, ending the room first; False when it was deleted already."""
+        if self.deleted:
+            return False
+        if not self.ended:
+            self.end(EndReason.DELETED, now)
+        self.deleted = True
+        self._changed(ChangeKind.DELETED)
         return True
 
+    def purge(self) -> None:
+        """Removed for good: only a room that never went live (nothing to undo in LiveKit)."""
+        if self.status is not RoomStatus.IDLE or self.live_time is not None or self.deleted:
+            raise errors.room_in_use(self.room_id)
+        self._changed(ChangeKind.DELETED)
 
-def check_room_id(v: Violations, room_id: str, field: str = "room_id") -> None:
-    if not ROOM_ID.fullmatch(room_id):  # match() would let a trailing newline through
-        v.add(field, "must match ^[a-z0-9][a-z0-9_-]{0,47}$")
+    def edited(self) -> None:
+        self._changed(ChangeKind.UPDATED)
+
+    def live_counts_changed(self) -> None:
+        self._changed(ChangeKind.STATS_CHANGED)
+
+    # --- the stage ---
+
+    def seat_co_host(self, user_id: str) -> None:
+        """Take a free seat; the caller holds the room's lock, so seats never oversubscribe."""
+        self.require_not_ended()
+        if self.role_of(user_id) is not None:
+            raise errors.already_on_stage(user_id)
+        if len(self.co_host_ids) >= self.max_co_hosts:
+            raise errors.seat_limit_reached(self.max_co_hosts)
+        self.co_host_ids.append(user_id)
+        self._changed(ChangeKind.PARTICIPANTS_CHANGED)
+
+    def take_off_stage(self, user_id: str) -> bool:
+        """A co-host leaves the stage (the host cannot); False when not on it."""
+        if user_id == self.host_user_id:
+            raise errors.host_cannot_leave()
+        if user_id not in self.co_host_ids:
+            return False
+        self.co_host_ids.remove(user_id)
+        self.events.append(TakenOffStage(self.room_id, user_id))
+        self._changed(ChangeKind.PARTICIPANTS_CHANGED)
+        return True
+
+    def ban(self, user_id: str) -> None:
+        """Off stage and off LiveKit; no credentials and no invitations until it lapses."""
+        if user_id == self.host_user_id:
+            raise errors.host_cannot_be_banned()
+        self.take_off_stage(user_id)
+        self.events.append(UserBanned(self.room_id, user_id, room_open=not self.ended))
 
 
-def check_title(v: Violations, title: str, field: str = "title") -> str:
+def ban_expiry(now: datetime, duration: timedelta | None) -> datetime | None:
+    """When a ban lapses; None for a ban until unbanned."""
+    return now + duration if duration else None
+
+
+# --- the room as readers see it ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Participant:
+    user_id: str
+    role: Role
+    join_time: datetime
+    connected: bool
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A finished recording of the room (a completed LiveKit egress)."""
+
+    egress_id: str
+    url: str
+    thumbnail_url: str
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class RoomView:
+    """A room with everything the API shows."""
+
+    room_id: str
+    type: RoomType
+    status: RoomStatus
+    title: str
+    description: str
+    thumbnail_file_id: str
+    metadata: dict[str, Any]
+    live_chat_enabled: bool
+    parent_room_id: str
+    seat_template: SeatTemplate
+    max_co_hosts: int
+    host_user_id: str
+    end_reason: EndReason | None
+    participants: tuple[Participant, ...]
+    # Distinct identities connected now (none once ended), and the highest viewer count stored.
+    viewer_count: int
+    publisher_count: int
+    stored_peak_viewer_count: int
+    recordings: tuple[Recording, ...]
+    create_time: datetime
+    update_time: datetime
+    live_time: datetime | None
+    end_time: datetime | None
+    recorded_time: datetime | None
+    deleted: bool
+    delete_time: datetime | None
+
+    @property
+    def live_channel_id(self) -> str:
+        """The live chat channel, while chat is enabled."""
+        return f"{self.room_id}:chat" if self.live_chat_enabled else ""
+
+    @property
+    def peak_viewer_count(self) -> int:
+        """Never below the viewers connected now, even before the peak was stored."""
+        return max(self.stored_peak_viewer_count, self.viewer_count)
+
+    @property
+    def ended(self) -> bool:
+        return self.status in (RoomStatus.ENDED, RoomStatus.RECORDED)
+
+    @property
+    def page_key(self) -> tuple[datetime, str]:
+        return self.create_time, self.room_id
+
+    def role_of(self, user_id: str) -> Role | None:
+        return next((p.role for p in self.participants if p.user_id == user_id), None)
+
+
+@dataclass(frozen=True)
+class Ban:
+    room_id: str
+    user_id: str
+    reason: str
+    banned_by_user_id: str
+    create_time: datetime
+    expire_time: datetime | None
+
+    @property
+    def page_key(self) -> tuple[datetime, str]:
+        return self.create_time, self.user_id
+
+
+@dataclass(frozen=True)
+class UserInRoom:
+    """What peers need to decide a user's access: the room, the user's place on stage, and
+    whether they are banned."""
+
+    room: RoomView
+    role: Role | None
+    banned: bool
+
+
+# --- input rules (checks of the form services.common.update_mask.FieldCheck) ---------------
+
+
+def check_title(v: Violations, field: str, title: str) -> str:
     return v.text(field, title, min_len=1, max_len=MAX_TITLE, trim=True)
 
 
-def check_description(v: Violations, description: str, field: str = "description") -> str:
+def check_description(v: Violations, field: str, description: str) -> str:
     return v.text(field, description, max_len=MAX_DESCRIPTION)
+
+
+def check_thumbnail_file_id(v: Violations, field: str, file_id: str) -> str:
+    return v.text(field, file_id, max_len=MAX_THUMBNAIL_FILE_ID)
+
+
+def check_parent_room_id(v: Violations, field: str, room_id: str) -> str:
+    """Optional: empty, or a room id."""
+    return v.room_id(field, room_id, required=False)
 
 
 def check_co_hosts(
@@ -177,6 +415,12 @@ def check_co_hosts(
     return co_host_user_ids
 
 
-def ban_expiry(now: datetime, duration: timedelta | None) -> datetime | None:
-    """When a ban lapses; None for a ban until unbanned."""
-    return now + duration if duration else None
+# The fields UpdateRoom may change (AIP-134), each with its check: declared once here.
+UPDATABLE_FIELDS = {
+    "title": check_title,
+    "description": check_description,
+    "thumbnail_file_id": check_thumbnail_file_id,
+    "metadata": Violations.metadata,
+    "live_chat_enabled": unchecked,
+    "parent_room_id": check_parent_room_id,
+}

@@ -1,74 +1,51 @@
-"""The room use cases: plain async functions taking a command and a unit of work."""
+"""The room use cases: plain async functions taking a command and a unit of work. Their side
+effects follow from the events the Room aggregate records (services.room.side_effects)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
-import uuid_utils
-
 from services.common.auth import Caller
-from services.common.errors import (
-    AlreadyExists,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-)
+from services.common.errors import DuplicateKey, InvalidArgument
+from services.common.ids import new_id
+from services.common.pagination import Page, PageRequest
+from services.common.timestamps import utcnow
+from services.room import errors
 from services.room.domain import (
+    Ban,
     EndReason,
     Role,
     Room,
     RoomStatus,
     RoomType,
+    RoomView,
     SeatTemplate,
+    UserInRoom,
     ban_expiry,
 )
 from services.room.repository import RoomUnitOfWork
-
-# Outbox kinds: side effects delivered after the commit by the room outbox relay.
-END_LIVEKIT_ROOM = "livekit.end_room"
-REMOVE_LIVEKIT_PARTICIPANT = "livekit.remove_participant"
-CANCEL_ROOM_INVITATIONS = "invitations.cancel_for_room"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_room_id() -> str:
-    """URL-safe, unguessable and time-ordered (UUIDv7), and a valid client-style room id."""
-    return str(uuid_utils.uuid7())
-
-
-def room_not_found(room_id: str) -> NotFound:
-    return NotFound("ROOM_NOT_FOUND", f"room {room_id!r} not found", metadata={"room_id": room_id})
 
 
 async def _locked(uow: RoomUnitOfWork, room_id: str) -> Room:
     room = await uow.rooms.get(room_id, for_update=True)
     if room is None:
-        raise room_not_found(room_id)
+        raise errors.room_not_found(room_id)
     return room
 
 
-async def _view(uow: RoomUnitOfWork, room_id: str) -> asyncpg.Record:
+async def _view(uow: RoomUnitOfWork, room_id: str) -> RoomView:
     view = await uow.rooms.view(room_id)
     if view is None:
-        raise room_not_found(room_id)
+        raise errors.room_not_found(room_id)
     return view
 
 
-async def end_room(uow: RoomUnitOfWork, room: Room, reason: EndReason, now: datetime) -> None:
-    """Every way a room ends: the status, then LiveKit and pending invitations, reliably. A
-    recording that arrived before the end makes the room recorded at once."""
-    room.end(reason, now)
-    if await uow.livekit.set_recording_pending(room.room_id, False):
-        room.record(now)
-    await uow.rooms.save_status(room, now)
-    await uow.outbox.add(END_LIVEKIT_ROOM, {"room_id": room.room_id})
-    await uow.outbox.add(CANCEL_ROOM_INVITATIONS, {"room_id": room.room_id})
-    await uow.rooms.notify(room.room_id, "status_changed")
+async def _saved(uow: RoomUnitOfWork, room: Room, now: datetime) -> RoomView:
+    """Write the room, commit with its side effects, and return it as readers see it."""
+    await uow.rooms.save(room, now)
+    view = await _view(uow, room.room_id)
+    await uow.commit()
+    return view
 
 
 @dataclass(frozen=True)
@@ -86,18 +63,18 @@ class CreateRoom:
     request_id: str
 
 
-async def create_room(cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork) -> asyncpg.Record:
+async def create_room(cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
     host = caller.require_user()
     now = utcnow()
-    room_id = cmd.room_id or new_room_id()
+    room_id = cmd.room_id or new_id()
     try:
         async with uow:
             if cmd.request_id:
                 existing = await uow.rooms.find_by_request(host, cmd.request_id)
                 if existing:
                     return await _view(uow, existing)
-            if cmd.parent_room_id and await uow.rooms.get(cmd.parent_room_id) is None:
-                raise room_not_found(cmd.parent_room_id)
+            if cmd.parent_room_id and not await uow.rooms.exists(cmd.parent_room_id):
+                raise errors.room_not_found(cmd.parent_room_id)
             await uow.rooms.insert(
                 {
                     "room_id": room_id,
@@ -122,7 +99,7 @@ async def create_room(cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork) -> a
             view = await _view(uow, room_id)
             await uow.commit()
             return view
-    except asyncpg.UniqueViolationError:
+    except DuplicateKey:
         if cmd.request_id:
             # A concurrent retry with the same request_id may have won (on the request index
             # or, with a client-chosen id, on the room id): then return its room.
@@ -130,70 +107,65 @@ async def create_room(cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork) -> a
                 existing = await uow.rooms.find_by_request(host, cmd.request_id)
                 if existing:
                     return await _view(uow, existing)
-        raise AlreadyExists(
-            "ROOM_ID_TAKEN", f"room id {room_id!r} is taken", metadata={"room_id": room_id}
-        ) from None
+        raise errors.room_id_taken(room_id) from None
 
 
-async def get_room(room_id: str, uow: RoomUnitOfWork) -> asyncpg.Record:
+async def get_room(room_id: str, uow: RoomUnitOfWork) -> RoomView:
     async with uow:
         return await _view(uow, room_id)
 
 
-async def batch_get_rooms(room_ids: list[str], uow: RoomUnitOfWork) -> list[asyncpg.Record]:
+async def batch_get_rooms(room_ids: list[str], uow: RoomUnitOfWork) -> list[RoomView]:
     async with uow:
         return await uow.rooms.views(room_ids)
 
 
 @dataclass(frozen=True)
 class ListRooms:
-    statuses: list[str]
-    types: list[str]
+    statuses: list[RoomStatus]
+    types: list[RoomType]
     host_user_id: str
     parent_room_id: str
     newest_first: bool
     include_deleted: bool
-    after: tuple[datetime, str] | None
-    page_size: int
+    page: PageRequest
 
 
-async def list_rooms(
-    cmd: ListRooms, caller: Caller, uow: RoomUnitOfWork
-) -> tuple[list[asyncpg.Record], bool]:
-    """A page of rooms and whether there are more."""
+async def list_rooms(cmd: ListRooms, caller: Caller, uow: RoomUnitOfWork) -> Page[RoomView]:
     if cmd.include_deleted:
         caller.require_admin()
     async with uow:
         rows = await uow.rooms.list_views(
-            statuses=cmd.statuses,
-            types=cmd.types,
+            statuses=[s.value for s in cmd.statuses],
+            types=[t.value for t in cmd.types],
             host_user_id=cmd.host_user_id,
             parent_room_id=cmd.parent_room_id,
             include_deleted=cmd.include_deleted,
             newest_first=cmd.newest_first,
-            after=cmd.after,
-            limit=cmd.page_size + 1,
+            after=cmd.page.after,
+            limit=cmd.page.limit,
         )
-    return rows[: cmd.page_size], len(rows) > cmd.page_size
+    return Page.of(rows, cmd.page)
 
 
 async def update_room(
     room_id: str, fields: dict[str, Any], caller: Caller, uow: RoomUnitOfWork
-) -> asyncpg.Record:
+) -> RoomView:
     user = caller.require_user()
     now = utcnow()
     async with uow:
         room = await _locked(uow, room_id)
         room.require_host_or_admin(user, caller.is_admin)
         if room.deleted:
-            raise FailedPrecondition("ROOM_ENDED", f"room {room_id} was deleted")
-        if fields.get("parent_room_id") == room_id:
+            raise errors.room_ended(room_id)
+        parent = fields.get("parent_room_id")
+        if parent == room_id:
             raise InvalidArgument([("room.parent_room_id", "a room cannot be its own parent")])
-        if fields.get("parent_room_id") and await uow.rooms.get(fields["parent_room_id"]) is None:
-            raise room_not_found(fields["parent_room_id"])
+        if parent and not await uow.rooms.exists(parent):
+            raise errors.room_not_found(parent)
         if fields:
             await uow.rooms.update_fields(room_id, fields, now)
-            await uow.rooms.notify(room_id, "updated")
+            room.edited()
         view = await _view(uow, room_id)
         await uow.commit()
         return view
@@ -206,79 +178,57 @@ async def delete_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> None
     async with uow:
         room = await _locked(uow, room_id)
         room.require_host_or_admin(user, caller.is_admin)
-        if room.deleted:
-            return
-        if not room.ended:
-            await end_room(uow, room, EndReason.DELETED, now)
-        await uow.rooms.mark_deleted(room_id, now)
-        await uow.rooms.notify(room_id, "deleted")
-        await uow.commit()
+        if room.delete(now):
+            await uow.rooms.save(room, now)
+            await uow.commit()
 
 
-async def stop_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> asyncpg.Record:
+async def stop_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
     user = caller.require_user()
     now = utcnow()
     async with uow:
         room = await _locked(uow, room_id)
         room.require_host(user)
         room.require_not_ended()
-        await end_room(uow, room, EndReason.STOPPED_BY_HOST, now)
-        view = await _view(uow, room_id)
-        await uow.commit()
-        return view
+        room.end(EndReason.STOPPED_BY_HOST, now)
+        return await _saved(uow, room, now)
 
 
-async def dismiss_room(
-    room_id: str, reason: str, caller: Caller, uow: RoomUnitOfWork
-) -> asyncpg.Record:
+async def dismiss_room(room_id: str, reason: str, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
     caller.require_admin()
     now = utcnow()
     async with uow:
         room = await _locked(uow, room_id)
         room.require_not_ended()
-        await end_room(uow, room, EndReason.DISMISSED, now)
+        room.end(EndReason.DISMISSED, now)
         await uow.rooms.set_dismiss_reason(room_id, reason)
-        view = await _view(uow, room_id)
-        await uow.commit()
-        return view
-
-
-async def _take_off_stage(uow: RoomUnitOfWork, room: Room, user_id: str) -> bool:
-    removed = await uow.rooms.remove_participant(room.room_id, user_id)
-    if removed:
-        await uow.outbox.add(
-            REMOVE_LIVEKIT_PARTICIPANT, {"room_id": room.room_id, "user_id": user_id}
-        )
-        await uow.rooms.notify(room.room_id, "participants_changed")
-    return removed
+        return await _saved(uow, room, now)
 
 
 async def remove_participant(
     room_id: str, user_id: str, caller: Caller, uow: RoomUnitOfWork
-) -> asyncpg.Record:
+) -> RoomView:
     host = caller.require_user()
     async with uow:
         room = await _locked(uow, room_id)
         room.require_host(host)
         room.require_not_ended()
-        if user_id == room.host_user_id:
-            raise FailedPrecondition("HOST_CANNOT_LEAVE", "the host cannot be taken off stage")
-        if not await _take_off_stage(uow, room, user_id):
-            raise FailedPrecondition("NOT_ON_STAGE", f"{user_id} is not a co-host of this room")
+        if not room.take_off_stage(user_id):
+            raise errors.not_on_stage(user_id)
+        await uow.rooms.remove_participant(room_id, user_id)
         view = await _view(uow, room_id)
         await uow.commit()
         return view
 
 
-async def leave_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> asyncpg.Record:
+async def leave_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
     user = caller.require_user()
     async with uow:
         room = await _locked(uow, room_id)
-        if user == room.host_user_id:
-            raise FailedPrecondition("HOST_CANNOT_LEAVE", "the host stops the room instead")
         room.require_not_ended()
-        if not await _take_off_stage(uow, room, user):
-            raise PermissionDenied("NOT_ON_STAGE", "you are not a co-host of this room")
+        if not room.take_off_stage(user):
+            raise errors.caller_not_on_stage("leave the stage")
+        await uow.rooms.remove_participant(room_id, user)
         view = await _view(uow, room_id)
         await uow.commit()
         return view
@@ -291,29 +241,21 @@ async def ban_user(
     reason: str,
     caller: Caller,
     uow: RoomUnitOfWork,
-) -> asyncpg.Record:
-    """Ban a user: off stage, off LiveKit, no credentials, no invitations until it lapses."""
+) -> RoomView:
     by = caller.require_user()
     now = utcnow()
     async with uow:
         room = await _locked(uow, room_id)
         room.require_host_or_admin(by, caller.is_admin)
-        if user_id == room.host_user_id:
-            raise InvalidArgument([("user_id", "the host cannot be banned from their room")])
+        room.ban(user_id)
         await uow.rooms.ban(room_id, user_id, reason, by, now, ban_expiry(now, duration))
-        if not await _take_off_stage(uow, room, user_id) and not room.ended:
-            # Not on stage, maybe watching: still disconnect them from LiveKit.
-            await uow.outbox.add(
-                REMOVE_LIVEKIT_PARTICIPANT, {"room_id": room_id, "user_id": user_id}
-            )
+        await uow.rooms.remove_participant(room_id, user_id)
         view = await _view(uow, room_id)
         await uow.commit()
         return view
 
 
-async def unban_user(
-    room_id: str, user_id: str, caller: Caller, uow: RoomUnitOfWork
-) -> asyncpg.Record:
+async def unban_user(room_id: str, user_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
     by = caller.require_user()
     async with uow:
         room = await _locked(uow, room_id)
@@ -325,25 +267,19 @@ async def unban_user(
 
 
 async def list_banned_users(
-    room_id: str,
-    after: tuple[datetime, str] | None,
-    page_size: int,
-    caller: Caller,
-    uow: RoomUnitOfWork,
-) -> tuple[list[asyncpg.Record], bool]:
+    room_id: str, page: PageRequest, caller: Caller, uow: RoomUnitOfWork
+) -> Page[Ban]:
     user = caller.require_user()
     async with uow:
         room = await uow.rooms.get(room_id)
         if room is None:
-            raise room_not_found(room_id)
+            raise errors.room_not_found(room_id)
         room.require_host_or_admin(user, caller.is_admin)
-        rows = await uow.rooms.list_bans(room_id, utcnow(), after, page_size + 1)
-    return rows[:page_size], len(rows) > page_size
+        rows = await uow.rooms.list_bans(room_id, utcnow(), page.after, page.limit)
+    return Page.of(rows, page)
 
 
-async def add_co_host(
-    room_id: str, user_id: str, invitation_id: str, uow: RoomUnitOfWork
-) -> asyncpg.Record:
+async def add_co_host(room_id: str, user_id: str, invitation_id: str, uow: RoomUnitOfWork) -> Room:
     """Seat check and seat claim as one step: the room row is locked, so concurrent claims
     queue up and the co-hosts never exceed max_co_hosts. Repeating an invitation's claim
     returns the room as it is and seats nobody twice."""
@@ -354,34 +290,22 @@ async def add_co_host(
         if claimed_in is not None:
             if claimed_in != room_id:
                 raise InvalidArgument([("invitation_id", "was used for another room")])
-            return await _view(uow, room_id)
+            return room
         room.require_not_ended()
-        if user_id == room.host_user_id or await uow.rooms.role_of(room_id, user_id):
-            raise FailedPrecondition("ALREADY_ON_STAGE", f"{user_id} is already on stage")
-        if await uow.rooms.is_banned(room_id, user_id, now):
-            raise PermissionDenied("USER_BANNED", f"{user_id} is banned from this room")
-        if await uow.rooms.co_host_count(room_id) >= room.max_co_hosts:
-            raise FailedPrecondition(
-                "SEAT_LIMIT_REACHED",
-                f"all {room.max_co_hosts} co-host seats are taken",
-                metadata={"max_co_hosts": str(room.max_co_hosts)},
-            )
+        if room.role_of(user_id) is None and await uow.rooms.is_banned(room_id, user_id, now):
+            raise errors.user_banned(user_id)
+        room.seat_co_host(user_id)
         await uow.rooms.claim_seat(room_id, user_id, invitation_id, now)
-        await uow.rooms.notify(room_id, "participants_changed")
-        view = await _view(uow, room_id)
         await uow.commit()
-        return view
+        return room
 
 
-async def get_room_access(
-    room_id: str, user_id: str, uow: RoomUnitOfWork
-) -> tuple[asyncpg.Record, Role | None, bool]:
+async def get_room_access(room_id: str, user_id: str, uow: RoomUnitOfWork) -> UserInRoom:
     """The room (deleted too), the user's role on stage and whether they are banned."""
     async with uow:
         view = await _view(uow, room_id)
-        role = await uow.rooms.role_of(room_id, user_id)
         banned = await uow.rooms.is_banned(room_id, user_id, utcnow())
-        return view, role, banned
+        return UserInRoom(view, view.role_of(user_id), banned)
 
 
 async def purge_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> None:
@@ -393,8 +317,6 @@ async def purge_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> None:
         if room is None:
             return
         room.require_host(user)
-        if room.status is not RoomStatus.IDLE or room.live_time is not None or room.deleted:
-            raise FailedPrecondition("ROOM_IN_USE", f"room {room_id} was used; delete it instead")
+        room.purge()
         await uow.rooms.purge(room_id)
-        await uow.rooms.notify(room_id, "deleted")
         await uow.commit()

@@ -1,16 +1,33 @@
-"""SQL for the room aggregate (asyncpg, $n parameters). One class per aggregate."""
+"""SQL for the room aggregate and its read models (asyncpg, $n parameters), and the room
+service's unit of work."""
 
-import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from services.common.db import UnitOfWork
-from services.common.outbox import Outbox
-from services.room.domain import EndReason, Role, Room, RoomStatus
+from services.common.errors import DuplicateKey
+from services.common.events import DomainEvent, SideEffects
+from services.common.unit_of_work import UnitOfWork
+from services.room.domain import (
+    UPDATABLE_FIELDS,
+    Ban,
+    EndReason,
+    Participant,
+    Recording,
+    Role,
+    Room,
+    RoomStatus,
+    RoomType,
+    RoomView,
+    SeatTemplate,
+)
+from services.room.livekit.repository import LiveKitRepository
+from services.room.side_effects import side_effects
 
-ROOM_EVENTS_CHANNEL = "room_events"
+# Unique indexes of room.rooms, by the domain key they guard.
+_UNIQUE_KEYS = {"rooms_pkey": "room_id", "rooms_create_request": "request_id"}
 
 # A room with everything the API shows: participants (connected or not), live counts from the
 # set of connected participant sids (none once ended, even if LiveKit's last events were lost),
@@ -34,50 +51,111 @@ _VIEW_COLUMNS = """
        AND r.status NOT IN ('ended', 'recorded')) AS publisher_count,
     COALESCE((
         SELECT jsonb_agg(jsonb_build_object(
-                   'url', pb.url, 'thumbnail_url', pb.thumbnail_url,
+                   'egress_id', pb.egress_id, 'url', pb.url, 'thumbnail_url', pb.thumbnail_url,
                    'duration_ms', pb.duration_ms) ORDER BY pb.create_time, pb.egress_id)
         FROM room.playbacks pb WHERE pb.room_id = r.room_id), '[]') AS playbacks
 """
 
-_UPDATABLE = frozenset(
-    {"title", "description", "thumbnail_file_id", "metadata", "live_chat_enabled", "parent_room_id"}
-)
+
+def _time(value: datetime | str) -> datetime:
+    """A timestamp as jsonb gives it back (ISO 8601 text)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def _room(row: asyncpg.Record) -> Room:
+def _room(row: asyncpg.Record, co_host_ids: list[str]) -> Room:
     return Room(
         room_id=row["room_id"],
         host_user_id=row["host_user_id"],
         status=RoomStatus(row["status"]),
         max_co_hosts=row["max_co_hosts"],
+        co_host_ids=co_host_ids,
         live_time=row["live_time"],
         end_time=row["end_time"],
         end_reason=EndReason(row["end_reason"]) if row["end_reason"] else None,
         recorded_time=row["recorded_time"],
         reconnect_deadline=row["reconnect_deadline"],
         livekit_room_sid=row["livekit_room_sid"],
+        recording_pending=row["recording_pending"],
         deleted=row["deleted"],
     )
 
 
+def _view(row: asyncpg.Record) -> RoomView:
+    return RoomView(
+        room_id=row["room_id"],
+        type=RoomType(row["type"]),
+        status=RoomStatus(row["status"]),
+        title=row["title"],
+        description=row["description"],
+        thumbnail_file_id=row["thumbnail_file_id"],
+        metadata=row["metadata"],
+        live_chat_enabled=row["live_chat_enabled"],
+        parent_room_id=row["parent_room_id"],
+        seat_template=SeatTemplate(row["seat_template"]),
+        max_co_hosts=row["max_co_hosts"],
+        host_user_id=row["host_user_id"],
+        end_reason=EndReason(row["end_reason"]) if row["end_reason"] else None,
+        participants=tuple(
+            Participant(
+                user_id=p["user_id"],
+                role=Role(p["role"]),
+                join_time=_time(p["join_time"]),
+                connected=p["connected"],
+            )
+            for p in row["participants"]
+        ),
+        viewer_count=row["viewer_count"],
+        publisher_count=row["publisher_count"],
+        stored_peak_viewer_count=row["peak_viewer_count"],
+        recordings=tuple(
+            Recording(
+                egress_id=pb["egress_id"],
+                url=pb["url"],
+                thumbnail_url=pb["thumbnail_url"],
+                duration_ms=pb["duration_ms"],
+            )
+            for pb in row["playbacks"]
+        ),
+        create_time=row["create_time"],
+        update_time=row["update_time"],
+        live_time=row["live_time"],
+        end_time=row["end_time"],
+        recorded_time=row["recorded_time"],
+        deleted=row["deleted"],
+        delete_time=row["delete_time"],
+    )
+
+
+def _ban(row: asyncpg.Record) -> Ban:
+    return Ban(
+        room_id=row["room_id"],
+        user_id=row["user_id"],
+        reason=row["reason"],
+        banned_by_user_id=row["banned_by_user_id"],
+        create_time=row["create_time"],
+        expire_time=row["expire_time"],
+    )
+
+
 class RoomRepository:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, seen: Callable[[Room], Room]) -> None:
         self._conn = connection
+        self._seen = seen
 
     # --- reads for the API ---
 
-    async def views(self, room_ids: list[str]) -> list[asyncpg.Record]:
-        """Full rows of these rooms (deleted ones too), in the order asked."""
+    async def views(self, room_ids: Sequence[str]) -> list[RoomView]:
+        """These rooms (deleted ones too), in the order asked; missing ones left out."""
         rows = await self._conn.fetch(
             f"SELECT {_VIEW_COLUMNS} FROM room.rooms r WHERE r.room_id = ANY($1::text[])",  # noqa: S608
-            room_ids,
+            list(room_ids),
         )
-        by_id = {row["room_id"]: row for row in rows}
+        by_id = {row["room_id"]: _view(row) for row in rows}
         return [by_id[room_id] for room_id in dict.fromkeys(room_ids) if room_id in by_id]
 
-    async def view(self, room_id: str) -> asyncpg.Record | None:
-        rows = await self.views([room_id])
-        return rows[0] if rows else None
+    async def view(self, room_id: str) -> RoomView | None:
+        views = await self.views([room_id])
+        return views[0] if views else None
 
     async def list_views(
         self,
@@ -90,7 +168,7 @@ class RoomRepository:
         newest_first: bool,
         after: tuple[datetime, str] | None,
         limit: int,
-    ) -> list[asyncpg.Record]:
+    ) -> list[RoomView]:
         where: list[str] = []
         args: list[Any] = []
 
@@ -117,7 +195,7 @@ class RoomRepository:
             f" {'WHERE ' + ' AND '.join(where) if where else ''}"
             f" ORDER BY r.create_time {order}, r.room_id {order} LIMIT {arg(limit)}"
         )
-        return await self._conn.fetch(sql, *args)
+        return [_view(row) for row in await self._conn.fetch(sql, *args)]
 
     # --- the aggregate ---
 
@@ -127,7 +205,29 @@ class RoomRepository:
             + (" FOR UPDATE" if for_update else ""),
             room_id,
         )
-        return _room(row) if row else None
+        rooms = await self._aggregates([row] if row else [])
+        return rooms[0] if rooms else None
+
+    async def _aggregates(self, rows: list[asyncpg.Record]) -> list[Room]:
+        """The rooms with their co-hosts, read in a statement of its own: after the lock, so
+        it sees the seats taken by whoever held the lock before."""
+        if not rows:
+            return []
+        seated = await self._conn.fetch(
+            """SELECT room_id, user_id FROM room.participants
+               WHERE room_id = ANY($1::text[]) AND role = 'co_host'
+               ORDER BY join_time, user_id""",
+            [row["room_id"] for row in rows],
+        )
+        co_hosts: dict[str, list[str]] = {row["room_id"]: [] for row in rows}
+        for seat in seated:
+            co_hosts[seat["room_id"]].append(seat["user_id"])
+        return [self._seen(_room(row, co_hosts[row["room_id"]])) for row in rows]
+
+    async def exists(self, room_id: str) -> bool:
+        return await self._conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM room.rooms WHERE room_id = $1)", room_id
+        )
 
     async def find_by_request(self, host_user_id: str, request_id: str) -> str | None:
         return await self._conn.fetchval(
@@ -137,18 +237,27 @@ class RoomRepository:
         )
 
     async def insert(self, row: dict[str, Any]) -> None:
+        """A new room; DuplicateKey("room_id" or "request_id") when one has that key."""
         columns = list(row)
-        await self._conn.execute(
-            f"INSERT INTO room.rooms ({', '.join(columns)})"  # noqa: S608
-            f" VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))})",
-            *row.values(),
-        )
+        try:
+            await self._conn.execute(
+                f"INSERT INTO room.rooms ({', '.join(columns)})"  # noqa: S608
+                f" VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))})",
+                *row.values(),
+            )
+        except asyncpg.UniqueViolationError as e:
+            if e.constraint_name not in _UNIQUE_KEYS:
+                raise
+            raise DuplicateKey(_UNIQUE_KEYS[e.constraint_name]) from None
 
-    async def save_status(self, room: Room, now: datetime) -> None:
+    async def save(self, room: Room, now: datetime) -> None:
+        """Write the aggregate's state (its co-hosts are written as they change)."""
         await self._conn.execute(
             """UPDATE room.rooms SET status = $2, live_time = $3, end_time = $4, end_reason = $5,
                    recorded_time = $6, reconnect_deadline = $7, livekit_room_sid = $8,
-                   update_time = $9
+                   recording_pending = $9, deleted = $10,
+                   delete_time = CASE WHEN $10 THEN COALESCE(delete_time, $11) END,
+                   update_time = $11
                WHERE room_id = $1""",
             room.room_id,
             room.status.value,
@@ -158,25 +267,19 @@ class RoomRepository:
             room.recorded_time,
             room.reconnect_deadline,
             room.livekit_room_sid,
+            room.recording_pending,
+            room.deleted,
             now,
         )
 
     async def update_fields(self, room_id: str, fields: dict[str, Any], now: datetime) -> None:
-        assert set(fields) <= _UPDATABLE
+        assert set(fields) <= set(UPDATABLE_FIELDS)
         sets = [f"{name} = ${i}" for i, name in enumerate(fields, start=2)]
         sets.append(f"update_time = ${len(fields) + 2}")
         await self._conn.execute(
             f"UPDATE room.rooms SET {', '.join(sets)} WHERE room_id = $1",  # noqa: S608
             room_id,
             *fields.values(),
-            now,
-        )
-
-    async def mark_deleted(self, room_id: str, now: datetime) -> None:
-        await self._conn.execute(
-            "UPDATE room.rooms SET deleted = true, delete_time = $2, update_time = $2"
-            " WHERE room_id = $1",
-            room_id,
             now,
         )
 
@@ -220,20 +323,6 @@ class RoomRepository:
             user_id,
         )
         return status != "DELETE 0"
-
-    async def role_of(self, room_id: str, user_id: str) -> Role | None:
-        role = await self._conn.fetchval(
-            "SELECT role FROM room.participants WHERE room_id = $1 AND user_id = $2",
-            room_id,
-            user_id,
-        )
-        return Role(role) if role else None
-
-    async def co_host_count(self, room_id: str) -> int:
-        return await self._conn.fetchval(
-            "SELECT count(*) FROM room.participants WHERE room_id = $1 AND role = 'co_host'",
-            room_id,
-        )
 
     async def seat_claimed(self, invitation_id: str) -> str | None:
         """The room an invitation already claimed a seat in, if it did."""
@@ -296,8 +385,8 @@ class RoomRepository:
 
     async def list_bans(
         self, room_id: str, now: datetime, after: tuple[datetime, str] | None, limit: int
-    ) -> list[asyncpg.Record]:
-        return await self._conn.fetch(
+    ) -> list[Ban]:
+        rows = await self._conn.fetch(
             """SELECT * FROM room.bans
                WHERE room_id = $1 AND (expire_time IS NULL OR expire_time > $2)
                  AND ($3::timestamptz IS NULL OR (create_time, user_id) > ($3, $4))
@@ -308,6 +397,7 @@ class RoomRepository:
             after[1] if after else "",
             limit,
         )
+        return [_ban(row) for row in rows]
 
     # --- timers ---
 
@@ -323,209 +413,17 @@ class RoomRepository:
             live_since,
             limit,
         )
-        return [_room(row) for row in rows]
-
-    # --- events ---
-
-    async def notify(self, room_id: str, kind: str) -> None:
-        """Tell every replica's watchers once the transaction commits."""
-        await self._conn.execute(
-            "SELECT pg_notify($1, $2)",
-            ROOM_EVENTS_CHANNEL,
-            json.dumps({"room_id": room_id, "kind": kind}),
-        )
-
-
-class LiveKitRepository:
-    """What LiveKit reported about a room: applied events, its sessions, connected and departed
-    participant sids, and recordings."""
-
-    def __init__(self, connection: asyncpg.Connection) -> None:
-        self._conn = connection
-
-    async def record_event(
-        self, event_id: str, room_id: str, event: str, room_sid: str, now: datetime
-    ) -> bool:
-        """Remember an event; False when it was seen before (a duplicate)."""
-        status = await self._conn.execute(
-            """INSERT INTO room.livekit_events (event_id, room_id, event, room_sid, receive_time)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING""",
-            event_id,
-            room_id,
-            event,
-            room_sid,
-            now,
-        )
-        return status == "INSERT 0 1"
-
-    async def park(self, event_id: str, payload: bytes) -> None:
-        await self._conn.execute(
-            "UPDATE room.livekit_events SET state = 'parked', payload = $2 WHERE event_id = $1",
-            event_id,
-            payload,
-        )
-
-    async def take_parked(self, room_id: str, room_sid: str) -> list[bytes]:
-        """The parked events of a session, marked done."""
-        rows = await self._conn.fetch(
-            """UPDATE room.livekit_events SET state = 'done'
-               WHERE room_id = $1 AND room_sid = $2 AND state = 'parked'
-               RETURNING payload""",
-            room_id,
-            room_sid,
-        )
-        return [row["payload"] for row in rows]
-
-    async def session_time(self, room_id: str) -> datetime | None:
-        return await self._conn.fetchval(
-            "SELECT livekit_session_time FROM room.rooms WHERE room_id = $1", room_id
-        )
-
-    async def set_session_time(self, room_id: str, since: datetime | None) -> None:
-        await self._conn.execute(
-            "UPDATE room.rooms SET livekit_session_time = $2 WHERE room_id = $1", room_id, since
-        )
-
-    async def connect(
-        self,
-        room_id: str,
-        participant_sid: str,
-        identity: str,
-        room_sid: str,
-        can_publish: bool,
-        now: datetime,
-    ) -> bool:
-        """Count a participant sid as connected unless its departure was already seen; True
-        when the counts changed."""
-        status = await self._conn.execute(
-            """INSERT INTO room.connections
-                   (room_id, participant_sid, identity, livekit_room_sid, can_publish, join_time)
-               SELECT $1, $2, $3, $4, $5, $6
-               WHERE NOT EXISTS (SELECT 1 FROM room.livekit_departures
-                                 WHERE room_id = $1 AND participant_sid = $2)
-               ON CONFLICT (room_id, participant_sid) DO UPDATE SET can_publish = true
-               WHERE EXCLUDED.can_publish AND NOT room.connections.can_publish""",
-            room_id,
-            participant_sid,
-            identity,
-            room_sid,
-            can_publish,
-            now,
-        )
-        return status != "INSERT 0 0"
-
-    async def disconnect(
-        self,
-        room_id: str,
-        participant_sid: str,
-        identity: str,
-        room_sid: str,
-        reason: str,
-        leave_time: datetime,
-    ) -> bool:
-        """Remember the departure of a participant sid and stop counting it; True when the
-        counts changed."""
-        await self._conn.execute(
-            """INSERT INTO room.livekit_departures (room_id, participant_sid, identity,
-                   livekit_room_sid, disconnect_reason, leave_time)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room_id, participant_sid) DO NOTHING""",
-            room_id,
-            participant_sid,
-            identity,
-            room_sid,
-            reason,
-            leave_time,
-        )
-        return await self.drop_connection(room_id, participant_sid)
-
-    async def drop_connection(self, room_id: str, participant_sid: str) -> bool:
-        status = await self._conn.execute(
-            "DELETE FROM room.connections WHERE room_id = $1 AND participant_sid = $2",
-            room_id,
-            participant_sid,
-        )
-        return status != "DELETE 0"
-
-    async def drop_connections(self, room_id: str, *, keep_session: str | None = None) -> bool:
-        """Stop counting every connection (but those of `keep_session`); True if any went."""
-        status = await self._conn.execute(
-            """DELETE FROM room.connections
-               WHERE room_id = $1 AND ($2::text IS NULL OR livekit_room_sid <> $2)""",
-            room_id,
-            keep_session,
-        )
-        return status != "DELETE 0"
-
-    async def presence(
-        self, room_id: str, identity: str, room_sid: str
-    ) -> tuple[int, list[tuple[datetime, str]]]:
-        """In one session: how many of the identity's sids are connected, and its departures
-        as (leave_time, disconnect_reason)."""
-        connected = await self._conn.fetchval(
-            """SELECT count(*) FROM room.connections
-               WHERE room_id = $1 AND identity = $2 AND livekit_room_sid = $3""",
-            room_id,
-            identity,
-            room_sid,
-        )
-        rows = await self._conn.fetch(
-            """SELECT leave_time, disconnect_reason FROM room.livekit_departures
-               WHERE room_id = $1 AND identity = $2 AND livekit_room_sid = $3""",
-            room_id,
-            identity,
-            room_sid,
-        )
-        return connected, [(row["leave_time"], row["disconnect_reason"]) for row in rows]
-
-    async def update_peak(self, room_id: str) -> None:
-        await self._conn.execute(
-            """UPDATE room.rooms SET peak_viewer_count = GREATEST(peak_viewer_count,
-                   (SELECT count(DISTINCT identity) FROM room.connections
-                    WHERE room_id = $1 AND NOT can_publish))
-               WHERE room_id = $1""",
-            room_id,
-        )
-
-    async def add_playback(
-        self,
-        room_id: str,
-        egress_id: str,
-        url: str,
-        thumbnail_url: str,
-        duration_ms: int,
-        now: datetime,
-    ) -> bool:
-        """Append a recording; False when this egress was recorded before."""
-        status = await self._conn.execute(
-            """INSERT INTO room.playbacks
-                   (room_id, egress_id, url, thumbnail_url, duration_ms, create_time)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room_id, egress_id) DO NOTHING""",
-            room_id,
-            egress_id,
-            url,
-            thumbnail_url,
-            duration_ms,
-            now,
-        )
-        return status == "INSERT 0 1"
-
-    async def set_recording_pending(self, room_id: str, pending: bool) -> bool:
-        """Set or clear the flag; True when it changed."""
-        status = await self._conn.execute(
-            """UPDATE room.rooms SET recording_pending = $2
-               WHERE room_id = $1 AND recording_pending <> $2""",
-            room_id,
-            pending,
-        )
-        return status != "UPDATE 0"
+        return await self._aggregates(rows)
 
 
 class RoomUnitOfWork(UnitOfWork):
+    schema = "room"
     rooms: RoomRepository
-    outbox: Outbox
     livekit: LiveKitRepository
 
     def _open(self, connection: asyncpg.Connection) -> None:
-        self.rooms = RoomRepository(connection)
-        self.outbox = Outbox(connection, "room")
+        self.rooms = RoomRepository(connection, self.seen)
         self.livekit = LiveKitRepository(connection)
+
+    def side_effects(self, events: Sequence[DomainEvent]) -> SideEffects:
+        return side_effects(events)

@@ -1,17 +1,49 @@
-"""Deliveries of the room outbox (services.common.outbox): LiveKit side effects through the
-broadcast service, and pending invitations cancelled by the invitation service. The receivers
-are idempotent; a failed call is retried by the relay with backoff until it succeeds."""
+"""What happens to rooms means elsewhere: the one place that turns the room's domain events
+(services.room.domain) into outbox messages and watcher notifications, and delivers those
+messages (LiveKit side effects through the broadcast service, pending invitations cancelled by
+the invitation service). Receivers are idempotent; the relay retries a failed delivery with
+backoff until it succeeds."""
+
+import json
+from collections.abc import Sequence
 
 import grpc
 from costream.broadcast.v1 import broadcast_service_pb2, broadcast_service_pb2_grpc
 from costream.invitation.v1 import invitation_service_pb2, invitation_service_pb2_grpc
 
+from services.common.events import DomainEvent, Notification, OutboxMessage, SideEffects
 from services.common.outbox import Delivery
-from services.room.handlers import (
-    CANCEL_ROOM_INVITATIONS,
-    END_LIVEKIT_ROOM,
-    REMOVE_LIVEKIT_PARTICIPANT,
-)
+from services.room.domain import ChangeKind, RoomChanged, RoomEnded, TakenOffStage, UserBanned
+
+ROOM_EVENTS_CHANNEL = "room_events"
+
+# Outbox kinds.
+END_LIVEKIT_ROOM = "livekit.end_room"
+REMOVE_LIVEKIT_PARTICIPANT = "livekit.remove_participant"
+CANCEL_ROOM_INVITATIONS = "invitations.cancel_for_room"
+
+
+def side_effects(events: Sequence[DomainEvent]) -> SideEffects:
+    """The outbox messages and notifications of one transaction's events. Watchers of a room
+    get one notification per transaction, of its most telling change."""
+    effects = SideEffects()
+    changes: dict[str, ChangeKind] = {}
+    for event in events:
+        match event:
+            case RoomChanged(room_id, kind):
+                if room_id not in changes or kind.rank > changes[room_id].rank:
+                    changes[room_id] = kind
+            case RoomEnded(room_id):
+                # Everyone off LiveKit, and nobody left invited to a room that is over.
+                effects.send(OutboxMessage(END_LIVEKIT_ROOM, {"room_id": room_id}))
+                effects.send(OutboxMessage(CANCEL_ROOM_INVITATIONS, {"room_id": room_id}))
+            case TakenOffStage(room_id, user_id) | UserBanned(room_id, user_id, room_open=True):
+                payload = {"room_id": room_id, "user_id": user_id}
+                effects.send(OutboxMessage(REMOVE_LIVEKIT_PARTICIPANT, payload))
+    for room_id, kind in changes.items():
+        payload = json.dumps({"room_id": room_id, "kind": kind.value})
+        effects.notifications.append(Notification(ROOM_EVENTS_CHANNEL, payload))
+    return effects
 
 
 def outbox_deliveries(

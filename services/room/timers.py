@@ -11,8 +11,8 @@ import structlog
 from services.common import observability
 from services.common.db import CONNECTION_ERRORS, Database
 from services.common.errors import Unavailable
+from services.common.timestamps import utcnow
 from services.room.domain import EndReason, Room, RoomStatus
-from services.room.handlers import end_room, utcnow
 from services.room.repository import RoomUnitOfWork
 
 log = structlog.get_logger()
@@ -49,7 +49,8 @@ async def end_overdue_rooms(
         for room in rooms:
             reason = overdue_reason(room, now, max_live_duration)
             if reason is not None:
-                await end_room(uow, room, reason, now)
+                room.end(reason, now)
+                await uow.rooms.save(room, now)
                 log.info("room ended by timer", room_id=room.room_id, reason=reason.value)
         await uow.commit()
     return len(rooms)

@@ -508,6 +508,14 @@ async def test_watchers_get_events_again_after_the_listen_connection_is_lost(stu
                 break
         else:
             raise AssertionError("no event after the LISTEN connection was lost")
-        assert first_event.result().invitation.invitation_id in sent
+        # First the stream is told it may have missed changes, then changes flow again.
+        assert first_event.result().kind == invitation_pb2.INVITATION_EVENT_KIND_RESYNC
+        for _ in range(40):
+            sent.add((await stubs.invite(host, room.room_id, unique("guest"))).invitation_id)
+            event = await asyncio.wait_for(stream.read(), timeout=5)
+            if event.kind != invitation_pb2.INVITATION_EVENT_KIND_RESYNC:
+                break
+        assert event.kind == invitation_pb2.INVITATION_EVENT_KIND_CREATED
+        assert event.invitation.invitation_id in sent
     finally:
         stream.cancel()

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from services.common.auth import Caller
 from services.common.db import Database
 from services.room import handlers
-from services.room.domain import EndReason, RoomStatus, RoomType, SeatTemplate
-from services.room.livekit_events import apply_livekit_event
+from services.room.domain import RoomStatus, RoomType, SeatTemplate
+from services.room.livekit.events import apply_livekit_event
 from services.room.repository import RoomUnitOfWork
 from tests.support import unique
 from tests.unit.test_livekit_events import (
@@ -56,15 +56,15 @@ async def run(database: Database, events: list[room_pb2.LiveKitEvent]) -> tuple:
         ours.room_name = room_id
         ours.event_id = f"{room_id}-{event.event_id}"
         await apply_livekit_event(ours, RoomUnitOfWork(database), reconnect_timeout=RECONNECT)
-    row = await handlers.get_room(room_id, RoomUnitOfWork(database))
-    assert row["viewer_count"] >= 0 and row["publisher_count"] >= 0
-    assert row["peak_viewer_count"] >= row["viewer_count"]
+    view = await handlers.get_room(room_id, RoomUnitOfWork(database))
+    assert view.viewer_count >= 0 and view.publisher_count >= 0
+    assert view.peak_viewer_count >= view.viewer_count
     return (
-        RoomStatus(row["status"]),
-        EndReason(row["end_reason"]) if row["end_reason"] else None,
-        row["viewer_count"],
-        row["publisher_count"],
-        len(row["playbacks"]),
+        view.status,
+        view.end_reason,
+        view.viewer_count,
+        view.publisher_count,
+        len(view.recordings),
     )
 
 

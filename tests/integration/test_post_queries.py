@@ -8,6 +8,8 @@ import pytest
 
 from services.common.auth import Caller
 from services.common.db import Database
+from services.common.ids import new_id
+from services.common.pagination import PageRequest
 from services.post import handlers
 from services.post.domain import TargetType
 from services.post.repository import PostRepository, PostUnitOfWork
@@ -64,7 +66,7 @@ async def seeded(database):
             now = start + timedelta(milliseconds=i)
             await uow.posts.insert(
                 {
-                    "post_id": handlers.new_post_id(),
+                    "post_id": new_id(),
                     "data_type": "room",
                     "room_id": room_id,
                     "text": f"post {i}",
@@ -83,17 +85,16 @@ async def seeded(database):
 async def test_a_feed_page_is_one_query_whatever_its_size(database, seeded, size):
     community, _ = seeded
     statements: list[str] = []
-    rows, more = await handlers.list_posts(
+    page = await handlers.list_posts(
         handlers.ListPosts(
             target_type=TargetType.COMMUNITY,
             target_id=community,
             data_type=None,
-            after=None,
-            page_size=size,
+            page=PageRequest(size),
         ),
         CountingUnitOfWork(database, statements),
     )
-    assert len(rows) == size and more
+    assert len(page.items) == size and page.more
     assert len(statements) == 1
 
 
@@ -104,17 +105,17 @@ async def test_posts_of_any_number_of_rooms_are_one_query(database, seeded, coun
     rows = await handlers.list_posts_by_room(
         room_ids[:count], CountingUnitOfWork(database, statements)
     )
-    assert {r["room_id"] for r in rows} == set(room_ids[:count])
+    assert {p.room_id for p in rows} == set(room_ids[:count])
     assert len(statements) == 1
 
 
 async def test_reading_one_post_is_one_query(database, seeded):
     _, room_ids = seeded
     async with PostUnitOfWork(database) as uow:
-        post_id = (await uow.posts.by_rooms(room_ids[:1]))[0]["post_id"]
+        post_id = (await uow.posts.by_rooms(room_ids[:1]))[0].post_id
     statements: list[str] = []
-    row = await handlers.get_post(
+    post = await handlers.get_post(
         post_id, Caller(user_id="reader"), CountingUnitOfWork(database, statements)
     )
-    assert row["post_id"] == post_id
+    assert post.post_id == post_id
     assert len(statements) == 1

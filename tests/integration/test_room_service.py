@@ -654,7 +654,7 @@ async def test_stopped_room_never_goes_live_again(stub, db):
     await stub.StopRoom(
         room_service_pb2.StopRoomRequest(room_id=room.room_id), metadata=user_metadata(host)
     )
-    stored = await RoomRepository(db).get(room.room_id)
+    stored = await RoomRepository(db, seen=lambda room: room).get(room.room_id)
     assert stored is not None
     now = datetime.now(UTC)
     assert stored.go_live(now) is False

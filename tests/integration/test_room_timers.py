@@ -16,7 +16,7 @@ from services.common.db import Database
 from services.devstack import free_port
 from services.room import handlers
 from services.room.domain import EndReason, RoomStatus, RoomType, SeatTemplate
-from services.room.livekit_events import apply_livekit_event
+from services.room.livekit.events import apply_livekit_event
 from services.room.repository import RoomUnitOfWork
 from services.room.timers import end_overdue_rooms
 from tests.conftest import RunningService
@@ -130,8 +130,8 @@ async def live_room(database: Database, now: datetime) -> tuple[str, str, str, s
 
 
 async def status_of(database: Database, room_id: str) -> tuple[RoomStatus, EndReason | None]:
-    row = await handlers.get_room(room_id, RoomUnitOfWork(database))
-    return RoomStatus(row["status"]), EndReason(row["end_reason"]) if row["end_reason"] else None
+    view = await handlers.get_room(room_id, RoomUnitOfWork(database))
+    return view.status, view.end_reason
 
 
 async def outbox_kinds(database: Database, room_id: str) -> Counter:
@@ -202,7 +202,7 @@ async def test_a_recording_that_came_before_stop_room_makes_the_room_recorded_at
     assert await status_of(database, room_id) == (RoomStatus.LIVE, None)
     await handlers.stop_room(room_id, Caller(user_id=host), RoomUnitOfWork(database))
     assert await status_of(database, room_id) == (RoomStatus.RECORDED, EndReason.STOPPED_BY_HOST)
-    row = await handlers.get_room(room_id, RoomUnitOfWork(database))
-    assert row["status"] == RoomStatus.RECORDED
-    assert row["recorded_time"] is not None
-    assert [p["url"] for p in row["playbacks"]] == ["s3://r/a.mp4"]
+    view = await handlers.get_room(room_id, RoomUnitOfWork(database))
+    assert view.status == RoomStatus.RECORDED
+    assert view.recorded_time is not None
+    assert [r.url for r in view.recordings] == ["s3://r/a.mp4"]

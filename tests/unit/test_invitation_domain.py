@@ -54,9 +54,7 @@ def test_pending_resolves_once_and_records_when(target):
 
 
 @pytest.mark.parametrize("source", RESOLVED)
-@pytest.mark.parametrize(
-    "move", ["accept", "reject", "cancel", "expire"], ids=lambda m: f"then-{m}"
-)
+@pytest.mark.parametrize("move", ["accept", "reject", "cancel"], ids=lambda m: f"then-{m}")
 def test_every_move_out_of_a_resolved_invitation_is_refused(source, move):
     inv = invitation(source)
     with pytest.raises(FailedPrecondition) as e:
@@ -96,15 +94,6 @@ def test_an_expired_but_unswept_invitation_cannot_be_resolved(move):
     assert e.value.reason == "INVITATION_NOT_PENDING"
     assert e.value.metadata["status"] == "expired"
     assert inv.status is InvitationStatus.PENDING
-
-
-def test_expiry_is_written_down_only_after_the_deadline():
-    inv = invitation()
-    with pytest.raises(FailedPrecondition):
-        inv.expire(inv.expire_time - timedelta(seconds=1))
-    inv.expire(inv.expire_time)
-    assert inv.status is InvitationStatus.EXPIRED
-    assert inv.respond_time is None
 
 
 def test_only_the_invitee_accepts_and_only_the_parties_read():

@@ -6,6 +6,7 @@ behaves as services.room.repository does; tests/integration/test_livekit_events_
 the same property against PostgreSQL."""
 
 import copy
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.room.domain import EndReason, Room, RoomStatus
-from services.room.livekit_events import (
+from services.room.livekit.events import (
     Presence,
     Session,
     apply_livekit_event,
@@ -25,6 +26,7 @@ from services.room.livekit_events import (
     follow_host,
     host_presence,
 )
+from services.room.side_effects import side_effects
 
 ROOM = "room-x"
 HOST = "hana"
@@ -112,7 +114,6 @@ class Store:
     connections: dict[tuple[str, str], dict] = field(default_factory=dict)
     departures: dict[tuple[str, str], dict] = field(default_factory=dict)
     playbacks: dict[tuple[str, str], dict] = field(default_factory=dict)
-    recording_pending: set[str] = field(default_factory=set)
     peaks: dict[str, int] = field(default_factory=dict)
     outbox: list[tuple[str, dict]] = field(default_factory=list)
     notices: list[tuple[str, str]] = field(default_factory=list)
@@ -126,26 +127,22 @@ class Store:
 
 
 class FakeRooms:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, seen: list[Room]) -> None:
         self._s = store
+        self._seen = seen
 
     async def get(self, room_id: str, *, for_update: bool = False) -> Room | None:
         found = self._s.rooms.get(room_id)
-        return copy.deepcopy(found) if found else None
+        if found is None:
+            return None
+        room = copy.deepcopy(found)
+        self._seen.append(room)
+        return room
 
-    async def save_status(self, room: Room, now: datetime) -> None:
-        self._s.rooms[room.room_id] = copy.deepcopy(room)
-
-    async def notify(self, room_id: str, kind: str) -> None:
-        self._s.notices.append((room_id, kind))
-
-
-class FakeOutbox:
-    def __init__(self, store: Store) -> None:
-        self._s = store
-
-    async def add(self, kind: str, payload: dict) -> None:
-        self._s.outbox.append((kind, payload))
+    async def save(self, room: Room, now: datetime) -> None:
+        saved = copy.deepcopy(room)
+        saved.events = []
+        self._s.rooms[room.room_id] = saved
 
 
 class FakeLiveKit:
@@ -231,29 +228,24 @@ class FakeLiveKit:
         viewers, _ = self._s.counts(room_id)
         self._s.peaks[room_id] = max(self._s.peaks.get(room_id, 0), viewers)
 
-    async def add_playback(self, room_id, egress_id, url, thumbnail_url, duration_ms, now):
-        if (room_id, egress_id) in self._s.playbacks:
+    async def add_recording(self, room_id, recording, now):
+        if (room_id, recording.egress_id) in self._s.playbacks:
             return False
-        self._s.playbacks[(room_id, egress_id)] = {"url": url, "duration_ms": duration_ms}
-        return True
-
-    async def set_recording_pending(self, room_id, pending) -> bool:
-        if (room_id in self._s.recording_pending) == pending:
-            return False
-        if pending:
-            self._s.recording_pending.add(room_id)
-        else:
-            self._s.recording_pending.discard(room_id)
+        self._s.playbacks[(room_id, recording.egress_id)] = {
+            "url": recording.url,
+            "duration_ms": recording.duration_ms,
+        }
         return True
 
 
 class FakeUnitOfWork:
-    """Rolls the store back unless committed, like services.common.db.UnitOfWork."""
+    """Rolls the store back unless committed, and turns the events of what it loaded into side
+    effects at commit, like services.common.unit_of_work.UnitOfWork."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self.rooms = FakeRooms(store)
-        self.outbox = FakeOutbox(store)
+        self._seen: list[Room] = []
+        self.rooms = FakeRooms(store, self._seen)
         self.livekit = FakeLiveKit(store)
 
     async def __aenter__(self) -> "FakeUnitOfWork":
@@ -262,6 +254,11 @@ class FakeUnitOfWork:
         return self
 
     async def commit(self) -> None:
+        effects = side_effects([e for room in self._seen for e in room.events])
+        self._store.outbox += [(m.kind, dict(m.payload)) for m in effects.outbox]
+        for n in effects.notifications:
+            notice = json.loads(n.payload)
+            self._store.notices.append((notice["room_id"], notice["kind"]))
         self._committed = True
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -641,7 +638,7 @@ async def test_a_recording_makes_an_ended_room_recorded_whenever_it_arrives(reco
     assert r.status is RoomStatus.RECORDED
     assert r.recorded_time is not None
     assert len(store.playbacks) == 1
-    assert ROOM not in store.recording_pending
+    assert r.recording_pending is False
 
 
 async def test_a_failed_egress_records_nothing():

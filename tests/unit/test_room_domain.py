@@ -15,7 +15,6 @@ from services.room.domain import (
     SeatTemplate,
     can_move,
     check_co_hosts,
-    check_room_id,
     check_title,
 )
 
@@ -100,17 +99,20 @@ def test_an_ended_room_never_goes_live_again(status):
 
 def test_a_recording_turns_an_ended_room_recorded_once():
     r = room(RoomStatus.ENDED, end_time=NOW)
-    assert r.record(NOW)
+    r.recording_arrived(NOW)
     assert r.status == RoomStatus.RECORDED and r.recorded_time == NOW
-    assert not r.record(NOW + timedelta(seconds=1))
-    assert r.recorded_time == NOW
+    r.recording_arrived(NOW + timedelta(seconds=1))
+    assert r.status == RoomStatus.RECORDED and r.recorded_time == NOW
 
 
 @pytest.mark.parametrize("status", [RoomStatus.IDLE, RoomStatus.LIVE, RoomStatus.WAITING_RECONNECT])
-def test_a_recording_before_the_end_does_not_change_the_status(status):
+def test_a_recording_before_the_end_waits_and_the_end_makes_the_room_recorded(status):
     r = room(status)
-    assert not r.record(NOW)
-    assert r.status == status
+    r.recording_arrived(NOW)
+    assert r.status == status and r.recording_pending
+    r.end(EndReason.STOPPED_BY_HOST, NOW + timedelta(seconds=1))
+    assert r.status == RoomStatus.RECORDED and not r.recording_pending
+    assert r.recorded_time == NOW + timedelta(seconds=1)
 
 
 def test_only_the_host_passes_the_host_check_and_admins_pass_host_or_admin():
@@ -139,14 +141,14 @@ def test_seat_templates_count_the_host_seat(template, co_hosts):
 @pytest.mark.parametrize("room_id", ["a", "room-1", "abc_def", "0" * 48])
 def test_valid_room_ids(room_id):
     v = Violations()
-    check_room_id(v, room_id)
+    v.room_id("room_id", room_id)
     assert v.items == []
 
 
 @pytest.mark.parametrize("room_id", ["", "A", "-a", "_a", "a b", "a/b", "0" * 49, "é"])
 def test_invalid_room_ids(room_id):
     v = Violations()
-    check_room_id(v, room_id)
+    v.room_id("room_id", room_id)
     assert [f for f, _ in v.items] == ["room_id"]
 
 
@@ -163,7 +165,7 @@ def test_invalid_room_ids(room_id):
 )
 def test_title_is_1_to_1000_chars_after_trim(title, ok):
     v = Violations()
-    check_title(v, title)
+    check_title(v, "title", title)
     assert (v.items == []) == ok
 
 

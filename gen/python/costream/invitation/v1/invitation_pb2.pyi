@@ -28,6 +28,8 @@ class InvitationEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVITATION_EVENT_KIND_UNSPECIFIED: _ClassVar[InvitationEventKind]
     INVITATION_EVENT_KIND_CREATED: _ClassVar[InvitationEventKind]
     INVITATION_EVENT_KIND_STATUS_CHANGED: _ClassVar[InvitationEventKind]
+    INVITATION_EVENT_KIND_RESYNC: _ClassVar[InvitationEventKind]
+    INVITATION_EVENT_KIND_KEEPALIVE: _ClassVar[InvitationEventKind]
 INVITATION_TYPE_UNSPECIFIED: InvitationType
 INVITATION_TYPE_LIVESTREAM_CO_HOST: InvitationType
 INVITATION_STATUS_UNSPECIFIED: InvitationStatus
@@ -39,6 +41,8 @@ INVITATION_STATUS_EXPIRED: InvitationStatus
 INVITATION_EVENT_KIND_UNSPECIFIED: InvitationEventKind
 INVITATION_EVENT_KIND_CREATED: InvitationEventKind
 INVITATION_EVENT_KIND_STATUS_CHANGED: InvitationEventKind
+INVITATION_EVENT_KIND_RESYNC: InvitationEventKind
+INVITATION_EVENT_KIND_KEEPALIVE: InvitationEventKind
 
 class Invitation(_message.Message):
     __slots__ = ("invitation_id", "type", "room_id", "user_id", "inviter_user_id", "status", "create_time", "respond_time", "expire_time")

@@ -62,6 +62,7 @@ class RoomEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ROOM_EVENT_KIND_STATS_CHANGED: _ClassVar[RoomEventKind]
     ROOM_EVENT_KIND_RECORDED: _ClassVar[RoomEventKind]
     ROOM_EVENT_KIND_DELETED: _ClassVar[RoomEventKind]
+    ROOM_EVENT_KIND_KEEPALIVE: _ClassVar[RoomEventKind]
 ROOM_TYPE_UNSPECIFIED: RoomType
 ROOM_TYPE_CO_HOSTS: RoomType
 ROOM_TYPE_DIRECT_STREAMING: RoomType
@@ -95,6 +96,7 @@ ROOM_EVENT_KIND_PARTICIPANTS_CHANGED: RoomEventKind
 ROOM_EVENT_KIND_STATS_CHANGED: RoomEventKind
 ROOM_EVENT_KIND_RECORDED: RoomEventKind
 ROOM_EVENT_KIND_DELETED: RoomEventKind
+ROOM_EVENT_KIND_KEEPALIVE: RoomEventKind
 
 class Room(_message.Message):
     __slots__ = ("room_id", "type", "status", "title", "description", "thumbnail_file_id", "metadata", "live_chat_enabled", "live_channel_id", "parent_room_id", "seat_template", "max_co_hosts", "participants", "host_user_id", "stats", "end_reason", "recorded_playbacks", "create_time", "update_time", "live_time", "end_time", "recorded_time", "deleted", "delete_time")

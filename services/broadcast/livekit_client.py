@@ -19,7 +19,9 @@ _T = TypeVar("_T")
 NOT_FOUND = "not_found"
 
 
-class LiveKitServer:
+class LiveKitClient:
+    """A client of LiveKit's server API (RoomService, over Twirp)."""
+
     def __init__(self, url: str, api_key: str, api_secret: str, timeout: float) -> None:
         self._url = url
         self._api_key = api_key
@@ -29,7 +31,7 @@ class LiveKitServer:
         self._api: LiveKitAPI | None = None
 
     def __repr__(self) -> str:
-        return f"LiveKitServer(url={self._url!r})"
+        return f"LiveKitClient(url={self._url!r})"
 
     async def open(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))

@@ -18,27 +18,30 @@ status and live counts as the events in order:
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import structlog
 from costream.room.v1 import room_pb2
 
-from services.room import handlers
-from services.room.domain import EndReason, Room, RoomStatus
+from services.common.livekit_names import (
+    DUPLICATE_IDENTITY,
+    EGRESS_COMPLETE,
+    EGRESS_ENDED,
+    JOINS,
+    LEAVES,
+    ROOM_FINISHED,
+    ROOM_STARTED,
+    TRACK_PUBLISHED,
+    UNKNOWN_REASON,
+)
+from services.common.timestamps import duration_to_ms, from_timestamp, utcnow
+from services.room.domain import EndReason, Recording, Room, RoomStatus
 from services.room.repository import RoomUnitOfWork
 
 log = structlog.get_logger()
 
-JOINS = frozenset({"participant_joined", "track_published"})
-LEAVES = frozenset({"participant_left", "participant_connection_aborted"})
-ROOM_STARTED = "room_started"
-ROOM_FINISHED = "room_finished"
-EGRESS_ENDED = "egress_ended"
 SESSION_EVENTS = JOINS | LEAVES | {ROOM_STARTED, ROOM_FINISHED}
-DUPLICATE_IDENTITY = "DUPLICATE_IDENTITY"
-EGRESS_COMPLETE = "EGRESS_COMPLETE"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -104,15 +107,7 @@ def follow_host(
     return room.host_dropped(now, reconnect_timeout)
 
 
-@dataclass(frozen=True)
-class Playback:
-    egress_id: str
-    url: str
-    thumbnail_url: str
-    duration_ms: int
-
-
-def completed_recording(event: room_pb2.LiveKitEvent) -> Playback | None:
+def completed_recording(event: room_pb2.LiveKitEvent) -> Recording | None:
     """The recording an egress_ended event brings, if it completed with a file."""
     if (
         event.event != EGRESS_ENDED
@@ -121,19 +116,18 @@ def completed_recording(event: room_pb2.LiveKitEvent) -> Playback | None:
         or not event.playback.url
     ):
         return None
-    duration = event.playback.duration
-    return Playback(
+    return Recording(
         egress_id=event.egress_id,
         url=event.playback.url,
         thumbnail_url=event.playback.thumbnail_url,
-        duration_ms=duration.seconds * 1000 + duration.nanos // 1_000_000,
+        duration_ms=duration_to_ms(event.playback.duration),
     )
 
 
 def event_time(event: room_pb2.LiveKitEvent) -> datetime:
     if not event.HasField("create_time"):
         return _EPOCH
-    return event.create_time.ToDatetime(tzinfo=UTC)
+    return from_timestamp(event.create_time)
 
 
 async def apply_livekit_event(
@@ -145,7 +139,7 @@ async def apply_livekit_event(
 ) -> bool:
     """Apply one verified LiveKit event; False for duplicates, other rooms, stale or parked
     events and events that change nothing."""
-    now = now or handlers.utcnow()
+    now = now or utcnow()
     async with uow:
         room = await uow.rooms.get(event.room_name, for_update=True) if event.room_name else None
         first_seen = await uow.livekit.record_event(
@@ -178,12 +172,11 @@ class _Application:
         self._session_time = session_time
         self._now = now
         self._reconnect_timeout = reconnect_timeout
-        self._before = (room.status, room.livekit_room_sid, room.live_time)
+        self._before = _persisted(room)
         self._session_time_before = session_time
         self._check_host = False
         self._counts_changed = False
-        self._playback_added = False
-        self._ended_here = False
+        self._recording_added = False
 
     def _is_host(self, event: room_pb2.LiveKitEvent) -> bool:
         return event.participant_identity == self._room.host_user_id
@@ -240,7 +233,7 @@ class _Application:
         room_sid = event.room_sid or self._room.livekit_room_sid or ""
         if event.event in JOINS:
             # Only publishers publish tracks; track events carry no permission.
-            can_publish = event.participant_can_publish or event.event == "track_published"
+            can_publish = event.participant_can_publish or event.event == TRACK_PUBLISHED
             changed = await self._uow.livekit.connect(
                 room_id,
                 event.participant_sid,
@@ -255,14 +248,11 @@ class _Application:
                 event.participant_sid,
                 event.participant_identity,
                 room_sid,
-                event.disconnect_reason or "UNKNOWN_REASON",
+                event.disconnect_reason or UNKNOWN_REASON,
                 event_time(event),
             )
         elif event.event == ROOM_FINISHED:
-            await handlers.end_room(
-                self._uow, self._room, EndReason.LIVEKIT_ROOM_FINISHED, self._now
-            )
-            self._ended_here = True
+            self._room.end(EndReason.LIVEKIT_ROOM_FINISHED, self._now)
             self._counts_changed |= await self._uow.livekit.drop_connections(room_id)
             return
         else:
@@ -280,56 +270,45 @@ class _Application:
             self._counts_changed |= changed
 
     async def _recording(self, event: room_pb2.LiveKitEvent) -> None:
-        playback = completed_recording(event)
-        if playback is None:
+        recording = completed_recording(event)
+        if recording is None:
             return
-        room_id = self._room.room_id
-        added = await self._uow.livekit.add_playback(
-            room_id,
-            playback.egress_id,
-            playback.url,
-            playback.thumbnail_url,
-            playback.duration_ms,
-            self._now,
-        )
-        if not added:
-            return
-        self._playback_added = True
-        if not self._room.ended:
-            await self._uow.livekit.set_recording_pending(room_id, True)
-        elif self._room.record(self._now):
-            await self._uow.livekit.set_recording_pending(room_id, False)
+        if await self._uow.livekit.add_recording(self._room.room_id, recording, self._now):
+            self._recording_added = True
+            self._room.recording_arrived(self._now)
 
     async def finish(self) -> bool:
-        """Follow the host, save, tell watchers; True when anything changed."""
+        """Follow the host and save; True when anything changed."""
         room = self._room
         if self._check_host and not room.ended:
             connected, departures = await self._uow.livekit.presence(
                 room.room_id, room.host_user_id, room.livekit_room_sid or ""
             )
-            presence = host_presence(connected, departures)
-            follow_host(room, presence, self._now, self._reconnect_timeout)
-        status_before = self._before[0]
-        room_changed = (room.status, room.livekit_room_sid, room.live_time) != self._before
+            follow_host(
+                room, host_presence(connected, departures), self._now, self._reconnect_timeout
+            )
+        room_changed = _persisted(room) != self._before
         if room_changed:
-            await self._uow.rooms.save_status(room, self._now)
+            await self._uow.rooms.save(room, self._now)
+        if room.status is not self._before[0]:
+            log.info("room status follows LiveKit", room_id=room.room_id, status=room.status.value)
         session_changed = self._session_time != self._session_time_before
         if session_changed:
             await self._uow.livekit.set_session_time(room.room_id, self._session_time)
         if self._counts_changed:
             await self._uow.livekit.update_peak(room.room_id)
-        status_changed = room.status != status_before
-        if status_changed:
-            log.info("room status follows LiveKit", room_id=room.room_id, status=room.status.value)
-        kind = None
-        if room.status is RoomStatus.RECORDED and status_before is not RoomStatus.RECORDED:
-            kind = "recorded"
-        elif status_changed:
-            kind = "status_changed"
-        elif self._counts_changed:
-            kind = "stats_changed"
-        elif self._playback_added:
-            kind = "updated"
-        if kind and not self._ended_here:  # end_room told watchers already
-            await self._uow.rooms.notify(room.room_id, kind)
-        return room_changed or session_changed or self._counts_changed or self._playback_added
+            room.live_counts_changed()
+        return room_changed or session_changed or self._counts_changed or self._recording_added
+
+
+def _persisted(room: Room) -> tuple[object, ...]:
+    """The room's stored state that LiveKit events move."""
+    return (
+        room.status,
+        room.livekit_room_sid,
+        room.live_time,
+        room.reconnect_deadline,
+        room.end_time,
+        room.recorded_time,
+        room.recording_pending,
+    )

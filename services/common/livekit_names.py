@@ -1,0 +1,23 @@
+"""LiveKit's names, once, for every service that reads LiveKit events: the webhook event names
+LiveKit sends in `WebhookEvent.event` (livekit/protocol `webhook` and livekit `telemetry`), and
+the enum names costream compares, taken from livekit.protocol."""
+
+from livekit.protocol import egress, models
+
+ROOM_STARTED = "room_started"
+ROOM_FINISHED = "room_finished"
+PARTICIPANT_JOINED = "participant_joined"
+PARTICIPANT_LEFT = "participant_left"
+PARTICIPANT_CONNECTION_ABORTED = "participant_connection_aborted"
+TRACK_PUBLISHED = "track_published"
+TRACK_UNPUBLISHED = "track_unpublished"
+EGRESS_ENDED = "egress_ended"
+
+# A participant is connected after these, gone after those.
+JOINS = frozenset({PARTICIPANT_JOINED, TRACK_PUBLISHED})
+LEAVES = frozenset({PARTICIPANT_LEFT, PARTICIPANT_CONNECTION_ABORTED})
+
+# DisconnectReason: the same identity connected again (a reconnect, not a departure).
+DUPLICATE_IDENTITY = models.DisconnectReason.Name(models.DUPLICATE_IDENTITY)
+UNKNOWN_REASON = models.DisconnectReason.Name(models.UNKNOWN_REASON)
+EGRESS_COMPLETE = egress.EgressStatus.Name(egress.EGRESS_COMPLETE)

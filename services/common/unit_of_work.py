@@ -1,0 +1,121 @@
+"""The unit of work: one transaction that rolls back unless committed, and at commit the side
+effects of what happened in it.
+
+Aggregates record domain events as they change (a room ended, a co-host taken off stage, an
+invitation resolved). Repositories hand the aggregates they load to the unit of work; at
+commit it collects their events, plus those recorded on it directly, asks the service's pure
+`side_effects(events)` what they mean, and writes that in the same transaction: outbox rows
+(delivered afterwards by services.common.outbox.OutboxRelay) and notifications (pg_notify,
+sent by PostgreSQL when the transaction commits, so watchers never see a rolled-back change).
+"""
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self, TypeVar
+
+import asyncpg
+
+from services.common.db import CONNECTION_ERRORS, Database
+from services.common.errors import Unavailable
+from services.common.events import DomainEvent, SideEffects
+from services.common.outbox import write_outbox
+
+
+class Aggregate(Protocol):
+    events: list[DomainEvent]
+
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction on a pooled connection; leaving the block without
+    `await uow.commit()` rolls it back. Subclasses attach their repositories in `_open`, name
+    their outbox's schema, and say what their events mean in `side_effects`."""
+
+    schema: str = ""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self.connection: asyncpg.Connection | None = None
+        self._transaction: asyncpg.transaction.Transaction | None = None
+        self._committed = False
+        self._seen: list[Aggregate] = []
+        self._events: list[DomainEvent] = []
+
+    def _open(self, connection: asyncpg.Connection) -> None:
+        """Attach repositories to the connection."""
+
+    def side_effects(self, events: Sequence[DomainEvent]) -> SideEffects:
+        """What the events of this transaction mean: outbox rows and notifications."""
+        return SideEffects()
+
+    def seen(self, aggregate: A) -> A:
+        """Repositories pass every aggregate they load through here; its events are
+        collected at commit."""
+        self._seen.append(aggregate)
+        return aggregate
+
+    def record(self, *events: DomainEvent) -> None:
+        """Events of changes made without loading an aggregate (bulk updates)."""
+        self._events.extend(events)
+
+    def collect_events(self) -> list[DomainEvent]:
+        """Every event recorded so far, once."""
+        events = [*self._events]
+        for aggregate in self._seen:
+            events.extend(aggregate.events)
+            aggregate.events.clear()
+        self._events.clear()
+        return events
+
+    async def __aenter__(self) -> Self:
+        self._pool = self._database.pool
+        try:
+            self.connection = await self._pool.acquire(timeout=10)
+        except (TimeoutError, *CONNECTION_ERRORS) as e:
+            raise Unavailable("the database is unavailable; retry") from e
+        try:
+            self._transaction = self.connection.transaction()
+            await self._transaction.start()
+        except BaseException:
+            await self._pool.release(self.connection)
+            raise
+        self._committed = False
+        self._seen.clear()
+        self._events.clear()
+        self._open(self.connection)
+        return self
+
+    async def commit(self) -> None:
+        assert self.connection is not None and self._transaction is not None
+        effects = self.side_effects(self.collect_events())
+        await write_outbox(self.connection, self.schema, effects.outbox)
+        if effects.notifications:
+            await self.connection.execute(
+                "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n(c, p)",
+                [n.channel for n in effects.notifications],
+                [n.payload for n in effects.notifications],
+            )
+        await self._transaction.commit()
+        self._committed = True
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self.connection is not None and self._transaction is not None
+        try:
+            if not self._committed:
+                try:
+                    await self._transaction.rollback()
+                except CONNECTION_ERRORS:
+                    pass  # the connection is gone and its transaction with it
+        finally:
+            await self._pool.release(self.connection)
+            self.connection = None
+            self._transaction = None
+            self._seen.clear()
+            self._events.clear()

@@ -1,0 +1,82 @@
+"""The room service's errors, made here only; peers (post, invitation, broadcast) import them
+when they refuse in the room's terms."""
+
+from services.common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+
+ROOM_NOT_FOUND = "ROOM_NOT_FOUND"
+ROOM_ENDED = "ROOM_ENDED"
+NOT_ROOM_HOST = "NOT_ROOM_HOST"
+NOT_ON_STAGE = "NOT_ON_STAGE"
+USER_BANNED = "USER_BANNED"
+
+
+def room_not_found(room_id: str) -> NotFound:
+    return NotFound(ROOM_NOT_FOUND, f"room {room_id!r} not found", metadata={"room_id": room_id})
+
+
+def room_id_taken(room_id: str) -> AlreadyExists:
+    return AlreadyExists(
+        "ROOM_ID_TAKEN", f"room id {room_id!r} is taken", metadata={"room_id": room_id}
+    )
+
+
+def room_ended(room_id: str) -> FailedPrecondition:
+    return FailedPrecondition(ROOM_ENDED, f"room {room_id} has ended")
+
+
+def invalid_transition(room_id: str, source: str, target: str) -> FailedPrecondition:
+    return FailedPrecondition(
+        "INVALID_TRANSITION", f"room {room_id} cannot go from {source} to {target}"
+    )
+
+
+def room_in_use(room_id: str) -> FailedPrecondition:
+    return FailedPrecondition("ROOM_IN_USE", f"room {room_id} was used; delete it instead")
+
+
+def not_room_host() -> PermissionDenied:
+    return PermissionDenied(NOT_ROOM_HOST, "only the room's host may do this")
+
+
+def not_on_stage(user_id: str) -> FailedPrecondition:
+    """Someone else asked to take a user off stage who is not on it."""
+    return FailedPrecondition(NOT_ON_STAGE, f"{user_id} is not a co-host of this room")
+
+
+def caller_not_on_stage(action: str) -> PermissionDenied:
+    """The caller asked for what only the host and co-hosts may do."""
+    return PermissionDenied(NOT_ON_STAGE, f"only the host and co-hosts {action}")
+
+
+def host_cannot_leave() -> FailedPrecondition:
+    return FailedPrecondition("HOST_CANNOT_LEAVE", "the host stops the room instead")
+
+
+def already_on_stage(user_id: str) -> FailedPrecondition:
+    return FailedPrecondition(
+        "ALREADY_ON_STAGE", f"{user_id} is already on stage", metadata={"user_id": user_id}
+    )
+
+
+def user_banned(user_id: str) -> PermissionDenied:
+    return PermissionDenied(
+        USER_BANNED, f"{user_id} is banned from this room", metadata={"user_id": user_id}
+    )
+
+
+def seat_limit_reached(max_co_hosts: int) -> FailedPrecondition:
+    return FailedPrecondition(
+        "SEAT_LIMIT_REACHED",
+        f"all {max_co_hosts} co-host seats are taken",
+        metadata={"max_co_hosts": str(max_co_hosts)},
+    )
+
+
+def host_cannot_be_banned() -> InvalidArgument:
+    return InvalidArgument([("user_id", "the host cannot be banned from their room")])
