@@ -32,15 +32,15 @@ from benchmarks.scenarios import (
     run_seat_race,
     run_steady,
 )
-from services.common.local_postgres import (
+from services.common.logging import configure_logging
+from tools.devstack import Stack
+from tools.livekit_emulator.client import AsyncEmulatorClient
+from tools.local_postgres import (
     LOCAL_DIR,
     create_database,
     drop_database,
     start_local_postgres,
 )
-from services.common.logging import configure_logging
-from services.devstack import Stack
-from services.livekit_emulator.client import AsyncEmulatorClient
 
 PGDATA = LOCAL_DIR / "bench-pgdata"
 LOG_DIR = LOCAL_DIR / "bench-logs"

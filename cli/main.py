@@ -35,7 +35,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from services.common.auth import ADMIN_ROLE, mint_user_token
 from services.common.config import DEV_AUTH_JWT_SECRET
-from services.livekit_emulator.client import DEFAULT_URL, EmulatorClient, EmulatorError
+from tools.livekit_emulator.client import DEFAULT_URL, EmulatorClient, EmulatorError
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 10.0
