@@ -34,8 +34,8 @@ from google.protobuf import json_format, message
 from google.rpc import error_details_pb2, status_pb2
 
 from services.common.auth import ADMIN_ROLE, mint_user_token
-from services.common.config import DEV_AUTH_JWT_SECRET
-from tools.livekit_emulator.client import DEFAULT_URL, EmulatorClient, EmulatorError
+from services.common.config import DEV_AUTH_JWT_SECRET, LOCAL_LIVEKIT_URL
+from tools.livekit_emulator.client import EmulatorClient, EmulatorError
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 10.0
@@ -733,7 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--emulator",
-        default=os.environ.get("EMULATOR_URL", DEFAULT_URL),
+        default=os.environ.get("EMULATOR_URL", LOCAL_LIVEKIT_URL),
         help="LiveKit emulator URL (env EMULATOR_URL, default %(default)s)",
     )
     demo.add_argument(

@@ -23,14 +23,13 @@ from typing import IO
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.config import GRPC_PORTS, Settings, load_settings
+from services.common.config import GRPC_PORTS, LOCAL_LIVEKIT_PORT, Settings, load_settings
 from services.common.migrations import migrate
 from tools.local_postgres import start_local_postgres
 
 # Start order: peers before the services that call them, the gateway last.
 STACK = ("room", "post", "invitation", "broadcast", "gateway")
 EMULATOR = "livekit-emulator"
-DEFAULT_EMULATOR_PORT = 7880
 START_TIMEOUT = 60.0
 
 
@@ -152,7 +151,7 @@ class Stack:
 
     @property
     def emulator_url(self) -> str:
-        return f"http://127.0.0.1:{self.env.get('EMULATOR_PORT') or DEFAULT_EMULATOR_PORT}"
+        return f"http://127.0.0.1:{self.env.get('EMULATOR_PORT') or LOCAL_LIVEKIT_PORT}"
 
     def addr(self, name: str) -> str:
         return self.settings.addr(name)
@@ -175,7 +174,7 @@ class Stack:
             raise
 
     def _start_emulator(self) -> None:
-        port = self.env.get("EMULATOR_PORT") or str(DEFAULT_EMULATOR_PORT)
+        port = self.env.get("EMULATOR_PORT") or str(LOCAL_LIVEKIT_PORT)
         http_port = self.settings.broadcast_http_port
         self.env.setdefault("EMULATOR_PORT", port)
         self.env.setdefault(

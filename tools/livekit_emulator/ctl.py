@@ -7,7 +7,7 @@
     python -m tools.livekit_emulator.ctl egress-ended room-1 --duration 120
     python -m tools.livekit_emulator.ctl state
 
-The emulator is found at EMULATOR_URL (default http://127.0.0.1:7880).
+The emulator is found at --url or EMULATOR_URL (default: the emulator `make run` starts).
 """
 
 import argparse
@@ -16,7 +16,8 @@ import os
 import sys
 from typing import Any
 
-from tools.livekit_emulator.client import DEFAULT_URL, EmulatorClient, EmulatorError
+from services.common.config import LOCAL_LIVEKIT_URL
+from tools.livekit_emulator.client import EmulatorClient, EmulatorError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--url",
-        default=os.environ.get("EMULATOR_URL", DEFAULT_URL),
-        help="emulator base URL (env EMULATOR_URL)",
+        default=os.environ.get("EMULATOR_URL", LOCAL_LIVEKIT_URL),
+        help="emulator base URL (env EMULATOR_URL, default %(default)s)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
