@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Regenerate gen/python from proto/ (committed; tests/unit/test_generated_code.py fails when stale).
+# Regenerate gen/python from proto/ (committed; tests/unit/test_contracts.py fails when stale).
 gen: venv
 	$(PY) tools/codegen.py
 

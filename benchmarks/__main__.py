@@ -44,7 +44,6 @@ from tools.local_postgres import (
 
 PGDATA = LOCAL_DIR / "bench-pgdata"
 LOG_DIR = LOCAL_DIR / "bench-logs"
-# Settings the machine's environment must not leak into the stack (as in tests/e2e/conftest.py).
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
