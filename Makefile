@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Regenerate gen/python from proto/ (committed; tests/unit/test_generated_code.py fails when stale).
+# Regenerate gen/python from proto/ (committed; tests/unit/test_contracts.py fails when stale).
 gen: venv
 	$(PY) tools/codegen.py
 
@@ -37,10 +37,10 @@ breaking: venv
 
 # Apply every service's migrations (embedded PostgreSQL unless DATABASE_URL is set).
 migrate: venv
-	$(PY) -m services.common.migrations
+	$(PY) -m tools.devstack migrate
 
 run: venv
-	$(PY) -m services.devstack
+	$(PY) -m tools.devstack
 
 # checkov pins packaging<24, which pytest 9 cannot use: it gets a virtualenv of its own.
 CHECKOV := .local/checkov/bin/checkov

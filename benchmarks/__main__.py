@@ -32,19 +32,18 @@ from benchmarks.scenarios import (
     run_seat_race,
     run_steady,
 )
-from services.common.local_postgres import (
+from services.common.logging import configure_logging
+from tools.devstack import Stack
+from tools.livekit_emulator.client import AsyncEmulatorClient
+from tools.local_postgres import (
     LOCAL_DIR,
     create_database,
     drop_database,
     start_local_postgres,
 )
-from services.common.logging import configure_logging
-from services.devstack import Stack
-from services.livekit_emulator.client import AsyncEmulatorClient
 
 PGDATA = LOCAL_DIR / "bench-pgdata"
 LOG_DIR = LOCAL_DIR / "bench-logs"
-# Settings the machine's environment must not leak into the stack (as in tests/e2e/conftest.py).
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

@@ -20,7 +20,7 @@ from costream.room.v1 import room_service_pb2 as rs
 from benchmarks.load import CALL_TIMEOUT, Recorder, Result, drive, results_of
 from services.common.auth import mint_user_token
 from services.common.config import DEV_AUTH_JWT_SECRET
-from services.livekit_emulator.client import AsyncEmulatorClient
+from tools.livekit_emulator.client import AsyncEmulatorClient
 
 Gateway = gateway_service_pb2_grpc.GatewayServiceStub
 LIVE_ROOMS = 50

@@ -9,15 +9,15 @@ import grpc
 import pytest
 
 from services.common.config import SERVICES, Settings
-from services.common.local_postgres import (
+from services.common.migrations import migrate
+from services.common.server import ServiceSpec, serve
+from tools.devstack import free_port
+from tools.local_postgres import (
     LOCAL_DIR,
     create_database,
     drop_database,
     start_local_postgres,
 )
-from services.common.migrations import migrate
-from services.common.server import ServiceSpec, serve
-from services.devstack import free_port
 
 
 @pytest.fixture(scope="session")
@@ -156,7 +156,7 @@ def broadcast_http_port() -> int:
 @pytest.fixture(scope="session")
 async def livekit_emulator(broadcast_http_port: int) -> AsyncIterator[object]:
     """The LiveKit emulator, sending its webhooks to the broadcast service's endpoint."""
-    from services.livekit_emulator import EmulatorSettings, LiveKitEmulator
+    from tools.livekit_emulator import EmulatorSettings, LiveKitEmulator
 
     webhook_url = f"http://127.0.0.1:{broadcast_http_port}/livekit/webhook"
     emulator = LiveKitEmulator(

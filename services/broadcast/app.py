@@ -11,13 +11,10 @@ from services.broadcast.livekit_client import LiveKitClient
 from services.broadcast.repository import BroadcastUnitOfWork
 from services.broadcast.servicer import INTERNAL_METHODS, SERVICE_NAME, BroadcastServicer
 from services.broadcast.webhooks import WebhookServer
-from services.common.config import Settings
+from services.common.config import LOCAL_LIVEKIT_URL, Settings
 from services.common.db import Database
 from services.common.server import ServiceSpec, peer_channel
 from services.room.client import RoomClient
-
-# Where `make run` starts the LiveKit emulator when LIVEKIT_URL is not set.
-LOCAL_LIVEKIT_URL = "http://127.0.0.1:7880"
 
 
 def build(settings: Settings) -> ServiceSpec:

@@ -21,6 +21,10 @@ GRPC_PORTS = {
 }
 METRICS_PORTS = {"gateway": 9101, "room": 9102, "post": 9103, "invitation": 9104, "broadcast": 9105}
 MIN_SECRET_LENGTH = 32
+# Where `make run` starts the LiveKit emulator when LIVEKIT_URL is not set.
+LOCAL_LIVEKIT_PORT = 7880
+LOCAL_LIVEKIT_URL = f"http://127.0.0.1:{LOCAL_LIVEKIT_PORT}"
+LOCAL_LIVEKIT_PUBLIC_URL = f"ws://127.0.0.1:{LOCAL_LIVEKIT_PORT}"
 
 
 class ConfigError(Exception):
@@ -36,7 +40,7 @@ class Settings:
     auth_jwks_file: str | None = None
     internal_auth_secret: str = DEV_INTERNAL_AUTH_SECRET
     livekit_url: str | None = None
-    livekit_public_url: str = "ws://127.0.0.1:7880"
+    livekit_public_url: str = LOCAL_LIVEKIT_PUBLIC_URL
     livekit_api_key: str = DEV_LIVEKIT_API_KEY
     livekit_api_secret: str = field(default=DEV_LIVEKIT_API_SECRET, repr=False)
     token_ttl: int = 900
@@ -131,7 +135,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         auth_jwks_file=environ.get("AUTH_JWKS_FILE") or None,
         internal_auth_secret=environ.get("INTERNAL_AUTH_SECRET", DEV_INTERNAL_AUTH_SECRET),
         livekit_url=environ.get("LIVEKIT_URL") or None,
-        livekit_public_url=environ.get("LIVEKIT_PUBLIC_URL", "ws://127.0.0.1:7880"),
+        livekit_public_url=environ.get("LIVEKIT_PUBLIC_URL", LOCAL_LIVEKIT_PUBLIC_URL),
         livekit_api_key=environ.get("LIVEKIT_API_KEY", DEV_LIVEKIT_API_KEY),
         livekit_api_secret=environ.get("LIVEKIT_API_SECRET", DEV_LIVEKIT_API_SECRET),
         token_ttl=_int(environ, "TOKEN_TTL", 900),

@@ -115,9 +115,10 @@ def status_from_rpc_error(error: grpc.aio.AioRpcError) -> grpc.Status:
     )
 
 
-def peer_detail(error: grpc.aio.AioRpcError, detail_type: type[M]) -> M | None:
-    """The first detail of that type (ErrorInfo, BadRequest) a peer attached to its error."""
-    for key, value in error.trailing_metadata() or ():
+def peer_detail(error: grpc.RpcError, detail_type: type[M]) -> M | None:
+    """The first detail of that type (ErrorInfo, BadRequest) a peer attached to its error, the
+    error of a grpc.aio or a sync call."""
+    for key, value in error.trailing_metadata() or ():  # type: ignore[attr-defined]
         if key == "grpc-status-details-bin":
             for detail in status_pb2.Status.FromString(value).details:
                 if detail.Is(detail_type.DESCRIPTOR):

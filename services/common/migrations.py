@@ -1,5 +1,5 @@
 """Versioned SQL migrations, one PostgreSQL schema per service, applied idempotently under an
-advisory lock. `python -m services.common.migrations` applies them all."""
+advisory lock. `python -m services.common.migrations` applies them all to DATABASE_URL."""
 
 import asyncio
 import hashlib
@@ -11,8 +11,6 @@ from pathlib import Path
 
 import asyncpg
 import structlog
-
-from services.common.local_postgres import start_local_postgres
 
 SERVICES_DIR = Path(__file__).resolve().parents[1]
 # The order schemas are created in; no service reads another's tables.
@@ -98,8 +96,11 @@ async def migrate(dsn: str, migrations: list[Migration] | None = None) -> list[M
 def main() -> None:
     from services.common.logging import configure_logging
 
+    dsn = os.environ.get("DATABASE_URL")
+    if not dsn:
+        print("migrations: DATABASE_URL is not set (on a laptop, `make migrate`)", file=sys.stderr)
+        raise SystemExit(2)
     configure_logging("migrations", os.environ.get("LOG_FORMAT", "console"))
-    dsn = os.environ.get("DATABASE_URL") or start_local_postgres()
     applied = asyncio.run(migrate(dsn))
     print(f"{len(applied)} migration(s) applied", file=sys.stderr)
 

@@ -1,4 +1,4 @@
-"""The whole stack as `make run` starts it (services.devstack.Stack), once per session, on
+"""The whole stack as `make run` starts it (tools.devstack.Stack), once per session, on
 free ports and a database of the test server, with the LiveKit emulator's webhooks pointed at the
 broadcast service. Tests talk to it only through the gateway."""
 
@@ -10,8 +10,8 @@ import grpc
 import pytest
 from costream.gateway.v1 import gateway_service_pb2_grpc
 
-from services.devstack import Stack
-from services.livekit_emulator.client import AsyncEmulatorClient
+from tools.devstack import Stack
+from tools.livekit_emulator.client import AsyncEmulatorClient
 
 
 @pytest.fixture(scope="session")

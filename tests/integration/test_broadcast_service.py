@@ -11,9 +11,9 @@ from costream.room.v1 import room_service_pb2, room_service_pb2_grpc
 from livekit.api import TokenVerifier
 
 from services.common.config import DEV_LIVEKIT_API_KEY, DEV_LIVEKIT_API_SECRET
-from services.devstack import free_port
 from tests.conftest import RunningService
 from tests.support import reason_of, service_metadata, unique, user_metadata
+from tools.devstack import free_port
 
 HOST_SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]
 

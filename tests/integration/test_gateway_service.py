@@ -21,10 +21,10 @@ from google.protobuf import field_mask_pb2
 from prometheus_client import REGISTRY
 
 from services.common.config import Settings
-from services.devstack import free_port
 from services.gateway.app import build
 from tests.conftest import RunningService
 from tests.support import reason_of, unique, user_metadata, violated_fields
+from tools.devstack import free_port
 
 ROOM = "/costream.room.v1.RoomService/"
 POST = "/costream.post.v1.PostService/"

@@ -15,12 +15,12 @@ from costream.invitation.v1 import (
 from costream.room.v1 import room_service_pb2, room_service_pb2_grpc
 
 from services.common.db import Database
-from services.devstack import free_port
 from services.invitation import handlers
 from services.invitation.app import build
 from services.invitation.repository import InvitationUnitOfWork
 from tests.conftest import RunningService
 from tests.support import reason_of, unique, user_metadata
+from tools.devstack import free_port
 
 PENDING = invitation_pb2.INVITATION_STATUS_PENDING
 EXPIRED = invitation_pb2.INVITATION_STATUS_EXPIRED

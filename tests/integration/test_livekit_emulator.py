@@ -23,7 +23,7 @@ from livekit.protocol import room as room_pb
 from livekit.protocol.egress import EgressStatus
 from livekit.protocol.webhook import WebhookEvent
 
-from services.livekit_emulator import EmulatorSettings, LiveKitEmulator
+from tools.livekit_emulator import EmulatorSettings, LiveKitEmulator
 
 API_KEY = "test-api-key"
 API_SECRET = "test-api-secret-0123456789-abcdefghij"

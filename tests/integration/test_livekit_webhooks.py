@@ -17,9 +17,9 @@ from livekit.protocol import models
 from livekit.protocol.webhook import WebhookEvent
 
 from services.common.config import DEV_LIVEKIT_API_KEY, DEV_LIVEKIT_API_SECRET
-from services.devstack import free_port
 from tests.conftest import RunningService
 from tests.support import unique, user_metadata
+from tools.devstack import free_port
 
 
 class EmulatorControl:

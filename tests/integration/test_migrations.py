@@ -6,8 +6,8 @@ from dataclasses import replace
 import asyncpg
 import pytest
 
-from services.common.local_postgres import create_database, drop_database
 from services.common.migrations import MIGRATING_SERVICES, discover, migrate
+from tools.local_postgres import create_database, drop_database
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
 
 from services.common.config import SERVICES, Settings
 from services.common.db import Database
-from services.devstack import free_port
-from services.livekit_emulator import EmulatorSettings, LiveKitEmulator
 from tests.conftest import RunningService
 from tests.integration.test_livekit_webhooks import EmulatorControl
 from tests.support import unique, user_metadata
+from tools.devstack import free_port
+from tools.livekit_emulator import EmulatorSettings, LiveKitEmulator
 
 KEY = "isolated-key"
 SECRET = "isolated-livekit-secret-0123456789-zyxwvu"

@@ -13,7 +13,6 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from services.common.auth import Caller
 from services.common.db import Database
-from services.devstack import free_port
 from services.room import handlers
 from services.room.domain import EndReason, RoomStatus, RoomType, SeatTemplate
 from services.room.livekit.events import apply_livekit_event
@@ -21,6 +20,7 @@ from services.room.repository import RoomUnitOfWork
 from services.room.timers import end_overdue_rooms
 from tests.conftest import RunningService
 from tests.support import service_metadata, unique, user_metadata
+from tools.devstack import free_port
 
 MAX_LIVE = timedelta(hours=4)
 RECONNECT = timedelta(seconds=180)

@@ -11,8 +11,8 @@ import grpc
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.devstack import free_port
 from tests.support import unique, user_metadata
+from tools.devstack import free_port
 
 
 async def _wait_serving(address: str) -> None:

@@ -3,14 +3,13 @@ what `make gen` makes from proto/ today."""
 
 import filecmp
 import importlib
-import sys
 from pathlib import Path
 
 import pytest
 
+from tools import codegen
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-import codegen  # noqa: E402
 
 # Service → RPCs, as named in api.md.
 RPCS = {

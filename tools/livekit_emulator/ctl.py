@@ -1,13 +1,13 @@
 """Drive a running LiveKit emulator by hand.
 
-    python -m services.livekit_emulator.ctl join room-1 alice --name Alice --attr role=host
-    python -m services.livekit_emulator.ctl publish room-1 alice --type VIDEO --source CAMERA
-    python -m services.livekit_emulator.ctl leave room-1 alice --reason DUPLICATE_IDENTITY
-    python -m services.livekit_emulator.ctl finish room-1
-    python -m services.livekit_emulator.ctl egress-ended room-1 --duration 120
-    python -m services.livekit_emulator.ctl state
+    python -m tools.livekit_emulator.ctl join room-1 alice --name Alice --attr role=host
+    python -m tools.livekit_emulator.ctl publish room-1 alice --type VIDEO --source CAMERA
+    python -m tools.livekit_emulator.ctl leave room-1 alice --reason DUPLICATE_IDENTITY
+    python -m tools.livekit_emulator.ctl finish room-1
+    python -m tools.livekit_emulator.ctl egress-ended room-1 --duration 120
+    python -m tools.livekit_emulator.ctl state
 
-The emulator is found at EMULATOR_URL (default http://127.0.0.1:7880).
+The emulator is found at --url or EMULATOR_URL (default: the emulator `make run` starts).
 """
 
 import argparse
@@ -16,18 +16,19 @@ import os
 import sys
 from typing import Any
 
-from services.livekit_emulator.client import DEFAULT_URL, EmulatorClient, EmulatorError
+from services.common.config import LOCAL_LIVEKIT_URL
+from tools.livekit_emulator.client import EmulatorClient, EmulatorError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m services.livekit_emulator.ctl",
+        prog="python -m tools.livekit_emulator.ctl",
         description="Drive the LiveKit emulator's control API.",
     )
     parser.add_argument(
         "--url",
-        default=os.environ.get("EMULATOR_URL", DEFAULT_URL),
-        help="emulator base URL (env EMULATOR_URL)",
+        default=os.environ.get("EMULATOR_URL", LOCAL_LIVEKIT_URL),
+        help="emulator base URL (env EMULATOR_URL, default %(default)s)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 

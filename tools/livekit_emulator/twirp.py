@@ -26,8 +26,8 @@ from livekit.protocol import models
 from livekit.protocol import room as room_pb
 from livekit.protocol.webhook import WebhookEvent
 
-from services.livekit_emulator import rooms
-from services.livekit_emulator.rooms import RoomRegistry
+from tools.livekit_emulator import rooms
+from tools.livekit_emulator.rooms import RoomRegistry
 
 PATH_PREFIX = "/twirp"
 SERVICE = "livekit.RoomService"

@@ -1,4 +1,4 @@
-"""The emulator as one object a test or `python -m services.livekit_emulator` starts and stops."""
+"""The emulator as one object a test or `python -m tools.livekit_emulator` starts and stops."""
 
 import asyncio
 import contextlib
@@ -8,11 +8,11 @@ import structlog
 from aiohttp import web
 from livekit.api import TokenVerifier
 
-from services.livekit_emulator.control import ControlApi
-from services.livekit_emulator.rooms import RoomRegistry
-from services.livekit_emulator.settings import EmulatorSettings
-from services.livekit_emulator.twirp import CallLog, RoomService, TwirpHandler
-from services.livekit_emulator.webhooks import WebhookDispatcher
+from tools.livekit_emulator.control import ControlApi
+from tools.livekit_emulator.rooms import RoomRegistry
+from tools.livekit_emulator.settings import EmulatorSettings
+from tools.livekit_emulator.twirp import CallLog, RoomService, TwirpHandler
+from tools.livekit_emulator.webhooks import WebhookDispatcher
 
 log = structlog.get_logger("livekit_emulator")
 

@@ -13,10 +13,10 @@ from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from livekit.protocol import egress as egress_pb
 from livekit.protocol import models
 
-from services.livekit_emulator import rooms
-from services.livekit_emulator.rooms import RoomRegistry
-from services.livekit_emulator.twirp import CallLog
-from services.livekit_emulator.webhooks import WebhookDispatcher
+from tools.livekit_emulator import rooms
+from tools.livekit_emulator.rooms import RoomRegistry
+from tools.livekit_emulator.twirp import CallLog
+from tools.livekit_emulator.webhooks import WebhookDispatcher
 
 PREFIX = "/emulator"
 

@@ -1,12 +1,12 @@
-"""`python -m services.livekit_emulator`: the LiveKit emulator until SIGTERM or Ctrl-C."""
+"""`python -m tools.livekit_emulator`: the LiveKit emulator until SIGTERM or Ctrl-C."""
 
 import asyncio
 import os
 import signal
 
 from services.common.logging import configure_logging
-from services.livekit_emulator.server import LiveKitEmulator
-from services.livekit_emulator.settings import EmulatorSettings
+from tools.livekit_emulator.server import LiveKitEmulator
+from tools.livekit_emulator.settings import EmulatorSettings
 
 
 async def serve(settings: EmulatorSettings) -> None:

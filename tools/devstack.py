@@ -1,9 +1,11 @@
 """`make run`: the whole local stack in one terminal. PostgreSQL (embedded unless DATABASE_URL
 is set), migrations, the LiveKit emulator (unless LIVEKIT_URL is set), every service, and a
-clean stop of all of it on Ctrl-C or SIGTERM.
+clean stop of all of it on Ctrl-C or SIGTERM. `make migrate` (`python -m tools.devstack
+migrate`) does only the first two.
 
 `Stack` is also what the end-to-end tests start, with free ports in its environment."""
 
+import argparse
 import asyncio
 import os
 import random
@@ -21,22 +23,14 @@ from typing import IO
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.config import GRPC_PORTS, Settings, load_settings
-from services.common.local_postgres import start_local_postgres
+from services.common.config import GRPC_PORTS, LOCAL_LIVEKIT_PORT, Settings, load_settings
 from services.common.migrations import migrate
+from tools.local_postgres import start_local_postgres
 
 # Start order: peers before the services that call them, the gateway last.
 STACK = ("room", "post", "invitation", "broadcast", "gateway")
 EMULATOR = "livekit-emulator"
-DEFAULT_EMULATOR_PORT = 7880
 START_TIMEOUT = 60.0
-
-SERVICES_DIR = Path(__file__).resolve().parent
-
-
-def _exists(package: str) -> bool:
-    """Whether `python -m services.<package>` can start (services land one issue at a time)."""
-    return (SERVICES_DIR / package / "__main__.py").is_file()
 
 
 def _wait_serving(name: str, address: str, process: subprocess.Popen, deadline: float) -> None:
@@ -110,8 +104,8 @@ _NOT_INHERITED = ("LIVEKIT_URL", "LIVEKIT_PUBLIC_URL", "AUTH_JWKS_FILE", "METRIC
 
 
 class Stack:
-    """PostgreSQL, migrations, the LiveKit emulator and every service that exists, each in its
-    own process, all configured by one environment (plus per-service additions)."""
+    """PostgreSQL, migrations, the LiveKit emulator and every service, each in its own
+    process, all configured by one environment (plus per-service additions)."""
 
     def __init__(
         self,
@@ -157,7 +151,7 @@ class Stack:
 
     @property
     def emulator_url(self) -> str:
-        return f"http://127.0.0.1:{self.env.get('EMULATOR_PORT') or DEFAULT_EMULATOR_PORT}"
+        return f"http://127.0.0.1:{self.env.get('EMULATOR_PORT') or LOCAL_LIVEKIT_PORT}"
 
     def addr(self, name: str) -> str:
         return self.settings.addr(name)
@@ -168,31 +162,26 @@ class Stack:
 
     def start(self) -> None:
         """Start everything; if any part fails, stop what started and raise."""
-        if not self.env.get("DATABASE_URL"):
-            self._say("Starting embedded PostgreSQL under .local/pgdata ...")
-            self.env["DATABASE_URL"] = start_local_postgres()
-        applied = asyncio.run(migrate(self.env["DATABASE_URL"]))
-        self._say(f"Migrations: {len(applied)} applied.")
+        migrate_database(self.env, self._say)
         try:
-            if not self.env.get("LIVEKIT_URL") and _exists("livekit_emulator"):
+            if not self.env.get("LIVEKIT_URL"):
                 self._start_emulator()
             deadline = time.monotonic() + START_TIMEOUT
             for name in self.names:
-                if _exists(name):
-                    self.start_service(name, deadline)
+                self.start_service(name, deadline)
         except BaseException:
             self.stop()
             raise
 
     def _start_emulator(self) -> None:
-        port = self.env.get("EMULATOR_PORT") or str(DEFAULT_EMULATOR_PORT)
+        port = self.env.get("EMULATOR_PORT") or str(LOCAL_LIVEKIT_PORT)
         http_port = self.settings.broadcast_http_port
         self.env.setdefault("EMULATOR_PORT", port)
         self.env.setdefault(
             "EMULATOR_WEBHOOK_URLS", f"http://127.0.0.1:{http_port}/livekit/webhook"
         )
         self.env.setdefault("LIVEKIT_PUBLIC_URL", f"ws://127.0.0.1:{port}")
-        process = self._spawn(EMULATOR, "services.livekit_emulator")
+        process = self._spawn(EMULATOR, "tools.livekit_emulator")
         _wait_http(
             EMULATOR, f"{self.emulator_url}/emulator/state", process,
             time.monotonic() + START_TIMEOUT,
@@ -243,7 +232,26 @@ class Stack:
             log.close()
 
 
+def migrate_database(env: dict[str, str], say=print) -> None:  # type: ignore[no-untyped-def]
+    """Apply every migration to DATABASE_URL, first setting it to the embedded PostgreSQL's
+    when it is unset."""
+    if not env.get("DATABASE_URL"):
+        say("Starting embedded PostgreSQL under .local/pgdata ...")
+        env["DATABASE_URL"] = start_local_postgres()
+    applied = asyncio.run(migrate(env["DATABASE_URL"]))
+    say(f"Migrations: {len(applied)} applied.")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.devstack")
+    parser.add_argument("command", nargs="?", choices=("run", "migrate"), default="run")
+    if parser.parse_args().command == "migrate":
+        migrate_database(dict(os.environ))
+    else:
+        run()
+
+
+def run() -> None:
     stopping = False
 
     def request_stop(*_: object) -> None:

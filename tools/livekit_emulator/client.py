@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-DEFAULT_URL = "http://127.0.0.1:7880"
+from services.common.config import LOCAL_LIVEKIT_URL
 
 
 class EmulatorError(Exception):
@@ -15,7 +15,7 @@ class EmulatorError(Exception):
 
 
 class EmulatorClient:
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str = LOCAL_LIVEKIT_URL) -> None:
         self.url = url.rstrip("/")
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -42,7 +42,7 @@ class EmulatorClient:
 class AsyncEmulatorClient:
     """The same calls, off the event loop."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str = LOCAL_LIVEKIT_URL) -> None:
         self._client = EmulatorClient(url)
 
     async def post(self, path: str, **fields: Any) -> Any:

@@ -20,7 +20,7 @@ from google.protobuf.json_format import MessageToDict, MessageToJson
 from livekit.api import AccessToken
 from livekit.protocol.webhook import WebhookEvent
 
-from services.livekit_emulator.rooms import EVENT_PREFIX, new_sid
+from tools.livekit_emulator.rooms import EVENT_PREFIX, new_sid
 
 CONTENT_TYPE = "application/webhook+json"
 USER_AGENT = "LiveKit"

@@ -2,6 +2,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from services.common.config import LOCAL_LIVEKIT_PORT
+
 DEFAULT_API_KEY = "devkey"
 DEFAULT_API_SECRET = "dev-livekit-secret-change-me-01234567"
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8088/livekit/webhook"
@@ -12,7 +14,7 @@ class EmulatorSettings:
     api_key: str = DEFAULT_API_KEY
     api_secret: str = field(default=DEFAULT_API_SECRET, repr=False)
     host: str = "127.0.0.1"
-    port: int = 7880  # 0 picks a free port
+    port: int = LOCAL_LIVEKIT_PORT  # 0 picks a free port
     webhook_urls: tuple[str, ...] = (DEFAULT_WEBHOOK_URL,)
     # livekit-server checks for idle rooms every second.
     idle_check_interval_s: float = 1.0
@@ -28,6 +30,6 @@ class EmulatorSettings:
             api_key=environ.get("LIVEKIT_API_KEY") or DEFAULT_API_KEY,
             api_secret=environ.get("LIVEKIT_API_SECRET") or DEFAULT_API_SECRET,
             host=environ.get("EMULATOR_HOST") or "127.0.0.1",
-            port=int(environ.get("EMULATOR_PORT") or 7880),
+            port=int(environ.get("EMULATOR_PORT") or LOCAL_LIVEKIT_PORT),
             webhook_urls=tuple(u.strip() for u in urls.split(",") if u.strip()),
         )
