@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.common.errors import DuplicateKey
+from services.common import sql
 from services.common.events import DomainEvent, SideEffects
 from services.common.unit_of_work import UnitOfWork
 from services.invitation.domain import Invitation, InvitationStatus, InvitationType
@@ -65,7 +65,7 @@ class InvitationRepository:
     async def insert(self, invitation: Invitation, request_id: str, now: datetime) -> None:
         """A new invitation; DuplicateKey("request_id" or "pending_invitation") when one
         has that key."""
-        try:
+        with sql.unique_keys(_UNIQUE_KEYS):
             await self._conn.execute(
                 """INSERT INTO invitation.invitations
                        (invitation_id, type, room_id, user_id, inviter_user_id, status,
@@ -81,10 +81,6 @@ class InvitationRepository:
                 now,
                 invitation.expire_time,
             )
-        except asyncpg.UniqueViolationError as e:
-            if e.constraint_name not in _UNIQUE_KEYS:
-                raise
-            raise DuplicateKey(_UNIQUE_KEYS[e.constraint_name]) from None
         self._seen(invitation)
 
     async def save_resolution(self, invitation: Invitation, now: datetime) -> bool:

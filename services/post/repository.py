@@ -5,7 +5,8 @@ from typing import Any
 
 import asyncpg
 
-from services.common.errors import DuplicateKey
+from services.common import sql
+from services.common.sql import Params
 from services.common.unit_of_work import UnitOfWork
 from services.post.domain import MAX_POSTS_PER_ROOM, UPDATABLE_FIELDS, DataType, Post, TargetType
 
@@ -52,30 +53,16 @@ class PostRepository:
 
     async def insert(self, row: dict[str, Any]) -> Post:
         """A new post; DuplicateKey("request_id") when the caller's request_id was used."""
-        columns = list(row)
-        try:
-            inserted = await self._conn.fetchrow(
-                f"INSERT INTO post.posts ({', '.join(columns)})"  # noqa: S608
-                f" VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))}) RETURNING *",
-                *row.values(),
-            )
-        except asyncpg.UniqueViolationError as e:
-            if e.constraint_name != "posts_create_request":
-                raise
-            raise DuplicateKey("request_id") from None
-        return _post(inserted)
+        statement, args = sql.insert("post.posts", row, returning="*")
+        with sql.unique_keys({"posts_create_request": "request_id"}):
+            return _post(await self._conn.fetchrow(statement, *args))
 
     async def update_fields(self, post_id: str, fields: dict[str, Any], now: datetime) -> Post:
         assert set(fields) <= set(UPDATABLE_FIELDS)
-        sets = [f"{name} = ${i}" for i, name in enumerate(fields, start=2)]
-        sets.append(f"update_time = ${len(fields) + 2}")
-        row = await self._conn.fetchrow(
-            f"UPDATE post.posts SET {', '.join(sets)} WHERE post_id = $1 RETURNING *",  # noqa: S608
-            post_id,
-            *fields.values(),
-            now,
+        statement, args = sql.update(
+            "post.posts", ("post_id", post_id), {**fields, "update_time": now}, returning="*"
         )
-        return _post(row)
+        return _post(await self._conn.fetchrow(statement, *args))
 
     async def mark_deleted(self, post_id: str, now: datetime) -> None:
         await self._conn.execute(
@@ -96,12 +83,7 @@ class PostRepository:
     ) -> list[Post]:
         """One page of a feed, newest first, in one query. Empty filters match everything."""
         where = ["NOT deleted"]
-        args: list[Any] = []
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
+        arg = Params()
         if target_type:
             where.append(f"target_type = {arg(target_type)}")
         if target_id:
@@ -110,11 +92,11 @@ class PostRepository:
             where.append(f"data_type = {arg(data_type)}")
         if after is not None:
             where.append(f"(create_time, post_id) < ({arg(after[0])}, {arg(after[1])})")
-        sql = (
+        statement = (
             f"SELECT * FROM post.posts WHERE {' AND '.join(where)}"  # noqa: S608
             f" ORDER BY create_time DESC, post_id DESC LIMIT {arg(limit)}"
         )
-        return [_post(row) for row in await self._conn.fetch(sql, *args)]
+        return [_post(row) for row in await self._conn.fetch(statement, *arg.values)]
 
     async def by_rooms(self, room_ids: list[str]) -> list[Post]:
         """The newest posts of each room (up to MAX_POSTS_PER_ROOM each), in one query,

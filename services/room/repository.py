@@ -7,8 +7,9 @@ from typing import Any
 
 import asyncpg
 
-from services.common.errors import DuplicateKey
+from services.common import sql
 from services.common.events import DomainEvent, SideEffects
+from services.common.sql import Params
 from services.common.unit_of_work import UnitOfWork
 from services.room.domain import (
     UPDATABLE_FIELDS,
@@ -170,12 +171,7 @@ class RoomRepository:
         limit: int,
     ) -> list[RoomView]:
         where: list[str] = []
-        args: list[Any] = []
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
+        arg = Params()
         if statuses:
             where.append(f"r.status = ANY({arg(statuses)}::text[])")
         if types:
@@ -190,12 +186,12 @@ class RoomRepository:
             op = "<" if newest_first else ">"
             where.append(f"(r.create_time, r.room_id) {op} ({arg(after[0])}, {arg(after[1])})")
         order = "DESC" if newest_first else "ASC"
-        sql = (
+        statement = (
             f"SELECT {_VIEW_COLUMNS} FROM room.rooms r"  # noqa: S608
             f" {'WHERE ' + ' AND '.join(where) if where else ''}"
             f" ORDER BY r.create_time {order}, r.room_id {order} LIMIT {arg(limit)}"
         )
-        return [_view(row) for row in await self._conn.fetch(sql, *args)]
+        return [_view(row) for row in await self._conn.fetch(statement, *arg.values)]
 
     # --- the aggregate ---
 
@@ -238,17 +234,9 @@ class RoomRepository:
 
     async def insert(self, row: dict[str, Any]) -> None:
         """A new room; DuplicateKey("room_id" or "request_id") when one has that key."""
-        columns = list(row)
-        try:
-            await self._conn.execute(
-                f"INSERT INTO room.rooms ({', '.join(columns)})"  # noqa: S608
-                f" VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))})",
-                *row.values(),
-            )
-        except asyncpg.UniqueViolationError as e:
-            if e.constraint_name not in _UNIQUE_KEYS:
-                raise
-            raise DuplicateKey(_UNIQUE_KEYS[e.constraint_name]) from None
+        statement, args = sql.insert("room.rooms", row)
+        with sql.unique_keys(_UNIQUE_KEYS):
+            await self._conn.execute(statement, *args)
 
     async def save(self, room: Room, now: datetime) -> None:
         """Write the aggregate's state (its co-hosts are written as they change)."""
@@ -274,14 +262,10 @@ class RoomRepository:
 
     async def update_fields(self, room_id: str, fields: dict[str, Any], now: datetime) -> None:
         assert set(fields) <= set(UPDATABLE_FIELDS)
-        sets = [f"{name} = ${i}" for i, name in enumerate(fields, start=2)]
-        sets.append(f"update_time = ${len(fields) + 2}")
-        await self._conn.execute(
-            f"UPDATE room.rooms SET {', '.join(sets)} WHERE room_id = $1",  # noqa: S608
-            room_id,
-            *fields.values(),
-            now,
+        statement, args = sql.update(
+            "room.rooms", ("room_id", room_id), {**fields, "update_time": now}
         )
+        await self._conn.execute(statement, *args)
 
     async def purge(self, room_id: str) -> None:
         """Remove a room for good; participants, bans, connections and playbacks go with it

@@ -1,24 +1,32 @@
 """The accept use case with an in-memory unit of work and a fake room service: no I/O."""
 
 import copy
+import json
 from datetime import timedelta
 
 import pytest
 
 from services.common.auth import Caller
 from services.common.errors import FailedPrecondition, PermissionDenied
+from services.common.timestamps import utcnow
 from services.invitation import handlers
 from services.invitation.domain import Invitation, InvitationStatus, RoomAccess
+from services.invitation.side_effects import side_effects
 
 
 class FakeInvitations:
-    def __init__(self, rows: dict[str, Invitation]) -> None:
+    def __init__(self, rows: dict[str, Invitation], seen: list[Invitation]) -> None:
         self.rows = rows
-        self.events: list[tuple[str, str]] = []
+        self._seen = seen
 
     async def get(self, invitation_id: str, *, for_update: bool = False) -> Invitation | None:
         row = self.rows.get(invitation_id)
-        return copy.copy(row) if row else None
+        if row is None:
+            return None
+        invitation = copy.copy(row)
+        invitation.events = []
+        self._seen.append(invitation)
+        return invitation
 
     async def save_resolution(self, invitation: Invitation, now) -> bool:
         if self.rows[invitation.invitation_id].status is not InvitationStatus.PENDING:
@@ -26,25 +34,29 @@ class FakeInvitations:
         self.rows[invitation.invitation_id] = copy.copy(invitation)
         return True
 
-    async def notify(self, invitation_ids: list[str], kind: str) -> None:
-        self.events += [(i, kind) for i in invitation_ids]
-
 
 class FakeUnitOfWork:
-    """Changes become visible only on commit, like the real one."""
+    """Changes become visible only on commit, like the real one, and the events of what it
+    loaded become notifications then (services.invitation.side_effects)."""
 
     def __init__(self, rows: dict[str, Invitation]) -> None:
         self.committed = rows
         self.commits = 0
+        self.notices: list[tuple[str, str]] = []
 
     async def __aenter__(self):
-        self.invitations = FakeInvitations(copy.deepcopy(self.committed))
+        self._seen: list[Invitation] = []
+        self.invitations = FakeInvitations(copy.deepcopy(self.committed), self._seen)
         return self
 
     async def __aexit__(self, *exc) -> None:
         pass
 
     async def commit(self) -> None:
+        events = [e for invitation in self._seen for e in invitation.events]
+        for n in side_effects(events).notifications:
+            notice = json.loads(n.payload)
+            self.notices.append((notice["invitation"]["invitation_id"], notice["kind"]))
         self.committed.clear()
         self.committed.update(self.invitations.rows)
         self.commits += 1
@@ -68,7 +80,7 @@ class FakeRooms:
 
 
 def pending(invitation_id: str = "i1", user_id: str = "guest", ttl: int = 600) -> Invitation:
-    now = handlers.utcnow()
+    now = utcnow()
     return Invitation(
         invitation_id=invitation_id,
         room_id="r1",
@@ -86,7 +98,7 @@ async def test_accept_when_seats_full_keeps_invitation_pending():
         await handlers.accept_invitation("i1", Caller(user_id="guest"), uow, FakeRooms(0))
     assert e.value.reason == "SEAT_LIMIT_REACHED"
     assert uow.committed["i1"].status is InvitationStatus.PENDING
-    assert uow.commits == 0
+    assert uow.commits == 0 and uow.notices == []
 
 
 async def test_accept_seats_the_invitee_once_and_resolves_once():
@@ -94,6 +106,7 @@ async def test_accept_seats_the_invitee_once_and_resolves_once():
     accepted = await handlers.accept_invitation("i1", Caller(user_id="guest"), uow, rooms)
     assert accepted.status is InvitationStatus.ACCEPTED
     assert uow.committed["i1"].status is InvitationStatus.ACCEPTED
+    assert uow.notices == [("i1", "status_changed")]
     with pytest.raises(FailedPrecondition) as e:
         await handlers.accept_invitation("i1", Caller(user_id="guest"), uow, rooms)
     assert e.value.reason == "INVITATION_NOT_PENDING"
