@@ -1,7 +1,7 @@
 """Domain enums ↔ proto enums, matched by name (RoomStatus.LIVE ↔ ROOM_STATUS_LIVE): one map
 per enum, declared by the servicer that speaks it."""
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -37,8 +37,11 @@ class EnumMap(Generic[D]):
             return None
         return self._from_proto[number]
 
-    def read_set(self, v: Violations, field: str, numbers: Iterable[int]) -> list[D]:
-        """A filter: known values, duplicates folded, in a canonical order (for page tokens)."""
+    def read_set(self, v: Violations, field: str, numbers: Sequence[int]) -> list[D]:
+        """A filter: known values, duplicates folded, in a canonical order (for page tokens);
+        more than twice the number of values is refused by count."""
+        if not v.count(field, numbers, 2 * len(self._to_proto)):
+            return []
         found: set[D] = set()
         for i, number in enumerate(numbers):
             value = self.read(v, f"{field}[{i}]", number)

@@ -9,6 +9,19 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 DOMAIN = "costream"
+# Error details travel in trailers, which gRPC caps at 16 KiB: what an error reports is
+# bounded whatever the request was.
+MAX_REPORTED_VIOLATIONS = 20
+MAX_FIELD_CHARS = 100
+MAX_DESCRIPTION_CHARS = 200
+MAX_MESSAGE_CHARS = 1000
+MAX_METADATA_VALUE_CHARS = 200
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 M = TypeVar("M", error_details_pb2.ErrorInfo, error_details_pb2.BadRequest)
 
 
@@ -34,12 +47,22 @@ class ServiceError(Exception):
 
 
 class InvalidArgument(ServiceError):
+    """Bad input: the first MAX_REPORTED_VIOLATIONS field violations, clipped, and how many
+    more there were."""
+
     code = grpc.StatusCode.INVALID_ARGUMENT
 
-    def __init__(self, violations: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, violations: Iterable[tuple[str, str]], *, total: int | None = None) -> None:
         violations = list(violations)
-        message = "; ".join(f"{field}: {description}" for field, description in violations)
-        super().__init__("INVALID_FIELD", message or "invalid request", violations=violations)
+        total = max(total or 0, len(violations))
+        reported = [
+            (clip(field, MAX_FIELD_CHARS), clip(description, MAX_DESCRIPTION_CHARS))
+            for field, description in violations[:MAX_REPORTED_VIOLATIONS]
+        ]
+        if total > len(reported):
+            reported.append(("request", f"and {total - len(reported)} more violations"))
+        message = "; ".join(f"{field}: {description}" for field, description in reported)
+        super().__init__("INVALID_FIELD", message or "invalid request", violations=reported)
 
 
 class Unauthenticated(ServiceError):
@@ -85,9 +108,8 @@ class DuplicateKey(Exception):
 def to_status(error: ServiceError) -> grpc.Status:
     """The gRPC status for an error, with ErrorInfo and, for bad input, BadRequest details."""
     info = any_pb2.Any()
-    info.Pack(
-        error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
-    )
+    metadata = {k: clip(v, MAX_METADATA_VALUE_CHARS) for k, v in error.metadata.items()}
+    info.Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata))
     details = [info]
     if error.violations:
         bad_request = any_pb2.Any()
@@ -101,7 +123,11 @@ def to_status(error: ServiceError) -> grpc.Status:
         )
         details.append(bad_request)
     return rpc_status.to_status(
-        status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
+        status_pb2.Status(
+            code=error.code.value[0],
+            message=clip(error.message, MAX_MESSAGE_CHARS),
+            details=details,
+        )
     )
 
 

@@ -5,16 +5,21 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
+
+from google.protobuf.message import Message
 
 from services.common.errors import InvalidArgument
 from services.common.validation import Violations
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
+# No response carries more items than fit in this (api.md: no page exceeds 1 MiB); room is
+# left for the token and the framing.
+MAX_PAGE_BYTES = 1024 * 1024 - 4096
 
 
 def page_size(value: int) -> int:
@@ -34,6 +39,23 @@ class Keyed(Protocol):
 
 
 T = TypeVar("T", bound=Keyed)
+M = TypeVar("M", bound=Message)
+
+
+def within_bytes(
+    items: list[Any], to_proto: Callable[[Any], M], max_bytes: int = MAX_PAGE_BYTES
+) -> list[M]:
+    """The leading items, as protos, whose sizes add up to at most `max_bytes` (the first one
+    always, so a page is never empty while items remain)."""
+    messages: list[M] = []
+    size = 0
+    for item in items:
+        message = to_proto(item)
+        size += message.ByteSize() + 8  # and its tag and length
+        if messages and size > max_bytes:
+            break
+        messages.append(message)
+    return messages
 
 
 @dataclass(frozen=True)
@@ -121,6 +143,15 @@ class PageTokens:
         return PageRequest(
             page_size(page_size_value), self.decode_after(page_token, filters), filters
         )
+
+    def respond(
+        self, page: Page[T], request: PageRequest, to_proto: Callable[[T], M]
+    ) -> tuple[list[M], str]:
+        """The page's items as protos, cut to MAX_PAGE_BYTES, and the token of the page after
+        the last item sent."""
+        messages = within_bytes(page.items, to_proto)
+        sent = Page(page.items[: len(messages)], page.more or len(messages) < len(page.items))
+        return messages, self.next_token(sent, request)
 
     def next_token(self, page: Page[Any], request: PageRequest) -> str:
         """The token of the page after `page`; empty on the last page."""

@@ -33,6 +33,15 @@ log = structlog.get_logger()
 
 REQUEST_ID_HEADER = "x-request-id"
 _UNPARSEABLE = object()
+# Explicit limits on every server and channel: a request or response past them is refused
+# before anything reads it (4 MiB is gRPC's default receive limit; pages stay under 1 MiB).
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+MAX_METADATA_BYTES = 16 * 1024
+MESSAGE_LIMITS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+]
 
 # When the current RPC must finish (time.monotonic()), so calls to peers inherit it.
 request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -219,6 +228,7 @@ def peer_channel(settings: Settings, peer: str) -> grpc.aio.Channel:
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.initial_reconnect_backoff_ms", 200),
             ("grpc.max_reconnect_backoff_ms", 2_000),
+            *MESSAGE_LIMITS,
         ],
     )
 
@@ -248,7 +258,7 @@ async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
     settings = spec.settings
     server = grpc.aio.server(
         interceptors=[CallContextInterceptor(auth.TokenVerifier(settings), spec.internal_methods)],
-        options=[("grpc.so_reuseport", 0)],
+        options=[("grpc.so_reuseport", 0), *MESSAGE_LIMITS],
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

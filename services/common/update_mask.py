@@ -35,6 +35,8 @@ def apply_update_mask(
 ) -> dict[str, Any]:
     """The checked values of the fields to update. Without a mask, every updatable field that
     is set (AIP-134); a path that is not updatable is a violation of `update_mask`."""
+    if not v.count("update_mask.paths", mask.paths, 2 * len(updatable)):
+        return {}
     paths = list(mask.paths) or [name for name in updatable if is_set(resource, name)]
     fields: dict[str, Any] = {}
     for path in dict.fromkeys(paths):

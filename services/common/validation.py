@@ -2,11 +2,11 @@
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence, Sized
 
 from google.protobuf import json_format, struct_pb2
 
-from services.common.errors import InvalidArgument
+from services.common.errors import MAX_REPORTED_VIOLATIONS, InvalidArgument
 
 MAX_METADATA_BYTES = 16 * 1024
 MAX_USER_ID_LENGTH = 128
@@ -26,13 +26,22 @@ def _has_nul(value: object) -> bool:
 
 
 class Violations:
-    """Collects field violations; raise() throws them all at once as INVALID_ARGUMENT."""
+    """Collects field violations; raise_if_any() throws them all at once as INVALID_ARGUMENT
+    (services.common.errors.InvalidArgument keeps what it reports bounded)."""
 
     def __init__(self) -> None:
         self.items: list[tuple[str, str]] = []
+        self.total = 0
 
     def add(self, field: str, description: str) -> None:
-        self.items.append((field, description))
+        self.total += 1
+        if len(self.items) < MAX_REPORTED_VIOLATIONS:
+            self.items.append((field, description))
+
+    def count(self, field: str, values: Sized, max_count: int) -> bool:
+        """A repeated field, counted before its elements are looked at: False (and one
+        violation) when it has more than `max_count`, so a huge list costs nothing more."""
+        return self.check(len(values) <= max_count, field, f"at most {max_count} values")
 
     def check(self, ok: bool, field: str, description: str) -> bool:
         if not ok:
@@ -41,7 +50,7 @@ class Violations:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise InvalidArgument(self.items)
+            raise InvalidArgument(self.items, total=self.total)
 
     def text(
         self, field: str, value: str, *, min_len: int = 0, max_len: int, trim: bool = False
@@ -77,8 +86,11 @@ class Violations:
             self.add(field, f"must match {ROOM_ID.pattern}")
         return value
 
-    def identifiers(self, field: str, values: Iterable[str], *, max_count: int) -> list[str]:
-        """A set of ids: duplicates folded, order of first appearance kept."""
+    def identifiers(self, field: str, values: Sequence[str], *, max_count: int) -> list[str]:
+        """A set of ids: duplicates folded, order of first appearance kept. At most twice
+        `max_count` are sent before folding; more are refused by count."""
+        if not self.count(field, values, 2 * max_count):
+            return []
         folded = list(dict.fromkeys(values))
         if len(folded) > max_count:
             self.add(field, f"at most {max_count} distinct ids")
@@ -88,6 +100,10 @@ class Violations:
 
     def metadata(self, field: str, value: struct_pb2.Struct) -> dict:
         """A free-form JSON object of at most 16 KiB serialized (compact UTF-8 JSON)."""
+        # Far larger on the wire is far larger as JSON too: refused before it is converted.
+        if value.ByteSize() > 4 * MAX_METADATA_BYTES:
+            self.add(field, f"must be at most {MAX_METADATA_BYTES} bytes serialized")
+            return {}
         try:
             data = json_format.MessageToDict(value)
         except (ValueError, json_format.Error):  # NaN and Infinity have no JSON form

@@ -17,6 +17,7 @@ from google.rpc import error_details_pb2
 
 from services.common.auth import Caller
 from services.common.errors import InvalidArgument, peer_detail
+from services.common.pagination import within_bytes
 from services.common.server import request_deadline
 from services.gateway import domain
 
@@ -100,7 +101,7 @@ async def _written_post(backends: Backends, room_id: str, caller: Caller) -> Any
     """The post of this room by the caller, if the failed call wrote it after all."""
     try:
         reply = await backends.posts.ListPostsByRoom(
-            post_service_pb2.ListPostsByRoomRequest(room_ids=[room_id])
+            post_service_pb2.ListPostsByRoomRequest(room_ids=[room_id], max_posts_per_room=1)
         )
     except grpc.aio.AioRpcError:
         return None
@@ -143,7 +144,9 @@ async def get_room_view(room_id: str, caller: Caller, backends: Backends) -> gat
     asked at once."""
     room, posts, invitation = await asyncio.gather(
         backends.rooms.GetRoom(room_service_pb2.GetRoomRequest(room_id=room_id)),
-        backends.posts.ListPostsByRoom(post_service_pb2.ListPostsByRoomRequest(room_ids=[room_id])),
+        backends.posts.ListPostsByRoom(
+            post_service_pb2.ListPostsByRoomRequest(room_ids=[room_id], max_posts_per_room=1)
+        ),
         backends.invitations.GetMyRoomInvitation(
             invitation_service_pb2.GetMyRoomInvitationRequest(room_id=room_id)
         ),
@@ -172,20 +175,32 @@ async def list_live_room_posts(
     request: gateway_service_pb2.ListLiveRoomPostsRequest, backends: Backends
 ) -> gateway_service_pb2.ListLiveRoomPostsResponse:
     """A page of live rooms (newest created first) with their newest posts: two backend calls
-    whatever the page size. The page token is the room page token, passed through."""
-    page = await backends.rooms.ListRooms(
-        room_service_pb2.ListRoomsRequest(
-            statuses=[room_pb2.ROOM_STATUS_LIVE],
-            order_by="last_created",
-            page_size=request.page_size,
-            page_token=request.page_token,
+    per page. The page token is the room page token, passed through. A page too large for
+    one response (1 MiB) is asked again with fewer rooms, so its token follows the last room
+    sent."""
+    page_size = request.page_size
+    while True:
+        page = await backends.rooms.ListRooms(
+            room_service_pb2.ListRoomsRequest(
+                statuses=[room_pb2.ROOM_STATUS_LIVE],
+                order_by="last_created",
+                page_size=page_size,
+                page_token=request.page_token,
+            )
         )
-    )
-    response = gateway_service_pb2.ListLiveRoomPostsResponse(next_page_token=page.next_page_token)
-    if not page.rooms:
-        return response
-    posts = await backends.posts.ListPostsByRoom(
-        post_service_pb2.ListPostsByRoomRequest(room_ids=[room.room_id for room in page.rooms])
-    )
-    response.items.extend(domain.live_room_posts(page.rooms, posts.posts))
-    return response
+        response = gateway_service_pb2.ListLiveRoomPostsResponse(
+            next_page_token=page.next_page_token
+        )
+        if not page.rooms:
+            return response
+        posts = await backends.posts.ListPostsByRoom(
+            post_service_pb2.ListPostsByRoomRequest(
+                room_ids=[room.room_id for room in page.rooms], max_posts_per_room=1
+            )
+        )
+        items = domain.live_room_posts(page.rooms, posts.posts)
+        fitting = within_bytes(items, lambda item: item)
+        if len(page.rooms) == 1 or (len(fitting) == len(items) and not posts.truncated):
+            response.items.extend(fitting)
+            return response
+        page_size = max(1, min(len(page.rooms) // 2, len(fitting)))

@@ -23,7 +23,7 @@ from costream.invitation.v1 import (
 from services.common.auth import current_caller
 from services.common.db import Database
 from services.common.enums import EnumMap
-from services.common.pagination import PageTokens
+from services.common.pagination import Page, PageTokens
 from services.common.timestamps import to_timestamp, utcnow
 from services.common.validation import Violations, require_ids
 from services.invitation import domain, handlers
@@ -82,11 +82,10 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
         return handlers.ListInvitations(statuses, page)
 
     def _page(
-        self, page: Any, cmd: handlers.ListInvitations
+        self, page: Page[domain.Invitation], cmd: handlers.ListInvitations
     ) -> tuple[list[invitation_pb2.Invitation], str]:
         now = utcnow()
-        invitations = [invitation_to_proto(i, now) for i in page.items]
-        return invitations, self._pages.next_token(page, cmd.page)
+        return self._pages.respond(page, cmd.page, lambda i: invitation_to_proto(i, now))
 
     async def CreateInvitation(self, request, context):
         v = Violations()

@@ -97,7 +97,10 @@ def check_mentions(v: Violations, field: str, user_ids: list[str]) -> list[str]:
 
 
 def check_hashtags(v: Violations, field: str, hashtags: list[str]) -> list[str]:
-    """Each 1–100 chars without whitespace, stored without a leading '#', case kept."""
+    """Each 1–100 chars without whitespace, stored without a leading '#', case kept; at most
+    twice the maximum are sent before duplicates fold."""
+    if not v.count(field, hashtags, 2 * MAX_HASHTAGS):
+        return []
     tags = []
     for i, raw in enumerate(hashtags):
         tag = raw.removeprefix("#")

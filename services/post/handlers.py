@@ -102,9 +102,10 @@ async def list_posts(cmd: ListPosts, uow: PostUnitOfWork) -> Page[Post]:
     return Page.of(rows, cmd.page)
 
 
-async def list_posts_by_room(room_ids: list[str], uow: PostUnitOfWork) -> list[Post]:
+async def list_posts_by_room(room_ids: list[str], per_room: int, uow: PostUnitOfWork) -> list[Post]:
+    """The newest `per_room` posts of each room, newest first: one query."""
     async with uow:
-        return await uow.posts.by_rooms(room_ids)
+        return await uow.posts.by_rooms(room_ids, per_room)
 
 
 async def update_post(

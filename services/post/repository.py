@@ -8,7 +8,7 @@ import asyncpg
 from services.common import sql
 from services.common.sql import Params
 from services.common.unit_of_work import UnitOfWork
-from services.post.domain import MAX_POSTS_PER_ROOM, UPDATABLE_FIELDS, DataType, Post, TargetType
+from services.post.domain import UPDATABLE_FIELDS, DataType, Post, TargetType
 
 
 def _post(row: asyncpg.Record) -> Post:
@@ -98,9 +98,8 @@ class PostRepository:
         )
         return [_post(row) for row in await self._conn.fetch(statement, *arg.values)]
 
-    async def by_rooms(self, room_ids: list[str]) -> list[Post]:
-        """The newest posts of each room (up to MAX_POSTS_PER_ROOM each), in one query,
-        newest first."""
+    async def by_rooms(self, room_ids: list[str], per_room: int) -> list[Post]:
+        """The newest `per_room` posts of each room, in one query, newest first."""
         rows = await self._conn.fetch(
             """SELECT p.* FROM unnest($1::text[]) AS r(room_id)
                CROSS JOIN LATERAL (
@@ -110,7 +109,7 @@ class PostRepository:
                    LIMIT $2) AS p
                ORDER BY p.create_time DESC, p.post_id DESC""",
             list(dict.fromkeys(room_ids)),
-            MAX_POSTS_PER_ROOM,
+            per_room,
         )
         return [_post(row) for row in rows]
 

@@ -6,7 +6,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from services.common.auth import current_caller
 from services.common.db import Database
 from services.common.enums import EnumMap
-from services.common.pagination import PageTokens
+from services.common.pagination import PageTokens, within_bytes
 from services.common.timestamps import to_timestamp
 from services.common.update_mask import apply_update_mask
 from services.common.validation import Violations, require_ids
@@ -122,20 +122,23 @@ class PostServicer(post_service_pb2_grpc.PostServiceServicer):
             ),
             self._uow(),
         )
-        return post_service_pb2.ListPostsResponse(
-            posts=[post_to_proto(p) for p in posts.items],
-            next_page_token=self._pages.next_token(posts, page),
-        )
+        protos, token = self._pages.respond(posts, page, post_to_proto)
+        return post_service_pb2.ListPostsResponse(posts=protos, next_page_token=token)
 
     async def ListPostsByRoom(self, request, context):
         v = Violations()
-        if len(request.room_ids) > domain.MAX_ROOM_BATCH:
-            v.add("room_ids", f"at most {domain.MAX_ROOM_BATCH} ids")
-        for i, room_id in enumerate(request.room_ids):
-            v.room_id(f"room_ids[{i}]", room_id)
+        if v.count("room_ids", request.room_ids, domain.MAX_ROOM_BATCH):
+            for i, room_id in enumerate(request.room_ids):
+                v.room_id(f"room_ids[{i}]", room_id)
+        v.check(request.max_posts_per_room >= 0, "max_posts_per_room", "must not be negative")
         v.raise_if_any()
-        posts = await handlers.list_posts_by_room(list(request.room_ids), self._uow())
-        return post_service_pb2.ListPostsByRoomResponse(posts=[post_to_proto(p) for p in posts])
+        per_room = min(request.max_posts_per_room or domain.MAX_POSTS_PER_ROOM,
+                       domain.MAX_POSTS_PER_ROOM)  # fmt: skip
+        posts = await handlers.list_posts_by_room(list(request.room_ids), per_room, self._uow())
+        protos = within_bytes(posts, post_to_proto)
+        return post_service_pb2.ListPostsByRoomResponse(
+            posts=protos, truncated=len(protos) < len(posts)
+        )
 
     async def UpdatePost(self, request, context):
         v = Violations()

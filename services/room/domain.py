@@ -404,12 +404,12 @@ def check_co_hosts(
     v: Violations, co_host_user_ids: list[str], host_user_id: str, max_co_hosts: int
 ) -> list[str]:
     """Initial co-hosts: unique, not the host, no more than the seats."""
+    if not v.count("co_host_user_ids", co_host_user_ids, max_co_hosts):
+        return []
     if len(set(co_host_user_ids)) != len(co_host_user_ids):
         v.add("co_host_user_ids", "must not repeat a user")
     if host_user_id in co_host_user_ids:
         v.add("co_host_user_ids", "must not contain the host")
-    if len(set(co_host_user_ids)) > max_co_hosts:
-        v.add("co_host_user_ids", f"at most {max_co_hosts} co-hosts for this seat template")
     for i, user_id in enumerate(co_host_user_ids):
         v.identifier(f"co_host_user_ids[{i}]", user_id)
     return co_host_user_ids

@@ -8,7 +8,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from services.common.auth import current_caller
 from services.common.db import Database
 from services.common.enums import EnumMap
-from services.common.pagination import PageTokens
+from services.common.pagination import PageTokens, within_bytes
 from services.common.timestamps import duration_from_ms, to_timestamp
 from services.common.update_mask import apply_update_mask
 from services.common.validation import Violations, require_ids
@@ -172,13 +172,15 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
 
     async def BatchGetRooms(self, request, context):
         v = Violations()
-        if len(request.room_ids) > domain.MAX_BATCH:
-            v.add("room_ids", f"at most {domain.MAX_BATCH} ids")
-        for i, room_id in enumerate(request.room_ids):
-            v.room_id(f"room_ids[{i}]", room_id)
+        if v.count("room_ids", request.room_ids, domain.MAX_BATCH):
+            for i, room_id in enumerate(request.room_ids):
+                v.room_id(f"room_ids[{i}]", room_id)
         v.raise_if_any()
         views = await handlers.batch_get_rooms(list(request.room_ids), self._uow())
-        return room_service_pb2.BatchGetRoomsResponse(rooms=[room_to_proto(r) for r in views])
+        rooms = within_bytes(views, room_to_proto)
+        return room_service_pb2.BatchGetRoomsResponse(
+            rooms=rooms, truncated=len(rooms) < len(views)
+        )
 
     async def ListRooms(self, request, context):
         caller = current_caller.get()
@@ -216,10 +218,8 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
             caller,
             self._uow(),
         )
-        return room_service_pb2.ListRoomsResponse(
-            rooms=[room_to_proto(r) for r in rooms.items],
-            next_page_token=self._pages.next_token(rooms, page),
-        )
+        protos, token = self._pages.respond(rooms, page, room_to_proto)
+        return room_service_pb2.ListRoomsResponse(rooms=protos, next_page_token=token)
 
     async def UpdateRoom(self, request, context):
         v = Violations()
@@ -302,10 +302,8 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         bans = await handlers.list_banned_users(
             request.room_id, page, current_caller.get(), self._uow()
         )
-        return room_service_pb2.ListBannedUsersResponse(
-            bans=[ban_to_proto(b) for b in bans.items],
-            next_page_token=self._pages.next_token(bans, page),
-        )
+        protos, token = self._pages.respond(bans, page, ban_to_proto)
+        return room_service_pb2.ListBannedUsersResponse(bans=protos, next_page_token=token)
 
     async def AddCoHost(self, request, context):
         require_ids(

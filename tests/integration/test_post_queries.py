@@ -103,7 +103,7 @@ async def test_posts_of_any_number_of_rooms_are_one_query(database, seeded, coun
     _, room_ids = seeded
     statements: list[str] = []
     rows = await handlers.list_posts_by_room(
-        room_ids[:count], CountingUnitOfWork(database, statements)
+        room_ids[:count], 100, CountingUnitOfWork(database, statements)
     )
     assert {p.room_id for p in rows} == set(room_ids[:count])
     assert len(statements) == 1
@@ -112,7 +112,7 @@ async def test_posts_of_any_number_of_rooms_are_one_query(database, seeded, coun
 async def test_reading_one_post_is_one_query(database, seeded):
     _, room_ids = seeded
     async with PostUnitOfWork(database) as uow:
-        post_id = (await uow.posts.by_rooms(room_ids[:1]))[0].post_id
+        post_id = (await uow.posts.by_rooms(room_ids[:1], 1))[0].post_id
     statements: list[str] = []
     post = await handlers.get_post(
         post_id, Caller(user_id="reader"), CountingUnitOfWork(database, statements)

@@ -169,7 +169,15 @@ def test_title_is_1_to_1000_chars_after_trim(title, ok):
     assert (v.items == []) == ok
 
 
-def test_initial_co_hosts_must_be_unique_not_the_host_and_fit_the_seats():
+def test_initial_co_hosts_must_be_unique_and_not_the_host():
     v = Violations()
-    check_co_hosts(v, ["a", "a", "host"] + [f"u{i}" for i in range(8)], "host", 8)
-    assert len(v.items) == 3
+    check_co_hosts(v, ["a", "a", "host"], "host", 8)
+    assert [d for _, d in v.items] == ["must not repeat a user", "must not contain the host"]
+
+
+def test_initial_co_hosts_fill_the_seats_and_one_more_is_refused_by_count_alone():
+    v = Violations()
+    assert check_co_hosts(v, [f"u{i}" for i in range(8)], "host", 8) == [f"u{i}" for i in range(8)]
+    assert v.items == []
+    check_co_hosts(v, [f"u{i}" for i in range(8)] + ["\x00bad"], "host", 8)
+    assert v.items == [("co_host_user_ids", "at most 8 values")]

@@ -28,7 +28,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#costream/post/v1/post_service.proto\x12\x10\x63ostream.post.v1\x1a\x1b\x63ostream/post/v1/post.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xf6\x01\n\x15\x43reateRoomPostRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x31\n\x0btarget_type\x18\x04 \x01(\x0e\x32\x1c.costream.post.v1.TargetType\x12\x11\n\ttarget_id\x18\x05 \x01(\t\x12)\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x18\n\x10mention_user_ids\x18\x07 \x03(\t\x12\x10\n\x08hashtags\x18\x08 \x03(\t\x12\x12\n\nrequest_id\x18\t \x01(\t\"!\n\x0eGetPostRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\"\xb2\x01\n\x10ListPostsRequest\x12\x31\n\x0btarget_type\x18\x01 \x01(\x0e\x32\x1c.costream.post.v1.TargetType\x12\x11\n\ttarget_id\x18\x02 \x01(\t\x12\x31\n\tdata_type\x18\x03 \x01(\x0e\x32\x1e.costream.post.v1.PostDataType\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"S\n\x11ListPostsResponse\x12%\n\x05posts\x18\x01 \x03(\x0b\x32\x16.costream.post.v1.Post\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x16ListPostsByRoomRequest\x12\x10\n\x08room_ids\x18\x01 \x03(\t\"@\n\x17ListPostsByRoomResponse\x12%\n\x05posts\x18\x01 \x03(\x0b\x32\x16.costream.post.v1.Post\"j\n\x11UpdatePostRequest\x12$\n\x04post\x18\x01 \x01(\x0b\x32\x16.costream.post.v1.Post\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"$\n\x11\x44\x65letePostRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t2\xf9\x03\n\x0bPostService\x12Q\n\x0e\x43reateRoomPost\x12\'.costream.post.v1.CreateRoomPostRequest\x1a\x16.costream.post.v1.Post\x12\x43\n\x07GetPost\x12 .costream.post.v1.GetPostRequest\x1a\x16.costream.post.v1.Post\x12T\n\tListPosts\x12\".costream.post.v1.ListPostsRequest\x1a#.costream.post.v1.ListPostsResponse\x12\x66\n\x0fListPostsByRoom\x12(.costream.post.v1.ListPostsByRoomRequest\x1a).costream.post.v1.ListPostsByRoomResponse\x12I\n\nUpdatePost\x12#.costream.post.v1.UpdatePostRequest\x1a\x16.costream.post.v1.Post\x12I\n\nDeletePost\x12#.costream.post.v1.DeletePostRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#costream/post/v1/post_service.proto\x12\x10\x63ostream.post.v1\x1a\x1b\x63ostream/post/v1/post.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xf6\x01\n\x15\x43reateRoomPostRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x31\n\x0btarget_type\x18\x04 \x01(\x0e\x32\x1c.costream.post.v1.TargetType\x12\x11\n\ttarget_id\x18\x05 \x01(\t\x12)\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x18\n\x10mention_user_ids\x18\x07 \x03(\t\x12\x10\n\x08hashtags\x18\x08 \x03(\t\x12\x12\n\nrequest_id\x18\t \x01(\t\"!\n\x0eGetPostRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\"\xb2\x01\n\x10ListPostsRequest\x12\x31\n\x0btarget_type\x18\x01 \x01(\x0e\x32\x1c.costream.post.v1.TargetType\x12\x11\n\ttarget_id\x18\x02 \x01(\t\x12\x31\n\tdata_type\x18\x03 \x01(\x0e\x32\x1e.costream.post.v1.PostDataType\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"S\n\x11ListPostsResponse\x12%\n\x05posts\x18\x01 \x03(\x0b\x32\x16.costream.post.v1.Post\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x16ListPostsByRoomRequest\x12\x10\n\x08room_ids\x18\x01 \x03(\t\x12\x1a\n\x12max_posts_per_room\x18\x02 \x01(\x05\"S\n\x17ListPostsByRoomResponse\x12%\n\x05posts\x18\x01 \x03(\x0b\x32\x16.costream.post.v1.Post\x12\x11\n\ttruncated\x18\x02 \x01(\x08\"j\n\x11UpdatePostRequest\x12$\n\x04post\x18\x01 \x01(\x0b\x32\x16.costream.post.v1.Post\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"$\n\x11\x44\x65letePostRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t2\xf9\x03\n\x0bPostService\x12Q\n\x0e\x43reateRoomPost\x12\'.costream.post.v1.CreateRoomPostRequest\x1a\x16.costream.post.v1.Post\x12\x43\n\x07GetPost\x12 .costream.post.v1.GetPostRequest\x1a\x16.costream.post.v1.Post\x12T\n\tListPosts\x12\".costream.post.v1.ListPostsRequest\x1a#.costream.post.v1.ListPostsResponse\x12\x66\n\x0fListPostsByRoom\x12(.costream.post.v1.ListPostsByRoomRequest\x1a).costream.post.v1.ListPostsByRoomResponse\x12I\n\nUpdatePost\x12#.costream.post.v1.UpdatePostRequest\x1a\x16.costream.post.v1.Post\x12I\n\nDeletePost\x12#.costream.post.v1.DeletePostRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,13 +44,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTPOSTSRESPONSE']._serialized_start=644
   _globals['_LISTPOSTSRESPONSE']._serialized_end=727
   _globals['_LISTPOSTSBYROOMREQUEST']._serialized_start=729
-  _globals['_LISTPOSTSBYROOMREQUEST']._serialized_end=771
-  _globals['_LISTPOSTSBYROOMRESPONSE']._serialized_start=773
-  _globals['_LISTPOSTSBYROOMRESPONSE']._serialized_end=837
-  _globals['_UPDATEPOSTREQUEST']._serialized_start=839
-  _globals['_UPDATEPOSTREQUEST']._serialized_end=945
-  _globals['_DELETEPOSTREQUEST']._serialized_start=947
-  _globals['_DELETEPOSTREQUEST']._serialized_end=983
-  _globals['_POSTSERVICE']._serialized_start=986
-  _globals['_POSTSERVICE']._serialized_end=1491
+  _globals['_LISTPOSTSBYROOMREQUEST']._serialized_end=799
+  _globals['_LISTPOSTSBYROOMRESPONSE']._serialized_start=801
+  _globals['_LISTPOSTSBYROOMRESPONSE']._serialized_end=884
+  _globals['_UPDATEPOSTREQUEST']._serialized_start=886
+  _globals['_UPDATEPOSTREQUEST']._serialized_end=992
+  _globals['_DELETEPOSTREQUEST']._serialized_start=994
+  _globals['_DELETEPOSTREQUEST']._serialized_end=1030
+  _globals['_POSTSERVICE']._serialized_start=1033
+  _globals['_POSTSERVICE']._serialized_end=1538
 # @@protoc_insertion_point(module_scope)

@@ -61,16 +61,20 @@ class ListPostsResponse(_message.Message):
     def __init__(self, posts: _Optional[_Iterable[_Union[_post_pb2.Post, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListPostsByRoomRequest(_message.Message):
-    __slots__ = ("room_ids",)
+    __slots__ = ("room_ids", "max_posts_per_room")
     ROOM_IDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_POSTS_PER_ROOM_FIELD_NUMBER: _ClassVar[int]
     room_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, room_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    max_posts_per_room: int
+    def __init__(self, room_ids: _Optional[_Iterable[str]] = ..., max_posts_per_room: _Optional[int] = ...) -> None: ...
 
 class ListPostsByRoomResponse(_message.Message):
-    __slots__ = ("posts",)
+    __slots__ = ("posts", "truncated")
     POSTS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     posts: _containers.RepeatedCompositeFieldContainer[_post_pb2.Post]
-    def __init__(self, posts: _Optional[_Iterable[_Union[_post_pb2.Post, _Mapping]]] = ...) -> None: ...
+    truncated: bool
+    def __init__(self, posts: _Optional[_Iterable[_Union[_post_pb2.Post, _Mapping]]] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class UpdatePostRequest(_message.Message):
     __slots__ = ("post", "update_mask")

@@ -52,10 +52,12 @@ class BatchGetRoomsRequest(_message.Message):
     def __init__(self, room_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class BatchGetRoomsResponse(_message.Message):
-    __slots__ = ("rooms",)
+    __slots__ = ("rooms", "truncated")
     ROOMS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     rooms: _containers.RepeatedCompositeFieldContainer[_room_pb2.Room]
-    def __init__(self, rooms: _Optional[_Iterable[_Union[_room_pb2.Room, _Mapping]]] = ...) -> None: ...
+    truncated: bool
+    def __init__(self, rooms: _Optional[_Iterable[_Union[_room_pb2.Room, _Mapping]]] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class ListRoomsRequest(_message.Message):
     __slots__ = ("statuses", "types", "host_user_id", "parent_room_id", "order_by", "include_deleted", "page_size", "page_token")
