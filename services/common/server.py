@@ -32,6 +32,9 @@ from services.common.logging import configure_logging
 log = structlog.get_logger()
 
 REQUEST_ID_HEADER = "x-request-id"
+# Trailer of a Create answered from an earlier call with the same request_id (AIP-155): the
+# resource was not made by this call.
+REPLAYED_HEADER = "x-costream-replayed"
 _UNPARSEABLE = object()
 # Explicit limits on every server and channel: a request or response past them is refused
 # before anything reads it (4 MiB is gRPC's default receive limit; pages stay under 1 MiB).
@@ -173,6 +176,12 @@ def _finish(method: str, code: grpc.StatusCode, started: float) -> None:
     observability.observe_rpc(method, code.name, elapsed)
     log.info("rpc", code=code.name, ms=round(elapsed * 1000, 1))
     structlog.contextvars.unbind_contextvars("request_id", "rpc", "user_id", "room_id")
+
+
+def mark_replayed(context: grpc.aio.ServicerContext, replayed: bool) -> None:
+    """Tell the caller a Create was answered from an earlier call with its request_id."""
+    if replayed:
+        context.set_trailing_metadata(((REPLAYED_HEADER, "true"),))
 
 
 # --- Calls to peer services -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from google.rpc import error_details_pb2
 from services.common.auth import Caller
 from services.common.errors import InvalidArgument, peer_detail
 from services.common.pagination import within_bytes
-from services.common.server import request_deadline
+from services.common.server import REPLAYED_HEADER, request_deadline
 from services.gateway import domain
 
 log = structlog.get_logger()
@@ -70,14 +70,17 @@ def _as_part_of(error: grpc.aio.AioRpcError, prefix: str) -> Exception:
 async def create_live_room_post(
     request: gateway_service_pb2.CreateLiveRoomPostRequest, caller: Caller, backends: Backends
 ) -> gateway_service_pb2.CreateLiveRoomPostResponse:
-    """CreateRoom, then CreateRoomPost for the new room. When the post fails, the room is
-    removed (PurgeRoom), so nothing is left behind and a retry starts afresh. Idempotent with
-    `room.request_id` (or `post.request_id` when only that is set)."""
+    """CreateRoom, then CreateRoomPost for the new room. When the post fails, a room this
+    call created is removed (PurgeRoom, which keeps a room anything hangs on), so nothing is
+    left behind and a retry starts afresh; a room a retry got back is never removed.
+    Idempotent with `room.request_id` (or `post.request_id` when only that is set)."""
     room_request = room_service_pb2.CreateRoomRequest()
     room_request.CopyFrom(request.room)
     room_request.request_id = request.room.request_id or request.post.request_id
+    call = backends.rooms.CreateRoom(room_request)
     try:
-        room = await backends.rooms.CreateRoom(room_request)
+        room = await call
+        replayed = (REPLAYED_HEADER, "true") in tuple(await call.trailing_metadata() or ())
     except grpc.aio.AioRpcError as error:
         raise _as_part_of(error, "room") from None
 
@@ -92,7 +95,8 @@ async def create_live_room_post(
             post = await _written_post(backends, room.room_id, caller)
             if post is not None:
                 return gateway_service_pb2.CreateLiveRoomPostResponse(room=room, post=post)
-        await _undo_room(backends, room.room_id)
+        if not replayed:
+            await _undo_room(backends, room.room_id)
         raise _as_part_of(error, "post") from None
     return gateway_service_pb2.CreateLiveRoomPostResponse(room=room, post=post)
 

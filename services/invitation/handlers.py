@@ -25,6 +25,7 @@ from services.invitation.domain import (
     require_can_invite,
 )
 from services.invitation.repository import InvitationUnitOfWork
+from services.room import errors as room_errors
 
 
 class Rooms(Protocol):
@@ -51,24 +52,31 @@ async def create_invitation(
     uow: InvitationUnitOfWork,
     rooms: Rooms,
     ttl_seconds: int,
-) -> Invitation:
+) -> tuple[Invitation, bool]:
+    """The invitation, and whether it was made by an earlier call with the same request_id.
+
+    The room is asked before the transaction opens (no connection is held during the peer
+    call); the room ending meanwhile is caught inside it: CancelRoomInvitations closes the
+    room here under the same per-room lock, so an invitation is never left pending in an
+    ended room."""
     inviter = caller.require_user()
     if cmd.request_id:
         async with uow:
             existing = await uow.invitations.find_by_request(inviter, cmd.request_id)
             if existing is not None:
-                return existing
-    # Asked before the transaction opens: no connection is held during the peer call.
+                return existing, True
     require_can_invite(await rooms.access(cmd.room_id, cmd.user_id), inviter, cmd.user_id)
     now = utcnow()
     invitation = Invitation.create(new_id(), cmd.room_id, cmd.user_id, inviter, now, ttl_seconds)
     try:
         async with uow:
+            if await uow.invitations.lock_room(cmd.room_id):
+                raise room_errors.room_ended(cmd.room_id)
             # A pending invitation past its deadline must not hold the one-pending slot.
             _changed(uow, await uow.invitations.expire_stale(cmd.room_id, cmd.user_id, now))
             await uow.invitations.insert(invitation, cmd.request_id, now)
             await uow.commit()
-            return invitation
+            return invitation, False
     except DuplicateKey:
         async with uow:
             # A concurrent retry with the same request_id won (whichever index caught it).
@@ -77,7 +85,7 @@ async def create_invitation(
                 existing = await uow.invitations.find_by_request(inviter, cmd.request_id)
             pending = await uow.invitations.latest_of(cmd.room_id, cmd.user_id)
         if existing is not None:
-            return existing
+            return existing, True
         pending_id = pending.invitation_id if pending else ""
         raise errors.invitation_pending(cmd.user_id, pending_id) from None
 
@@ -191,12 +199,16 @@ async def cancel_invitation(
         return await _resolved(uow, invitation)
 
 
-async def cancel_room_invitations(room_id: str, uow: InvitationUnitOfWork) -> int:
-    """The room ended: every pending invitation of it is cancelled (or written down as
-    expired when its deadline had passed). Idempotent: a second call finds nothing pending
+async def cancel_room_invitations(room_id: str, user_id: str, uow: InvitationUnitOfWork) -> int:
+    """The room ended (no `user_id`): it is closed to new invitations and every pending one is
+    cancelled (or written down as expired when its deadline had passed). Or a user was banned
+    from it: that user's pending ones are. Idempotent: a second call finds nothing pending
     and returns 0."""
     async with uow:
-        resolved = await uow.invitations.cancel_room(room_id, utcnow())
+        await uow.invitations.lock_room(room_id)
+        if not user_id:
+            await uow.invitations.close_room(room_id, utcnow())
+        resolved = await uow.invitations.cancel_room(room_id, user_id, utcnow())
         _changed(uow, resolved)
         await uow.commit()
     return sum(1 for i in resolved if i.status is InvitationStatus.CANCELLED)

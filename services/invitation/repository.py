@@ -127,18 +127,35 @@ class InvitationRepository:
         )
         return [_invitation(r) for r in rows]
 
-    async def cancel_room(self, room_id: str, now: datetime) -> list[Invitation]:
-        """Resolve every pending invitation of a room: cancelled, or expired when its deadline
-        had already passed."""
+    async def lock_room(self, room_id: str) -> bool:
+        """Serialize with every other writer of the room's invitations until the transaction
+        ends; True when the room is closed (it ended)."""
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", room_id)
+        return await self._conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM invitation.closed_rooms WHERE room_id = $1)", room_id
+        )
+
+    async def close_room(self, room_id: str, now: datetime) -> None:
+        await self._conn.execute(
+            """INSERT INTO invitation.closed_rooms (room_id, close_time) VALUES ($1, $2)
+               ON CONFLICT (room_id) DO NOTHING""",
+            room_id,
+            now,
+        )
+
+    async def cancel_room(self, room_id: str, user_id: str, now: datetime) -> list[Invitation]:
+        """Resolve every pending invitation of a room (or only the user's, when given):
+        cancelled, or expired when its deadline had already passed."""
         rows = await self._conn.fetch(
             """UPDATE invitation.invitations
                SET status = CASE WHEN expire_time <= $2 THEN 'expired' ELSE 'cancelled' END,
                    respond_time = CASE WHEN expire_time <= $2 THEN NULL ELSE $2 END,
                    update_time = $2
-               WHERE room_id = $1 AND status = 'pending'
+               WHERE room_id = $1 AND status = 'pending' AND ($3 = '' OR user_id = $3)
                RETURNING *""",
             room_id,
             now,
+            user_id,
         )
         return [_invitation(r) for r in rows]
 

@@ -24,6 +24,7 @@ from services.common.auth import current_caller
 from services.common.db import Database
 from services.common.enums import EnumMap
 from services.common.pagination import Page, PageTokens
+from services.common.server import mark_replayed
 from services.common.timestamps import to_timestamp, utcnow
 from services.common.validation import Violations, require_ids
 from services.invitation import domain, handlers
@@ -93,13 +94,14 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
         v.identifier("user_id", request.user_id)
         v.text("request_id", request.request_id, max_len=domain.MAX_REQUEST_ID)
         v.raise_if_any()
-        invitation = await handlers.create_invitation(
+        invitation, replayed = await handlers.create_invitation(
             handlers.CreateInvitation(request.room_id, request.user_id, request.request_id),
             current_caller.get(),
             self._uow(),
             self._rooms,
             self._ttl,
         )
+        mark_replayed(context, replayed)
         return invitation_to_proto(invitation)
 
     async def GetInvitation(self, request, context):
@@ -159,7 +161,11 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
 
     async def CancelRoomInvitations(self, request, context):
         require_ids(room_id=request.room_id)
-        count = await handlers.cancel_room_invitations(request.room_id, self._uow())
+        if request.user_id:
+            require_ids(user_id=request.user_id)
+        count = await handlers.cancel_room_invitations(
+            request.room_id, request.user_id, self._uow()
+        )
         return invitation_service_pb2.CancelRoomInvitationsResponse(cancelled_count=count)
 
     async def WatchMyInvitations(self, request, context):

@@ -32,13 +32,14 @@ class CreateRoomPost:
 
 async def create_room_post(
     cmd: CreateRoomPost, caller: Caller, uow: PostUnitOfWork, rooms: Rooms
-) -> Post:
+) -> tuple[Post, bool]:
+    """The post, and whether it was made by an earlier call with the same request_id."""
     author = caller.require_user()
     if cmd.request_id:
         async with uow:
             existing = await uow.posts.find_by_request(author, cmd.request_id)
             if existing is not None:
-                return existing
+                return existing, True
     # Asked before the transaction opens: no connection is held during the peer call.
     require_can_post_room(await rooms.access(cmd.room_id, author), author)
     now = utcnow()
@@ -63,13 +64,13 @@ async def create_room_post(
                 }
             )
             await uow.commit()
-            return post
+            return post, False
     except DuplicateKey:
         # A concurrent retry with the same request_id won; return its post.
         async with uow:
             existing = await uow.posts.find_by_request(author, cmd.request_id)
             assert existing is not None
-            return existing
+            return existing, True
 
 
 async def get_post(post_id: str, caller: Caller, uow: PostUnitOfWork) -> Post:

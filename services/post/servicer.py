@@ -7,6 +7,7 @@ from services.common.auth import current_caller
 from services.common.db import Database
 from services.common.enums import EnumMap
 from services.common.pagination import PageTokens, within_bytes
+from services.common.server import mark_replayed
 from services.common.timestamps import to_timestamp
 from services.common.update_mask import apply_update_mask
 from services.common.validation import Violations, require_ids
@@ -68,7 +69,7 @@ class PostServicer(post_service_pb2_grpc.PostServiceServicer):
         hashtags = domain.check_hashtags(v, "hashtags", request.hashtags)
         v.text("request_id", request.request_id, max_len=domain.MAX_REQUEST_ID)
         v.raise_if_any()
-        post = await handlers.create_room_post(
+        post, replayed = await handlers.create_room_post(
             handlers.CreateRoomPost(
                 room_id=request.room_id,
                 text=text,
@@ -84,6 +85,7 @@ class PostServicer(post_service_pb2_grpc.PostServiceServicer):
             self._uow(),
             self._rooms,
         )
+        mark_replayed(context, replayed)
         return post_to_proto(post)
 
     async def GetPost(self, request, context):

@@ -9,6 +9,7 @@ from services.common.db import Database
 from services.common.outbox import OutboxRelay
 from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec, peer_channel
+from services.room.peers import Attachments
 from services.room.servicer import INTERNAL_METHODS, SERVICE_NAME, RoomServicer, room_to_proto
 from services.room.side_effects import outbox_deliveries
 from services.room.timers import TIMER_SECONDS, run_timers
@@ -19,11 +20,13 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
     database = Database(settings.database_url or "", settings.db_pool_max_size)
     broadcast_channel = peer_channel(settings, "broadcast")
     invitation_channel = peer_channel(settings, "invitation")
+    post_channel = peer_channel(settings, "post")
     watch = RoomWatch(database, room_to_proto, keepalive_seconds=settings.watch_keepalive_seconds)
     servicer = RoomServicer(
         database,
         PageTokens(settings.internal_auth_secret),
         watch,
+        Attachments(post_channel, invitation_channel),
         reconnect_timeout=timedelta(seconds=settings.reconnect_timeout),
     )
     relay = OutboxRelay(database, "room", outbox_deliveries(broadcast_channel, invitation_channel))
@@ -39,5 +42,10 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
         internal_methods=INTERNAL_METHODS,
         startup=[database.open],
         loops=[watch.listen, relay.run, room_timers],
-        shutdown=[database.close, broadcast_channel.close, invitation_channel.close],
+        shutdown=[
+            database.close,
+            broadcast_channel.close,
+            invitation_channel.close,
+            post_channel.close,
+        ],
     )

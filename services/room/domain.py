@@ -235,8 +235,10 @@ class Room:
         return True
 
     def purge(self) -> None:
-        """Removed for good: only a room that never went live (nothing to undo in LiveKit)."""
-        if self.status is not RoomStatus.IDLE or self.live_time is not None or self.deleted:
+        """Removed for good: only a room that never went live nor had a LiveKit session
+        (nothing to undo in LiveKit)."""
+        used = self.live_time is not None or self.livekit_room_sid is not None
+        if self.status is not RoomStatus.IDLE or used or self.deleted:
             raise errors.room_in_use(self.room_id)
         self._changed(ChangeKind.DELETED)
 

@@ -3,7 +3,7 @@ effects follow from the events the Room aggregate records (services.room.side_ef
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from services.common.auth import Caller
 from services.common.errors import DuplicateKey, InvalidArgument
@@ -63,7 +63,10 @@ class CreateRoom:
     request_id: str
 
 
-async def create_room(cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
+async def create_room(
+    cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork
+) -> tuple[RoomView, bool]:
+    """The room, and whether it was made by an earlier call with the same request_id."""
     host = caller.require_user()
     now = utcnow()
     room_id = cmd.room_id or new_id()
@@ -72,7 +75,7 @@ async def create_room(cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork) -> R
             if cmd.request_id:
                 existing = await uow.rooms.find_by_request(host, cmd.request_id)
                 if existing:
-                    return await _view(uow, existing)
+                    return await _view(uow, existing), True
             if cmd.parent_room_id and not await uow.rooms.exists(cmd.parent_room_id):
                 raise errors.room_not_found(cmd.parent_room_id)
             await uow.rooms.insert(
@@ -98,7 +101,7 @@ async def create_room(cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork) -> R
             await uow.rooms.add_co_hosts(room_id, cmd.co_host_user_ids, now)
             view = await _view(uow, room_id)
             await uow.commit()
-            return view
+            return view, False
     except DuplicateKey:
         if cmd.request_id:
             # A concurrent retry with the same request_id may have won (on the request index
@@ -106,7 +109,7 @@ async def create_room(cmd: CreateRoom, caller: Caller, uow: RoomUnitOfWork) -> R
             async with uow:
                 existing = await uow.rooms.find_by_request(host, cmd.request_id)
                 if existing:
-                    return await _view(uow, existing)
+                    return await _view(uow, existing), True
         raise errors.room_id_taken(room_id) from None
 
 
@@ -308,15 +311,30 @@ async def get_room_access(room_id: str, user_id: str, uow: RoomUnitOfWork) -> Us
         return UserInRoom(view, view.role_of(user_id), banned)
 
 
-async def purge_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> None:
+class Attachments(Protocol):
+    async def any(self, room_id: str) -> bool: ...
+
+
+async def purge_room(
+    room_id: str, caller: Caller, uow: RoomUnitOfWork, attachments: Attachments
+) -> None:
     """Remove a room for good: the gateway undoing a CreateLiveRoomPost whose post failed. Only
-    its host, only while it is idle and was never live; a room already gone is a no-op."""
+    its host, only a room that never went live, had no LiveKit session, and has no post and
+    no invitation (its peers are asked first, outside the transaction); a room already gone
+    is a no-op."""
     user = caller.require_user()
+    async with uow:
+        room = await uow.rooms.get(room_id)
+        if room is None:
+            return
+        room.require_host(user)
+        room.purge()
+    if await attachments.any(room_id):
+        raise errors.room_in_use(room_id)
     async with uow:
         room = await uow.rooms.get(room_id, for_update=True)
         if room is None:
             return
-        room.require_host(user)
         room.purge()
         await uow.rooms.purge(room_id)
         await uow.commit()

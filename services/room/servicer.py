@@ -9,6 +9,7 @@ from services.common.auth import current_caller
 from services.common.db import Database
 from services.common.enums import EnumMap
 from services.common.pagination import PageTokens, within_bytes
+from services.common.server import mark_replayed
 from services.common.timestamps import duration_from_ms, to_timestamp
 from services.common.update_mask import apply_update_mask
 from services.common.validation import Violations, require_ids
@@ -111,12 +112,14 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         database: Database,
         page_tokens: PageTokens,
         watch: RoomWatch,
+        attachments: handlers.Attachments,
         *,
         reconnect_timeout: timedelta,
     ) -> None:
         self._database = database
         self._pages = page_tokens
         self._watch = watch
+        self._attachments = attachments
         self._reconnect_timeout = reconnect_timeout
 
     def _uow(self) -> RoomUnitOfWork:
@@ -147,7 +150,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
             v, list(request.co_host_user_ids), host, seat_template.max_co_hosts
         )
         v.raise_if_any()
-        view = await handlers.create_room(
+        view, replayed = await handlers.create_room(
             handlers.CreateRoom(
                 room_id=request.room_id,
                 title=title,
@@ -164,6 +167,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
             caller,
             self._uow(),
         )
+        mark_replayed(context, replayed)
         return room_to_proto(view)
 
     async def GetRoom(self, request, context):
@@ -340,5 +344,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
 
     async def PurgeRoom(self, request, context):
         require_ids(room_id=request.room_id)
-        await handlers.purge_room(request.room_id, current_caller.get(), self._uow())
+        await handlers.purge_room(
+            request.room_id, current_caller.get(), self._uow(), self._attachments
+        )
         return empty_pb2.Empty()

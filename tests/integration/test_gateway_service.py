@@ -13,6 +13,7 @@ import pytest
 from costream.broadcast.v1 import broadcast_service_pb2 as bs
 from costream.gateway.v1 import gateway_pb2, gateway_service_pb2_grpc
 from costream.gateway.v1 import gateway_service_pb2 as gw
+from costream.invitation.v1 import invitation_pb2
 from costream.invitation.v1 import invitation_service_pb2 as inv
 from costream.post.v1 import post_service_pb2 as ps
 from costream.room.v1 import room_pb2
@@ -162,6 +163,32 @@ async def test_create_live_room_post_retried_after_a_failed_post_creates_one_roo
     reply = await gateway.CreateLiveRoomPost(live_room_post(request_id="r"), **as_user(host))
     assert [r.room_id for r in await rooms_of(gateway, host)] == [reply.room.room_id]
     assert reply.post.room_id == reply.room.room_id
+
+
+async def test_a_retry_whose_post_fails_never_removes_the_room_it_got_back(gateway):
+    host = unique("host")
+    first = await gateway.CreateLiveRoomPost(live_room_post(request_id="k"), **as_user(host))
+    invitee = unique("guest")
+    await gateway.CreateInvitation(
+        inv.CreateInvitationRequest(room_id=first.room.room_id, user_id=invitee), **as_user(host)
+    )
+    error = await rpc_error(
+        gateway.CreateLiveRoomPost(live_room_post(text="", request_id="k"), **as_user(host))
+    )
+    assert violated_fields(error) == {"post.text"}
+    view = await gateway.GetRoomView(
+        gw.GetRoomViewRequest(room_id=first.room.room_id), **as_user(invitee)
+    )
+    assert view.room.room_id == first.room.room_id and not view.room.deleted
+    assert view.post.post_id == first.post.post_id
+    assert view.my_invitation.status == invitation_pb2.INVITATION_STATUS_PENDING
+    # Nobody else can take its id either.
+    taken = await rpc_error(
+        gateway.CreateRoom(
+            rs.CreateRoomRequest(room_id=first.room.room_id, title="mine"), **as_user("eve")
+        )
+    )
+    assert (taken.code(), reason_of(taken)) == (grpc.StatusCode.ALREADY_EXISTS, "ROOM_ID_TAKEN")
 
 
 # --- GetRoomView -------------------------------------------------------------------------------

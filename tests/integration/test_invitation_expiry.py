@@ -172,7 +172,7 @@ async def test_cancel_room_invitations_leaves_an_expired_one_expired(stubs, data
     room_id = await new_room(rooms, host)
     inv = await invite(invitations, host, room_id, guest)
     await asyncio.sleep(TTL + 0.1)
-    assert await handlers.cancel_room_invitations(room_id, InvitationUnitOfWork(database)) == 0
+    assert await handlers.cancel_room_invitations(room_id, "", InvitationUnitOfWork(database)) == 0
     got = await invitations.GetInvitation(
         invitation_service_pb2.GetInvitationRequest(invitation_id=inv.invitation_id),
         metadata=user_metadata(guest),

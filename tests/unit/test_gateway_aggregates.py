@@ -16,6 +16,7 @@ from costream.room.v1 import room_service_pb2 as rs
 
 from services.common.auth import Caller
 from services.common.errors import InvalidArgument, NotFound, ServiceError, to_status
+from services.common.server import REPLAYED_HEADER
 from services.gateway import handlers
 from services.gateway.handlers import Backends
 
@@ -27,25 +28,57 @@ def rpc_error(code: grpc.StatusCode, error: ServiceError | None = None) -> grpc.
     return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), trailing or grpc.aio.Metadata(), "x")
 
 
+class Replayed:
+    """A Create answered from an earlier call with the same request_id."""
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+
+class FakeCall:
+    """What a grpc.aio stub returns: awaitable, with trailing metadata."""
+
+    def __init__(self, answer: Callable[[], Any]) -> None:
+        self._answer = answer
+        self._trailing: tuple = ()
+
+    def __await__(self):
+        return self._result().__await__()
+
+    async def _result(self) -> Any:
+        reply = self._answer()
+        if isinstance(reply, Replayed):
+            self._trailing = ((REPLAYED_HEADER, "true"),)
+            reply = reply.message
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
+
+    async def trailing_metadata(self) -> tuple:
+        return self._trailing
+
+
 class Fake:
     """A stub whose RPCs answer from `replies`: a message, an exception to raise, a function of
-    the request, or a list of those (one per call). Every call is recorded."""
+    the request, Replayed(message), or a list of those (one per call). Every call is
+    recorded."""
 
     def __init__(self, calls: list[tuple[str, Any]], **replies: Any) -> None:
         self._calls = calls
         self._replies = replies
 
     def __getattr__(self, rpc: str) -> Callable[..., Any]:
-        async def call(request: Any, **_: Any) -> Any:
-            self._calls.append((rpc, request))
-            reply = self._replies[rpc]
-            if isinstance(reply, list):
-                reply = reply.pop(0)
-            if callable(reply) and not isinstance(reply, type):
-                reply = reply(request)
-            if isinstance(reply, BaseException):
-                raise reply
-            return reply
+        def call(request: Any, **_: Any) -> FakeCall:
+            def answer() -> Any:
+                self._calls.append((rpc, request))
+                reply = self._replies[rpc]
+                if isinstance(reply, list):
+                    reply = reply.pop(0)
+                if callable(reply) and not isinstance(reply, type):
+                    reply = reply(request)
+                return reply
+
+            return FakeCall(answer)
 
         return call
 
@@ -150,6 +183,25 @@ async def test_a_post_written_although_its_call_failed_is_kept_and_returned():
     )
     reply = await handlers.create_live_room_post(request(), ALICE, b)
     assert reply.post.post_id == "p1"
+    assert "PurgeRoom" not in [rpc for rpc, _ in calls]
+
+
+@pytest.mark.parametrize(
+    "post_error", [grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAVAILABLE]
+)
+async def test_a_retry_that_gets_an_existing_room_back_never_removes_it(post_error):
+    calls: list = []
+    b = backends(
+        calls,
+        rooms={"CreateRoom": Replayed(NEW_ROOM)},
+        posts={
+            "CreateRoomPost": rpc_error(post_error),
+            "ListPostsByRoom": post_service_pb2.ListPostsByRoomResponse(),
+        },
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await handlers.create_live_room_post(request(request_id="k"), ALICE, b)
+    assert caught.value.code() == post_error
     assert "PurgeRoom" not in [rpc for rpc, _ in calls]
 
 

@@ -90,10 +90,12 @@ class WatchMyInvitationsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class CancelRoomInvitationsRequest(_message.Message):
-    __slots__ = ("room_id",)
+    __slots__ = ("room_id", "user_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
     room_id: str
-    def __init__(self, room_id: _Optional[str] = ...) -> None: ...
+    user_id: str
+    def __init__(self, room_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class CancelRoomInvitationsResponse(_message.Message):
     __slots__ = ("cancelled_count",)
