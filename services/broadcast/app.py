@@ -8,17 +8,14 @@ from costream.broadcast.v1 import broadcast_service_pb2_grpc
 from services.broadcast.domain import TokenMinter
 from services.broadcast.handlers import Broadcast
 from services.broadcast.livekit_client import LiveKitClient
-from services.broadcast.repository import BroadcastUnitOfWork
 from services.broadcast.servicer import INTERNAL_METHODS, SERVICE_NAME, BroadcastServicer
 from services.broadcast.webhooks import WebhookServer
 from services.common.config import LOCAL_LIVEKIT_URL, Settings
-from services.common.db import Database
 from services.common.server import ServiceSpec, peer_channel
 from services.room.client import RoomClient
 
 
 def build(settings: Settings) -> ServiceSpec:
-    database = Database(settings.database_url or "", settings.db_pool_max_size)
     room_channel = peer_channel(settings, "room")
     livekit = LiveKitClient(
         settings.livekit_url or LOCAL_LIVEKIT_URL,
@@ -35,7 +32,6 @@ def build(settings: Settings) -> ServiceSpec:
             timedelta(seconds=settings.token_ttl),
             settings.livekit_public_url,
         ),
-        uow=lambda: BroadcastUnitOfWork(database),
         token_ttl=settings.token_ttl,
         reconnect_timeout=settings.reconnect_timeout,
     )
@@ -50,6 +46,6 @@ def build(settings: Settings) -> ServiceSpec:
             )
         ],
         internal_methods=INTERNAL_METHODS,
-        startup=[database.open, livekit.open, webhooks.start],
-        shutdown=[webhooks.stop, livekit.close, room_channel.close, database.close],
+        startup=[livekit.open, webhooks.start],
+        shutdown=[webhooks.stop, livekit.close, room_channel.close],
     )

@@ -15,6 +15,7 @@ from livekit.protocol import models
 from livekit.protocol import room as livekit_room_pb
 from livekit.protocol.webhook import WebhookEvent
 
+from services.common.errors import PermissionDenied
 from services.common.livekit_names import LEAVES, UNKNOWN_REASON
 from services.room import errors as room_errors
 from services.room.client import RoomAccess
@@ -114,6 +115,28 @@ class TokenMinter:
         return Credentials(token=token, url=self._public_url, expire_time=expire_time)
 
 
+def stage_changed() -> PermissionDenied:
+    return PermissionDenied(
+        room_errors.NOT_ON_STAGE, "your place on stage changed while the token was made; ask again"
+    )
+
+
+def room_metadata(room_id: str, host_user_id: str) -> str:
+    """The LiveKit room's metadata: it names the costream room, which marks the LiveKit room
+    as one the broadcast service created (a viewer cannot set room metadata)."""
+    return json.dumps({"room_id": room_id, "host_user_id": host_user_id})
+
+
+def is_ours(room: models.Room) -> bool:
+    """Whether a LiveKit room (a session) is one the broadcast service made for the costream
+    room of its name: only such sessions move the room (domain.md "Only our sessions count")."""
+    try:
+        metadata = json.loads(room.metadata or "{}")
+    except ValueError:
+        return False
+    return isinstance(metadata, dict) and metadata.get("room_id") == room.name
+
+
 def create_room_request(
     room_id: str, host_user_id: str, *, token_ttl: int, reconnect_timeout: int
 ) -> livekit_room_pb.CreateRoomRequest:
@@ -123,7 +146,7 @@ def create_room_request(
         empty_timeout=token_ttl + EMPTY_TIMEOUT_GRACE,
         departure_timeout=reconnect_timeout + DEPARTURE_TIMEOUT_GRACE,
         max_participants=MAX_PARTICIPANTS,
-        metadata=json.dumps({"room_id": room_id, "host_user_id": host_user_id}),
+        metadata=room_metadata(room_id, host_user_id),
     )
 
 
@@ -135,8 +158,11 @@ def _enum_name(enum: object, value: int, default: str) -> str:
 
 
 def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:
-    """A verified webhook in the terms of the room service; None for events of participants
-    that are not people (egress, ingress, agents, SIP), which count for nothing."""
+    """A verified webhook in the terms of the room service; None for events of sessions we
+    did not create (their room's metadata is not ours) and of participants that are not
+    people (egress, ingress, agents, SIP), which count for nothing."""
+    if event.HasField("room") and not event.HasField("egress_info") and not is_ours(event.room):
+        return None
     if event.HasField("participant") and event.participant.kind != models.ParticipantInfo.STANDARD:
         return None
     out = room_pb2.LiveKitEvent(

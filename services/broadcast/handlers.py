@@ -1,14 +1,11 @@
 """The broadcast use cases: credentials for LiveKit, and the LiveKit side effects rooms ask
 for (idempotent, so the room outbox may deliver them more than once)."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.broadcast import domain
 from services.broadcast.livekit_client import LiveKitClient
-from services.broadcast.repository import BroadcastUnitOfWork
 from services.common.auth import Caller
-from services.common.timestamps import utcnow
 from services.room.client import RoomClient
 
 
@@ -19,17 +16,15 @@ class Broadcast:
     rooms: RoomClient
     livekit: LiveKitClient
     tokens: domain.TokenMinter
-    uow: Callable[[], BroadcastUnitOfWork]
     token_ttl: int
     reconnect_timeout: int
 
 
 async def _ensure_livekit_room(access: domain.RoomAccess, b: Broadcast) -> None:
-    """Create the session's LiveKit room before its first broadcaster credential. CreateRoom
-    is idempotent on LiveKit too, so two first credentials at once do no harm."""
-    async with b.uow() as uow:
-        if await uow.livekit_rooms.session(access.room_id):
-            return
+    """The session's LiveKit room, before any broadcaster credential: created if LiveKit has
+    none (asked every time, so a room LiveKit lost is made again; CreateRoom of a live room
+    returns it), and marked as ours if someone else opened it (a viewer token where LiveKit
+    auto-creates rooms), so its events count from now on."""
     room = await b.livekit.create_room(
         domain.create_room_request(
             access.room_id,
@@ -38,17 +33,24 @@ async def _ensure_livekit_room(access: domain.RoomAccess, b: Broadcast) -> None:
             reconnect_timeout=b.reconnect_timeout,
         )
     )
-    async with b.uow() as uow:
-        await uow.livekit_rooms.save(access.room_id, room.sid, utcnow())
-        await uow.commit()
+    if not domain.is_ours(room):
+        await b.livekit.update_room_metadata(
+            access.room_id, domain.room_metadata(access.room_id, access.host_user_id)
+        )
 
 
 async def get_broadcast_data(room_id: str, caller: Caller, b: Broadcast) -> domain.Credentials:
+    """Broadcaster credentials. The access is asked again after signing: a ban or a removal
+    that commits while the token is made wins (and LiveKit removes a banned identity that
+    joins anyway, services.room.livekit)."""
     user = caller.require_user()
     access = await b.rooms.access(room_id, user)
     role = domain.broadcaster_role(access)
     await _ensure_livekit_room(access, b)
-    return b.tokens.mint(user, room_id, role)
+    credentials = b.tokens.mint(user, room_id, role)
+    if domain.broadcaster_role(await b.rooms.access(room_id, user)) is not role:
+        raise domain.stage_changed()
+    return credentials
 
 
 async def get_viewer_data(room_id: str, caller: Caller, b: Broadcast) -> domain.Credentials:
@@ -64,17 +66,7 @@ async def get_viewer_data(room_id: str, caller: Caller, b: Broadcast) -> domain.
 
 async def end_livekit_room(room_id: str, b: Broadcast) -> None:
     await b.livekit.delete_room(room_id)
-    async with b.uow() as uow:
-        await uow.livekit_rooms.forget(room_id)
-        await uow.commit()
 
 
 async def remove_livekit_participant(room_id: str, user_id: str, b: Broadcast) -> None:
     await b.livekit.remove_participant(room_id, user_id)
-
-
-async def livekit_room_finished(room_id: str, livekit_room_sid: str, b: Broadcast) -> None:
-    """LiveKit closed that session's room: the next session needs a CreateRoom again."""
-    async with b.uow() as uow:
-        await uow.livekit_rooms.forget(room_id, livekit_room_sid)
-        await uow.commit()

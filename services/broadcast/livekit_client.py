@@ -58,6 +58,10 @@ class LiveKitClient:
         assert room is not None
         return room
 
+    async def update_room_metadata(self, room_id: str, metadata: str) -> None:
+        request = livekit_room_pb.UpdateRoomMetadataRequest(room=room_id, metadata=metadata)
+        await self._call("UpdateRoomMetadata", self._rooms.update_room_metadata(request))
+
     async def delete_room(self, room_id: str) -> None:
         """Disconnect everyone and close the room; a room that is not there is done already."""
         request = livekit_room_pb.DeleteRoomRequest(room=room_id)

@@ -12,7 +12,6 @@ from livekit.api import TokenVerifier, WebhookReceiver
 from services.broadcast import domain, handlers
 from services.common import observability
 from services.common.config import Settings
-from services.common.livekit_names import ROOM_FINISHED
 
 log = structlog.get_logger()
 
@@ -73,13 +72,6 @@ class WebhookServer:
             if e.code() in _REFUSED:
                 return web.Response(status=400, text="event refused")
             return web.Response(status=503, text="the room service is unavailable; retry")
-        if room_event.event == ROOM_FINISHED:
-            try:
-                await handlers.livekit_room_finished(
-                    room_event.room_name, room_event.room_sid, self._b
-                )
-            except Exception as e:  # the room applied it; the next CreateRoom fixes the rest
-                bound.warning("livekit room not forgotten", error=type(e).__name__)
         bound.info("webhook applied", applied=applied)
         observability.WEBHOOKS.labels(event.event, "applied" if applied else "no_change").inc()
         return web.Response(text="ok")

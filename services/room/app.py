@@ -29,7 +29,9 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
         Attachments(post_channel, invitation_channel),
         reconnect_timeout=timedelta(seconds=settings.reconnect_timeout),
     )
-    relay = OutboxRelay(database, "room", outbox_deliveries(broadcast_channel, invitation_channel))
+    relay = OutboxRelay(
+        database, "room", outbox_deliveries(database, broadcast_channel, invitation_channel)
+    )
 
     async def room_timers() -> None:
         await run_timers(database, timedelta(seconds=settings.max_live_duration), timer_seconds)

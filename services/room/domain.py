@@ -116,14 +116,26 @@ class RoomEnded(DomainEvent):
 class TakenOffStage(DomainEvent):
     room_id: str
     user_id: str
+    at: datetime
 
 
 @dataclass(frozen=True)
 class UserBanned(DomainEvent):
     room_id: str
     user_id: str
+    at: datetime
     # Whether the room was still open: an ended room has nobody to disconnect.
     room_open: bool
+
+
+@dataclass(frozen=True)
+class ParticipantRefused(DomainEvent):
+    """LiveKit let in someone who may not be there (a banned identity reconnecting with a
+    token it still holds, or a publisher who is not on stage): out again."""
+
+    room_id: str
+    user_id: str
+    at: datetime
 
 
 @dataclass
@@ -260,23 +272,32 @@ class Room:
         self.co_host_ids.append(user_id)
         self._changed(ChangeKind.PARTICIPANTS_CHANGED)
 
-    def take_off_stage(self, user_id: str) -> bool:
+    def take_off_stage(self, user_id: str, now: datetime) -> bool:
         """A co-host leaves the stage (the host cannot); False when not on it."""
         if user_id == self.host_user_id:
             raise errors.host_cannot_leave()
         if user_id not in self.co_host_ids:
             return False
         self.co_host_ids.remove(user_id)
-        self.events.append(TakenOffStage(self.room_id, user_id))
+        self.events.append(TakenOffStage(self.room_id, user_id, now))
         self._changed(ChangeKind.PARTICIPANTS_CHANGED)
         return True
 
-    def ban(self, user_id: str) -> None:
-        """Off stage and off LiveKit; no credentials and no invitations until it lapses."""
+    def ban(self, user_id: str, now: datetime) -> None:
+        """Off stage and off LiveKit; no credentials, no invitations and no stage requests
+        until it lapses."""
         if user_id == self.host_user_id:
             raise errors.host_cannot_be_banned()
-        self.take_off_stage(user_id)
-        self.events.append(UserBanned(self.room_id, user_id, room_open=not self.ended))
+        self.take_off_stage(user_id, now)
+        self.events.append(UserBanned(self.room_id, user_id, now, room_open=not self.ended))
+
+    def admits(self, user_id: str, now: datetime, *, banned: bool, publishing: bool) -> bool:
+        """Whether LiveKit may keep this participant: not banned, and publishing only from
+        the stage. One it may not keep is refused (put out again)."""
+        if self.ended or not (banned or (publishing and self.role_of(user_id) is None)):
+            return True
+        self.events.append(ParticipantRefused(self.room_id, user_id, now))
+        return False
 
 
 def ban_expiry(now: datetime, duration: timedelta | None) -> datetime | None:

@@ -216,7 +216,7 @@ async def remove_participant(
         room = await _locked(uow, room_id)
         room.require_host(host)
         room.require_not_ended()
-        if not room.take_off_stage(user_id):
+        if not room.take_off_stage(user_id, utcnow()):
             raise errors.not_on_stage(user_id)
         await uow.rooms.remove_participant(room_id, user_id)
         view = await _view(uow, room_id)
@@ -229,7 +229,7 @@ async def leave_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomV
     async with uow:
         room = await _locked(uow, room_id)
         room.require_not_ended()
-        if not room.take_off_stage(user):
+        if not room.take_off_stage(user, utcnow()):
             raise errors.caller_not_on_stage("leave the stage")
         await uow.rooms.remove_participant(room_id, user)
         view = await _view(uow, room_id)
@@ -250,7 +250,7 @@ async def ban_user(
     async with uow:
         room = await _locked(uow, room_id)
         room.require_host_or_admin(by, caller.is_admin)
-        room.ban(user_id)
+        room.ban(user_id, now)
         await uow.rooms.ban(room_id, user_id, reason, by, now, ban_expiry(now, duration))
         await uow.rooms.remove_participant(room_id, user_id)
         view = await _view(uow, room_id)

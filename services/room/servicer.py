@@ -279,6 +279,9 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
             # Bounded before conversion: a huge Duration overflows timedelta and datetime.
             if request.duration.seconds < 0 or request.duration.nanos < 0:
                 v.add("duration", "must not be negative")
+            elif 0 < request.duration.ToNanoseconds() < 1_000_000_000:
+                # Below a second it would round to 0, which means until unbanned.
+                v.add("duration", "must be 0 (until unbanned) or at least 1 second")
             elif request.duration.seconds > domain.MAX_BAN_DURATION.total_seconds():
                 v.add("duration", f"must be at most {domain.MAX_BAN_DURATION.days} days")
             else:

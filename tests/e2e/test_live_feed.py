@@ -3,6 +3,7 @@ of backend calls, counted on the room and post services' own /metrics (costream_
 
 import asyncio
 
+from costream.broadcast.v1 import broadcast_service_pb2 as bs
 from costream.gateway.v1 import gateway_service_pb2 as gw
 from costream.post.v1 import post_service_pb2 as ps
 from costream.room.v1 import room_pb2, room_service_pb2
@@ -45,6 +46,15 @@ async def test_list_live_room_posts_of_50_rooms_takes_two_backend_calls(
                 **auth(host),
             )
         )
+    # Each host asks for credentials (the LiveKit room is made then), then joins.
+    await asyncio.gather(
+        *(
+            gateway.GetBroadcastData(
+                bs.GetBroadcastDataRequest(room_id=c.room.room_id), **auth(c.room.host_user_id)
+            )
+            for c in created
+        )
+    )
     await asyncio.gather(*(emulator.join(c.room.room_id, c.room.host_user_id) for c in created))
     room_ids = [c.room.room_id for c in created]
     for _ in range(150):

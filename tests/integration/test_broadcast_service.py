@@ -86,9 +86,12 @@ async def test_host_gets_host_credentials_after_the_livekit_room_is_created(
     assert livekit_room.empty_timeout > 900  # outlives the first token
     assert livekit_room.max_participants > 0
     assert host in livekit_room.metadata
-    # Known to exist: the next credential does not ask LiveKit again.
+    # Every credential asks LiveKit for the room (CreateRoom of a live room returns it), so a
+    # room LiveKit lost is made again; the live one is the same session.
+    sid = livekit_room.sid
     await broadcast_data(broadcast, room.room_id, host)
-    assert livekit_calls(livekit_emulator, "CreateRoom", room.room_id) == ["ok"]
+    assert livekit_calls(livekit_emulator, "CreateRoom", room.room_id) == ["ok", "ok"]
+    assert livekit_emulator.registry.get_room(room.room_id).sid == sid
 
 
 async def test_co_host_publishes_camera_and_microphone_until_taken_off_stage(rooms, broadcast):

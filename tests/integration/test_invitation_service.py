@@ -337,6 +337,37 @@ async def test_cancel_room_invitations_is_internal_and_idempotent(stubs):
     assert statuses == [ACCEPTED, CANCELLED, CANCELLED]
 
 
+async def test_no_invitation_is_made_for_a_room_whose_end_was_delivered(stubs):
+    # The room service still says the room is open (its end is in flight): the invitation
+    # service, told already, refuses, so nothing stays pending in an ended room.
+    host = unique("host")
+    room = await stubs.room(host)
+    await stubs.invitations.CancelRoomInvitations(
+        invitation_service_pb2.CancelRoomInvitationsRequest(room_id=room.room_id),
+        metadata=service_metadata(),
+    )
+    await refused(
+        stubs.invite(host, room.room_id, unique("guest")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ROOM_ENDED",
+    )
+
+
+async def test_cancelling_one_users_invitations_leaves_the_others_and_the_room_open(stubs):
+    host, banned, other = unique("host"), unique("banned"), unique("other")
+    room = await stubs.room(host)
+    first = await stubs.invite(host, room.room_id, banned)
+    second = await stubs.invite(host, room.room_id, other)
+    reply = await stubs.invitations.CancelRoomInvitations(
+        invitation_service_pb2.CancelRoomInvitationsRequest(room_id=room.room_id, user_id=banned),
+        metadata=service_metadata(),
+    )
+    assert reply.cancelled_count == 1
+    assert (await stubs.get(host, first.invitation_id)).status == CANCELLED
+    assert (await stubs.get(host, second.invitation_id)).status == PENDING
+    assert (await stubs.invite(host, room.room_id, unique("third"))).status == PENDING
+
+
 async def test_my_invitations_are_pending_ones_unless_asked(stubs):
     guest = unique("guest")
     hosts = [unique("host") for _ in range(3)]

@@ -16,6 +16,7 @@ from livekit.api import AccessToken
 from livekit.protocol import models
 from livekit.protocol.webhook import WebhookEvent
 
+from services.broadcast import domain
 from services.common.config import DEV_LIVEKIT_API_KEY, DEV_LIVEKIT_API_SECRET
 from tests.conftest import RunningService
 from tests.support import unique, user_metadata
@@ -152,7 +153,9 @@ def host_joined(room_id: str, host: str) -> WebhookEvent:
         id=unique("EV"),
         event="participant_joined",
         created_at=1_767_225_600,
-        room=models.Room(name=room_id, sid=unique("RM")),
+        room=models.Room(
+            name=room_id, sid=unique("RM"), metadata=domain.room_metadata(room_id, host)
+        ),
         participant=models.ParticipantInfo(
             sid=unique("PA"),
             identity=host,

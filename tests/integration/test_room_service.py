@@ -844,7 +844,10 @@ async def test_banned_co_host_is_taken_off_stage_and_off_livekit(stub, db):
     after = await ban(stub, room.room_id, guest, user_metadata(host), reason="rude")
     assert co_hosts(after) == []
     assert co_hosts(await get(stub, room.room_id)) == []
-    assert await outbox(db, room.room_id) == [("livekit.remove_participant", guest)]
+    assert await outbox(db, room.room_id) == [
+        ("livekit.remove_participant", guest),
+        ("invitations.cancel_for_user", guest),
+    ]
     reply = await stub.ListBannedUsers(
         room_service_pb2.ListBannedUsersRequest(room_id=room.room_id), metadata=user_metadata(host)
     )
@@ -857,7 +860,10 @@ async def test_banned_viewer_is_disconnected_from_livekit(stub, db):
     host, viewer = unique("host"), unique("viewer")
     room = await create(stub, host)
     await ban(stub, room.room_id, viewer, user_metadata(host))
-    assert await outbox(db, room.room_id) == [("livekit.remove_participant", viewer)]
+    assert await outbox(db, room.room_id) == [
+        ("livekit.remove_participant", viewer),
+        ("invitations.cancel_for_user", viewer),
+    ]
 
 
 async def test_ban_unban_and_list_are_for_host_or_admin(stub):

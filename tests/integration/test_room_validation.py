@@ -285,6 +285,11 @@ BAD_BANS = {
         "duration",
     ),
     "duration beyond int range": ({"duration": duration_pb2.Duration(seconds=2**62)}, "duration"),
+    "duration of 999 ns (would round to forever)": (
+        {"duration": duration_pb2.Duration(nanos=999)},
+        "duration",
+    ),
+    "duration of 0.999 s": ({"duration": duration_pb2.Duration(nanos=999_999_999)}, "duration"),
     "reason with NUL": ({"reason": "bad\x00"}, "reason"),
     "reason 1001 chars": ({"reason": "r" * 1001}, "reason"),
     "user_id 129 chars": ({"user_id": "u" * 129}, "user_id"),
@@ -306,6 +311,26 @@ async def test_ban_user_with_bad_field_is_invalid_and_bans_nobody(stub, db, fiel
     )
     assert_invalid(error, field)
     assert await db.fetchval("SELECT count(*) FROM room.bans WHERE room_id = $1", room.room_id) == 0
+
+
+@pytest.mark.parametrize(
+    ("duration", "lapses"),
+    [(duration_pb2.Duration(seconds=1), True), (duration_pb2.Duration(), False)],
+    ids=["one second", "zero: until unbanned"],
+)
+async def test_ban_durations_of_a_second_and_of_zero_are_allowed(stub, db, duration, lapses):
+    host, target = unique("host"), unique("target")
+    room = await create(stub, host)
+    await stub.BanUser(
+        room_service_pb2.BanUserRequest(room_id=room.room_id, user_id=target, duration=duration),
+        metadata=user_metadata(host),
+    )
+    expire = await db.fetchval(
+        "SELECT expire_time FROM room.bans WHERE room_id = $1 AND user_id = $2",
+        room.room_id,
+        target,
+    )
+    assert (expire is not None) == lapses
 
 
 async def test_dismiss_room_with_nul_in_reason_is_invalid_and_keeps_room(stub):

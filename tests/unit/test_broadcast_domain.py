@@ -152,7 +152,7 @@ def _participant_event(event: str, **participant: object) -> WebhookEvent:
         id="EV_1",
         event=event,
         created_at=1_700_000_000,
-        room=models.Room(name="room-1", sid="RM_1"),
+        room=models.Room(name="room-1", sid="RM_1", metadata=domain.room_metadata("room-1", "h")),
         participant=models.ParticipantInfo(**participant),  # type: ignore[arg-type]
     )
 
@@ -177,6 +177,19 @@ def test_participant_left_becomes_a_room_event_with_its_reason():
     assert out.disconnect_reason == "DUPLICATE_IDENTITY"
     assert out.participant_can_publish is True
     assert out.create_time.seconds == 1_700_000_000
+
+
+@pytest.mark.parametrize("metadata", ["", "not json", '{"room_id": "room-2"}', "[1]"])
+def test_events_of_a_livekit_room_we_did_not_create_are_not_room_events(metadata):
+    event = _participant_event("participant_joined", identity="v", sid="PA_1")
+    event.room.metadata = metadata
+    assert domain.to_room_event(event) is None
+
+
+def test_a_livekit_room_we_created_is_ours():
+    request = domain.create_room_request("room-1", "h", token_ttl=900, reconnect_timeout=180)
+    assert domain.is_ours(models.Room(name="room-1", metadata=request.metadata))
+    assert not domain.is_ours(models.Room(name="room-2", metadata=request.metadata))
 
 
 def test_events_of_recorders_and_agents_are_not_room_events():

@@ -115,6 +115,7 @@ class Store:
     departures: dict[tuple[str, str], dict] = field(default_factory=dict)
     playbacks: dict[tuple[str, str], dict] = field(default_factory=dict)
     peaks: dict[str, int] = field(default_factory=dict)
+    bans: set[tuple[str, str]] = field(default_factory=set)
     outbox: list[tuple[str, dict]] = field(default_factory=list)
     notices: list[tuple[str, str]] = field(default_factory=list)
 
@@ -138,6 +139,9 @@ class FakeRooms:
         room = copy.deepcopy(found)
         self._seen.append(room)
         return room
+
+    async def is_banned(self, room_id: str, user_id: str, now: datetime) -> bool:
+        return (room_id, user_id) in self._s.bans
 
     async def save(self, room: Room, now: datetime) -> None:
         saved = copy.deepcopy(room)
@@ -268,7 +272,7 @@ class FakeUnitOfWork:
 
 def new_store() -> Store:
     store = Store()
-    store.rooms[ROOM] = room()
+    store.rooms[ROOM] = room(co_host_ids=[CO_HOST])
     return store
 
 

@@ -54,6 +54,10 @@ class AsyncEmulatorClient:
     async def leave(self, room: str, identity: str, **fields: Any) -> None:
         await self.post("participants/leave", room=room, identity=identity, **fields)
 
+    async def state(self) -> Any:
+        """Rooms with their participants, as the emulator holds them now."""
+        return await asyncio.to_thread(self._client.request, "GET", "state")
+
     async def drain(self) -> None:
         """Wait until queued webhooks were delivered."""
         await self.post("webhooks/drain", timeout_seconds=10)

@@ -8,6 +8,8 @@ status and live counts as the events in order:
   here); events of an unknown session wait, parked, until its room_started arrives.
 - Live counts are the set of connected participant sids: a join counts its sid unless the
   sid's departure was seen already; a departure stops counting it.
+- A join or publish of a banned identity, or of a publisher who is not on stage, puts them out
+  of LiveKit again (bans and removals stick although LiveKit accepts the tokens they hold).
 - The host is present while one of the host's sids is connected, or when the host's latest
   departure was DUPLICATE_IDENTITY (a reconnect under way). Present → live; gone after being
   seen → waitingReconnect; not seen yet → idle.
@@ -242,6 +244,10 @@ class _Application:
                 can_publish,
                 self._now,
             )
+            # Bans and removals stick: LiveKit lets a client back in with a token it holds.
+            identity = event.participant_identity
+            banned = await self._uow.rooms.is_banned(room_id, identity, self._now)
+            self._room.admits(identity, self._now, banned=banned, publishing=can_publish)
         elif event.event in LEAVES:
             changed = await self._uow.livekit.disconnect(
                 room_id,
