@@ -109,8 +109,9 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) 
 
 
 def _default_bind_host(env: str) -> str:
-    """Loopback on a laptop; every interface in a container."""
-    return "127.0.0.1" if env == "development" else "0.0.0.0"  # noqa: S104
+    """Every interface in production (a container); loopback on a laptop and in tests, which
+    run on development secrets."""
+    return "0.0.0.0" if env == "production" else "127.0.0.1"  # noqa: S104
 
 
 def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:

@@ -21,6 +21,13 @@ def test_defaults_work_on_a_laptop():
     assert settings.reconnect_timeout == 180 and settings.database_url is None
 
 
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_outside_production_the_services_listen_on_loopback_only(env):
+    assert load_settings("room", {"COSTREAM_ENV": env}).bind_host == "127.0.0.1"
+    explicit = {"COSTREAM_ENV": env, "BIND_HOST": "0.0.0.0"}
+    assert load_settings("room", explicit).bind_host == "0.0.0.0"
+
+
 def test_production_with_real_settings_starts_with_json_logs():
     settings = load_settings("room", PRODUCTION)
     assert settings.production and settings.log_format == "json"
