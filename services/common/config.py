@@ -72,6 +72,16 @@ class Settings:
     def addr(self, peer: str) -> str:
         return self.service_addrs[peer]
 
+    def problems(self) -> list[str]:
+        """Why these settings must not run in any environment; empty when they may."""
+        if not self.auth_jwks_file and self.auth_jwt_secret == self.internal_auth_secret:
+            # Otherwise whoever can sign client tokens can sign service tokens too.
+            return [
+                "AUTH_JWT_SECRET and INTERNAL_AUTH_SECRET must differ (a client token must "
+                "never pass as a service token)"
+            ]
+        return []
+
     def production_problems(self) -> list[str]:
         """Why these settings must not run in production; empty when they may."""
         problems = []
@@ -155,8 +165,10 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         peer_timeout=float(_int(environ, "PEER_TIMEOUT_SECONDS", 5)),
         watch_keepalive_seconds=float(_int(environ, "WATCH_KEEPALIVE_SECONDS", 15)),
     )
+    problems = settings.problems()
     if settings.production:
-        problems = settings.production_problems()
-        if problems:
-            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+        problems += settings.production_problems()
+    if problems:
+        where = " in production" if settings.production else ""
+        raise ConfigError(f"refusing to start{where}: " + "; ".join(problems))
     return settings

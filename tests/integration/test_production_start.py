@@ -1,4 +1,5 @@
-"""A service started with production settings and a default secret refuses to start."""
+"""A service started with unsafe settings (production on a default secret, or a client secret
+equal to the internal one anywhere) refuses to start with one clear message."""
 
 import os
 import subprocess
@@ -22,6 +23,10 @@ SAFE_PRODUCTION = {
         ({"AUTH_JWT_SECRET": "dev-auth-secret-change-me-0123456789"}, "AUTH_JWT_SECRET"),
         ({"LIVEKIT_PUBLIC_URL": "ws://livekit.example.com"}, "LIVEKIT_PUBLIC_URL"),
         ({"DATABASE_URL": ""}, "DATABASE_URL"),
+        (
+            {"INTERNAL_AUTH_SECRET": "a" * 40},
+            "AUTH_JWT_SECRET and INTERNAL_AUTH_SECRET must differ",
+        ),
     ],
 )
 def test_room_service_with_unsafe_production_settings_exits_with_one_clear_message(unsafe, named):
@@ -35,3 +40,17 @@ def test_room_service_with_unsafe_production_settings_exits_with_one_clear_messa
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "refusing to start in production" in lines[0] and named in lines[0]
+
+
+def test_room_service_in_test_mode_with_equal_secrets_exits_with_one_clear_message():
+    env = {k: v for k, v in os.environ.items() if k not in SAFE_PRODUCTION}
+    env.update(
+        {"COSTREAM_ENV": "test", "AUTH_JWT_SECRET": "x" * 40, "INTERNAL_AUTH_SECRET": "x" * 40}
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "services.room"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "refusing to start: AUTH_JWT_SECRET and INTERNAL_AUTH_SECRET must differ" in lines[0]

@@ -65,6 +65,22 @@ def test_a_missing_secret_in_production_is_a_default_secret():
         load_settings("room", env)
 
 
+@pytest.mark.parametrize("env", ["development", "test", "production"])
+def test_a_client_secret_equal_to_the_internal_secret_is_refused_everywhere(env):
+    same = {**PRODUCTION, "COSTREAM_ENV": env, "AUTH_JWT_SECRET": "s" * 40}
+    same["INTERNAL_AUTH_SECRET"] = same["AUTH_JWT_SECRET"]
+    with pytest.raises(ConfigError) as e:
+        load_settings("room", same)
+    assert "AUTH_JWT_SECRET and INTERNAL_AUTH_SECRET must differ" in str(e.value)
+    assert str(e.value).startswith("refusing to start")
+
+
+def test_equal_secrets_are_allowed_when_client_tokens_come_from_a_jwks_file():
+    same = {**PRODUCTION, "AUTH_JWT_SECRET": "s" * 40, "INTERNAL_AUTH_SECRET": "s" * 40}
+    settings = load_settings("room", {**same, "AUTH_JWKS_FILE": "/etc/costream/jwks.json"})
+    assert settings.auth_jwks_file == "/etc/costream/jwks.json"
+
+
 @pytest.mark.parametrize(
     "env",
     [
