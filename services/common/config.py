@@ -38,6 +38,10 @@ class Settings:
     database_url: str | None = None
     auth_jwt_secret: str = DEV_AUTH_JWT_SECRET
     auth_jwks_file: str | None = None
+    # Client tokens: the longest exp - iat accepted, and the aud/iss they must carry (None: any).
+    auth_max_token_lifetime: int = 86400
+    auth_audience: str | None = None
+    auth_issuer: str | None = None
     internal_auth_secret: str = DEV_INTERNAL_AUTH_SECRET
     livekit_url: str | None = None
     livekit_public_url: str = LOCAL_LIVEKIT_PUBLIC_URL
@@ -144,6 +148,9 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         database_url=environ.get("DATABASE_URL") or None,
         auth_jwt_secret=environ.get("AUTH_JWT_SECRET", DEV_AUTH_JWT_SECRET),
         auth_jwks_file=environ.get("AUTH_JWKS_FILE") or None,
+        auth_max_token_lifetime=_int(environ, "AUTH_MAX_TOKEN_LIFETIME", 86400),
+        auth_audience=environ.get("AUTH_AUDIENCE") or None,
+        auth_issuer=environ.get("AUTH_ISSUER") or None,
         internal_auth_secret=environ.get("INTERNAL_AUTH_SECRET", DEV_INTERNAL_AUTH_SECRET),
         livekit_url=environ.get("LIVEKIT_URL") or None,
         livekit_public_url=environ.get("LIVEKIT_PUBLIC_URL", LOCAL_LIVEKIT_PUBLIC_URL),

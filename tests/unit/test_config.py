@@ -19,6 +19,22 @@ def test_defaults_work_on_a_laptop():
     assert settings.port == 50052 and settings.addr("gateway") == "127.0.0.1:50051"
     assert settings.metrics_port == 9102 and settings.log_format == "console"
     assert settings.reconnect_timeout == 180 and settings.database_url is None
+    assert settings.auth_max_token_lifetime == 86400
+    assert settings.auth_audience is None and settings.auth_issuer is None
+
+
+def test_client_token_checks_come_from_the_environment():
+    settings = load_settings(
+        "room",
+        {
+            "AUTH_MAX_TOKEN_LIFETIME": "3600",
+            "AUTH_AUDIENCE": "costream",
+            "AUTH_ISSUER": "https://id.example.com",
+        },
+    )
+    assert settings.auth_max_token_lifetime == 3600
+    assert settings.auth_audience == "costream"
+    assert settings.auth_issuer == "https://id.example.com"
 
 
 @pytest.mark.parametrize("env", ["development", "test"])
@@ -86,6 +102,8 @@ def test_equal_secrets_are_allowed_when_client_tokens_come_from_a_jwks_file():
     [
         {"TOKEN_TTL": "ten"},
         {"RECONNECT_TIMEOUT": "0"},
+        {"AUTH_MAX_TOKEN_LIFETIME": "a day"},
+        {"AUTH_MAX_TOKEN_LIFETIME": "0"},
         {"COSTREAM_ENV": "staging"},
         {"LOG_FORMAT": "xml"},
     ],
