@@ -64,6 +64,8 @@ class Settings:
     peer_timeout: float = 5.0
     # An idle Watch stream is sent a keepalive this often.
     watch_keepalive_seconds: float = 15.0
+    # gRPC server reflection (grpcurl, Postman): off by default in production.
+    grpc_reflection: bool = True
 
     @property
     def production(self) -> bool:
@@ -122,6 +124,15 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) 
     return value
 
 
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("true", "false", "1", "0"):
+        raise ConfigError(f"{name} must be true or false, got {environ[name]!r}")
+    return raw in ("true", "1")
+
+
 def _default_bind_host(env: str) -> str:
     """Every interface in production (a container); loopback on a laptop and in tests, which
     run on development secrets."""
@@ -171,6 +182,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         rate_limit_per_minute=_int(environ, "RATE_LIMIT_PER_MINUTE", 600),
         peer_timeout=float(_int(environ, "PEER_TIMEOUT_SECONDS", 5)),
         watch_keepalive_seconds=float(_int(environ, "WATCH_KEEPALIVE_SECONDS", 15)),
+        grpc_reflection=_bool(environ, "GRPC_REFLECTION", env != "production"),
     )
     problems = settings.problems()
     if settings.production:

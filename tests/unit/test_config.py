@@ -51,6 +51,23 @@ def test_production_with_real_settings_starts_with_json_logs():
 
 
 @pytest.mark.parametrize(
+    ("env", "reflection"),
+    [
+        ({}, True),
+        ({"COSTREAM_ENV": "test"}, True),
+        (PRODUCTION, False),
+        ({**PRODUCTION, "GRPC_REFLECTION": "true"}, True),
+        ({**PRODUCTION, "GRPC_REFLECTION": "1"}, True),
+        ({"GRPC_REFLECTION": "false"}, False),
+        ({"GRPC_REFLECTION": "FALSE"}, False),
+        ({"GRPC_REFLECTION": "0"}, False),
+    ],
+)
+def test_reflection_is_off_in_production_unless_turned_on(env, reflection):
+    assert load_settings("room", env).grpc_reflection is reflection
+
+
+@pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"AUTH_JWT_SECRET": "dev-auth-secret-change-me-0123456789"}, "AUTH_JWT_SECRET"),
@@ -106,6 +123,7 @@ def test_equal_secrets_are_allowed_when_client_tokens_come_from_a_jwks_file():
         {"AUTH_MAX_TOKEN_LIFETIME": "0"},
         {"COSTREAM_ENV": "staging"},
         {"LOG_FORMAT": "xml"},
+        {"GRPC_REFLECTION": "yes please"},
     ],
 )
 def test_malformed_settings_fail_loudly(env):
