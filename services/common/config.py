@@ -21,6 +21,17 @@ GRPC_PORTS = {
 }
 METRICS_PORTS = {"gateway": 9101, "room": 9102, "post": 9103, "invitation": 9104, "broadcast": 9105}
 MIN_SECRET_LENGTH = 32
+# The secrets each service reads; deploy/k8s mounts exactly these on its pods. The LiveKit API
+# secret never leaves broadcast, and the gateway has no database.
+SECRETS = ("DATABASE_URL", "AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET", "LIVEKIT_API_SECRET")
+_WITH_DATABASE = frozenset({"DATABASE_URL", "AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET"})
+SERVICE_SECRETS: Mapping[str, frozenset[str]] = {
+    "gateway": frozenset({"AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET"}),
+    "room": _WITH_DATABASE,
+    "post": _WITH_DATABASE,
+    "invitation": _WITH_DATABASE,
+    "broadcast": frozenset(SECRETS),
+}
 # Where `make run` starts the LiveKit emulator when LIVEKIT_URL is not set.
 LOCAL_LIVEKIT_PORT = 7880
 LOCAL_LIVEKIT_URL = f"http://127.0.0.1:{LOCAL_LIVEKIT_PORT}"
@@ -89,22 +100,27 @@ class Settings:
         return []
 
     def production_problems(self) -> list[str]:
-        """Why these settings must not run in production; empty when they may."""
+        """Why these settings must not run in production; empty when they may. Only the
+        secrets this service reads are checked (any other service name: all of them)."""
         problems = []
-        secrets = {
+        reads = set(SERVICE_SECRETS.get(self.service, SECRETS))
+        if self.auth_jwks_file:
+            reads.discard("AUTH_JWT_SECRET")
+        values = {
+            "AUTH_JWT_SECRET": self.auth_jwt_secret,
             "INTERNAL_AUTH_SECRET": self.internal_auth_secret,
             "LIVEKIT_API_SECRET": self.livekit_api_secret,
         }
-        if not self.auth_jwks_file:
-            secrets["AUTH_JWT_SECRET"] = self.auth_jwt_secret
-        for name, value in secrets.items():
+        for name, value in values.items():
+            if name not in reads:
+                continue
             if not value or value in DEV_SECRETS:
                 problems.append(f"{name} is empty or the development default")
             elif len(value) < MIN_SECRET_LENGTH:
                 problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters")
         if urlparse(self.livekit_public_url).scheme != "wss":
             problems.append("LIVEKIT_PUBLIC_URL must be a wss:// address")
-        if not self.database_url:
+        if "DATABASE_URL" in reads and not self.database_url:
             problems.append("DATABASE_URL is not set")
         if self.service == "broadcast" and not self.livekit_url:
             problems.append("LIVEKIT_URL is not set")

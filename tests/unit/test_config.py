@@ -78,8 +78,9 @@ def test_reflection_is_off_in_production_unless_turned_on(env, reflection):
     ],
 )
 def test_production_refuses_default_or_unsafe_settings(change, message):
+    # broadcast reads every secret, so every check applies to it.
     with pytest.raises(ConfigError) as e:
-        load_settings("room", {**PRODUCTION, **change})
+        load_settings("broadcast", {**PRODUCTION, "LIVEKIT_URL": "https://lk.example", **change})
     assert message in str(e.value) and "refusing to start in production" in str(e.value)
 
 
@@ -89,6 +90,38 @@ def test_the_broadcast_service_needs_livekit_url_in_production():
         load_settings("broadcast", PRODUCTION)
     settings = load_settings("broadcast", {**PRODUCTION, "LIVEKIT_URL": "https://lk.example.com"})
     assert settings.livekit_url == "https://lk.example.com"
+
+
+def _without(env: dict[str, str], *names: str) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in names}
+
+
+def test_in_production_the_gateway_needs_neither_a_database_nor_the_livekit_secret():
+    settings = load_settings("gateway", _without(PRODUCTION, "DATABASE_URL", "LIVEKIT_API_SECRET"))
+    assert settings.production and settings.database_url is None
+
+
+@pytest.mark.parametrize("service", ["gateway", "room", "post", "invitation"])
+def test_in_production_only_broadcast_needs_the_livekit_secret(service):
+    assert load_settings(service, _without(PRODUCTION, "LIVEKIT_API_SECRET")).production
+    broadcast = {**_without(PRODUCTION, "LIVEKIT_API_SECRET"), "LIVEKIT_URL": "https://lk.example"}
+    with pytest.raises(ConfigError, match="LIVEKIT_API_SECRET"):
+        load_settings("broadcast", broadcast)
+
+
+@pytest.mark.parametrize("service", ["room", "post", "invitation", "broadcast"])
+def test_in_production_every_service_with_a_database_needs_database_url(service):
+    env = {**_without(PRODUCTION, "DATABASE_URL"), "LIVEKIT_URL": "https://lk.example"}
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_settings(service, env)
+
+
+@pytest.mark.parametrize("service", ["gateway", "room", "post", "invitation", "broadcast"])
+def test_in_production_every_service_needs_both_auth_secrets(service):
+    env = {**PRODUCTION, "LIVEKIT_URL": "https://lk.example"}
+    for name in ("AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET"):
+        with pytest.raises(ConfigError, match=name):
+            load_settings(service, _without(env, name))
 
 
 def test_a_missing_secret_in_production_is_a_default_secret():
