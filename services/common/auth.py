@@ -62,6 +62,9 @@ def _bearer(value: str | None) -> str | None:
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._internal_secret = settings.internal_auth_secret
+        self._max_lifetime = settings.auth_max_token_lifetime
+        self._audience = settings.auth_audience
+        self._issuer = settings.auth_issuer
         self._user_keys: dict[str | None, object] = {}
         if settings.auth_jwks_file:
             with open(settings.auth_jwks_file, encoding="utf-8") as f:
@@ -88,11 +91,20 @@ class TokenVerifier:
                 token,
                 self._user_key(token),
                 algorithms=self._user_algorithms,
-                options={"require": ["sub", "exp"]},
+                audience=self._audience,
+                issuer=self._issuer,
+                # No AUTH_AUDIENCE: aud is not checked, so a token that carries one still verifies.
+                options={"require": ["sub", "exp"], "verify_aud": self._audience is not None},
                 leeway=_LEEWAY,
             )
         except jwt.PyJWTError as e:
             raise Unauthenticated("INVALID_CREDENTIALS", f"invalid token: {e}") from None
+        # PyJWT has checked that exp, and iat when present, are whole numbers.
+        issued = int(claims["iat"]) if "iat" in claims else time.time()
+        if int(claims["exp"]) - issued > self._max_lifetime:
+            raise Unauthenticated(
+                "INVALID_CREDENTIALS", f"invalid token: lives longer than {self._max_lifetime} s"
+            )
         sub = claims.get("sub")
         roles = claims.get("roles") or []
         if not isinstance(sub, str) or not 1 <= len(sub) <= 128 or not sub.isprintable():

@@ -21,6 +21,17 @@ GRPC_PORTS = {
 }
 METRICS_PORTS = {"gateway": 9101, "room": 9102, "post": 9103, "invitation": 9104, "broadcast": 9105}
 MIN_SECRET_LENGTH = 32
+# The secrets each service reads; deploy/k8s mounts exactly these on its pods. The LiveKit API
+# secret never leaves broadcast, and the gateway has no database.
+SECRETS = ("DATABASE_URL", "AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET", "LIVEKIT_API_SECRET")
+_WITH_DATABASE = frozenset({"DATABASE_URL", "AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET"})
+SERVICE_SECRETS: Mapping[str, frozenset[str]] = {
+    "gateway": frozenset({"AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET"}),
+    "room": _WITH_DATABASE,
+    "post": _WITH_DATABASE,
+    "invitation": _WITH_DATABASE,
+    "broadcast": frozenset(SECRETS),
+}
 # Where `make run` starts the LiveKit emulator when LIVEKIT_URL is not set.
 LOCAL_LIVEKIT_PORT = 7880
 LOCAL_LIVEKIT_URL = f"http://127.0.0.1:{LOCAL_LIVEKIT_PORT}"
@@ -38,6 +49,10 @@ class Settings:
     database_url: str | None = None
     auth_jwt_secret: str = DEV_AUTH_JWT_SECRET
     auth_jwks_file: str | None = None
+    # Client tokens: the longest exp - iat accepted, and the aud/iss they must carry (None: any).
+    auth_max_token_lifetime: int = 86400
+    auth_audience: str | None = None
+    auth_issuer: str | None = None
     internal_auth_secret: str = DEV_INTERNAL_AUTH_SECRET
     livekit_url: str | None = None
     livekit_public_url: str = LOCAL_LIVEKIT_PUBLIC_URL
@@ -60,6 +75,8 @@ class Settings:
     peer_timeout: float = 5.0
     # An idle Watch stream is sent a keepalive this often.
     watch_keepalive_seconds: float = 15.0
+    # gRPC server reflection (grpcurl, Postman): off by default in production.
+    grpc_reflection: bool = True
 
     @property
     def production(self) -> bool:
@@ -72,23 +89,38 @@ class Settings:
     def addr(self, peer: str) -> str:
         return self.service_addrs[peer]
 
+    def problems(self) -> list[str]:
+        """Why these settings must not run in any environment; empty when they may."""
+        if not self.auth_jwks_file and self.auth_jwt_secret == self.internal_auth_secret:
+            # Otherwise whoever can sign client tokens can sign service tokens too.
+            return [
+                "AUTH_JWT_SECRET and INTERNAL_AUTH_SECRET must differ (a client token must "
+                "never pass as a service token)"
+            ]
+        return []
+
     def production_problems(self) -> list[str]:
-        """Why these settings must not run in production; empty when they may."""
+        """Why these settings must not run in production; empty when they may. Only the
+        secrets this service reads are checked (any other service name: all of them)."""
         problems = []
-        secrets = {
+        reads = set(SERVICE_SECRETS.get(self.service, SECRETS))
+        if self.auth_jwks_file:
+            reads.discard("AUTH_JWT_SECRET")
+        values = {
+            "AUTH_JWT_SECRET": self.auth_jwt_secret,
             "INTERNAL_AUTH_SECRET": self.internal_auth_secret,
             "LIVEKIT_API_SECRET": self.livekit_api_secret,
         }
-        if not self.auth_jwks_file:
-            secrets["AUTH_JWT_SECRET"] = self.auth_jwt_secret
-        for name, value in secrets.items():
+        for name, value in values.items():
+            if name not in reads:
+                continue
             if not value or value in DEV_SECRETS:
                 problems.append(f"{name} is empty or the development default")
             elif len(value) < MIN_SECRET_LENGTH:
                 problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters")
         if urlparse(self.livekit_public_url).scheme != "wss":
             problems.append("LIVEKIT_PUBLIC_URL must be a wss:// address")
-        if not self.database_url:
+        if "DATABASE_URL" in reads and not self.database_url:
             problems.append("DATABASE_URL is not set")
         if self.service == "broadcast" and not self.livekit_url:
             problems.append("LIVEKIT_URL is not set")
@@ -108,9 +140,19 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) 
     return value
 
 
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("true", "false", "1", "0"):
+        raise ConfigError(f"{name} must be true or false, got {environ[name]!r}")
+    return raw in ("true", "1")
+
+
 def _default_bind_host(env: str) -> str:
-    """Loopback on a laptop; every interface in a container."""
-    return "127.0.0.1" if env == "development" else "0.0.0.0"  # noqa: S104
+    """Every interface in production (a container); loopback on a laptop and in tests, which
+    run on development secrets."""
+    return "0.0.0.0" if env == "production" else "127.0.0.1"  # noqa: S104
 
 
 def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +175,9 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         database_url=environ.get("DATABASE_URL") or None,
         auth_jwt_secret=environ.get("AUTH_JWT_SECRET", DEV_AUTH_JWT_SECRET),
         auth_jwks_file=environ.get("AUTH_JWKS_FILE") or None,
+        auth_max_token_lifetime=_int(environ, "AUTH_MAX_TOKEN_LIFETIME", 86400),
+        auth_audience=environ.get("AUTH_AUDIENCE") or None,
+        auth_issuer=environ.get("AUTH_ISSUER") or None,
         internal_auth_secret=environ.get("INTERNAL_AUTH_SECRET", DEV_INTERNAL_AUTH_SECRET),
         livekit_url=environ.get("LIVEKIT_URL") or None,
         livekit_public_url=environ.get("LIVEKIT_PUBLIC_URL", LOCAL_LIVEKIT_PUBLIC_URL),
@@ -153,9 +198,12 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         rate_limit_per_minute=_int(environ, "RATE_LIMIT_PER_MINUTE", 600),
         peer_timeout=float(_int(environ, "PEER_TIMEOUT_SECONDS", 5)),
         watch_keepalive_seconds=float(_int(environ, "WATCH_KEEPALIVE_SECONDS", 15)),
+        grpc_reflection=_bool(environ, "GRPC_REFLECTION", env != "production"),
     )
+    problems = settings.problems()
     if settings.production:
-        problems = settings.production_problems()
-        if problems:
-            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+        problems += settings.production_problems()
+    if problems:
+        where = " in production" if settings.production else ""
+        raise ConfigError(f"refusing to start{where}: " + "; ".join(problems))
     return settings

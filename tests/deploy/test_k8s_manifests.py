@@ -21,7 +21,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from services.common.config import GRPC_PORTS, METRICS_PORTS, load_settings
+from services.common.config import GRPC_PORTS, METRICS_PORTS, SERVICE_SECRETS, load_settings
 from services.common.config import SERVICES as SERVICE_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +45,17 @@ ANYWHERE = "anywhere"
 MONITORING = "namespace kubernetes.io/metadata.name=monitoring"
 SECRET_NAME = "costream-secrets"
 SECRET_KEYS = {"DATABASE_URL", "AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET", "LIVEKIT_API_SECRET"}
+# Which secrets each workload reads (services/*/app.py and the auth every service runs), so the
+# only ones its pods get: the gateway has no database, the LiveKit secret never leaves broadcast.
+AUTH_SECRETS = {"AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET"}
+SECRETS_READ = {
+    "gateway": AUTH_SECRETS,
+    "room": {"DATABASE_URL", *AUTH_SECRETS},
+    "post": {"DATABASE_URL", *AUTH_SECRETS},
+    "invitation": {"DATABASE_URL", *AUTH_SECRETS},
+    "broadcast": SECRET_KEYS,
+    "costream-migrate": {"DATABASE_URL"},
+}
 APP_UID = 10001
 
 
@@ -93,6 +104,19 @@ def _config(objects: list[dict]) -> dict[str, str]:
 
 def _workloads(objects: list[dict]) -> list[dict]:
     return [o for o in objects if o["kind"] in ("Deployment", "Job")]
+
+
+def _secrets_mounted(objects: list[dict]) -> dict[str, set[str]]:
+    """Workload name -> the Secret keys its container gets."""
+    mounted = {}
+    for workload in _workloads(objects):
+        (container,) = workload["spec"]["template"]["spec"]["containers"]
+        mounted[workload["metadata"]["name"]] = {
+            e["valueFrom"]["secretKeyRef"]["key"]
+            for e in container.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+    return mounted
 
 
 def _pod_labels(objects: list[dict]) -> dict[str, dict[str, str]]:
@@ -292,10 +316,45 @@ def test_secrets_reach_containers_only_through_secret_key_refs(
                 from_secrets[entry["name"]] = entry["valueFrom"]["secretKeyRef"]
             else:
                 assert not re.search(r"SECRET|PASSWORD|DATABASE", entry["name"]), (name, entry)
-        # Every service's settings check all four in production; migrations read only the DSN.
-        assert set(from_secrets) == (SECRET_KEYS if name in SERVICES else {"DATABASE_URL"}), name
         for key, ref in from_secrets.items():
             assert ref == {"name": SECRET_NAME, "key": key}, (name, key)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_gateway_gets_neither_the_database_url_nor_the_livekit_secret(
+    rendered: dict[str, list[dict]], overlay: str
+) -> None:
+    gateway = _secrets_mounted(rendered[overlay])["gateway"]
+    assert "DATABASE_URL" not in gateway, "the gateway has no database"
+    assert "LIVEKIT_API_SECRET" not in gateway, "the LiveKit secret never leaves broadcast"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_broadcast_gets_the_livekit_api_secret(
+    rendered: dict[str, list[dict]], overlay: str
+) -> None:
+    mounted = _secrets_mounted(rendered[overlay])
+    assert [name for name, keys in mounted.items() if "LIVEKIT_API_SECRET" in keys] == ["broadcast"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_workloads_with_a_database_get_the_database_url(
+    rendered: dict[str, list[dict]], overlay: str
+) -> None:
+    mounted = _secrets_mounted(rendered[overlay])
+    with_database = {name for name, keys in mounted.items() if "DATABASE_URL" in keys}
+    assert with_database == {"room", "post", "invitation", "broadcast", "costream-migrate"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_pod_gets_exactly_the_secrets_its_service_reads(
+    rendered: dict[str, list[dict]], overlay: str
+) -> None:
+    assert _secrets_mounted(rendered[overlay]) == SECRETS_READ
+    # The settings loader checks in production exactly what the pods get.
+    assert {name: set(keys) for name, keys in SERVICE_SECRETS.items()} == {
+        name: SECRETS_READ[name] for name in SERVICES
+    }
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -111,3 +111,82 @@ def test_rs256_tokens_verify_against_a_jwks_file(tmp_path):
     hs = mint_user_token(DEV_AUTH_JWT_SECRET, "carol")
     with pytest.raises(Unauthenticated):
         verifier.authenticate(bearer(hs), False)
+
+
+def _claims_token(**claims: object) -> str:
+    return jwt.encode({"sub": "alice", **claims}, DEV_AUTH_JWT_SECRET, algorithm="HS256")
+
+
+def test_a_client_token_may_live_a_day_and_no_longer():
+    day = 86400
+    assert VERIFIER.authenticate(bearer(mint_user_token(DEV_AUTH_JWT_SECRET, "a", ttl=day)), False)
+    with pytest.raises(Unauthenticated) as e:
+        VERIFIER.authenticate(bearer(mint_user_token(DEV_AUTH_JWT_SECRET, "a", ttl=day + 1)), False)
+    assert e.value.reason == "INVALID_CREDENTIALS"
+
+
+def test_a_token_issued_long_ago_is_refused_even_when_it_expires_soon():
+    now = time.time()
+    old = mint_user_token(DEV_AUTH_JWT_SECRET, "alice", ttl=86400 + 60, now=now - 86400)
+    with pytest.raises(Unauthenticated) as e:
+        VERIFIER.authenticate(bearer(old), False)
+    assert e.value.reason == "INVALID_CREDENTIALS"
+
+
+def test_a_token_without_iat_may_not_expire_later_than_the_maximum_lifetime_from_now():
+    now = int(time.time())
+    assert VERIFIER.authenticate(bearer(_claims_token(exp=now + 3600)), False).user_id == "alice"
+    with pytest.raises(Unauthenticated) as e:
+        VERIFIER.authenticate(bearer(_claims_token(exp=now + 86400 + 60)), False)
+    assert e.value.reason == "INVALID_CREDENTIALS"
+
+
+def test_the_maximum_lifetime_is_a_setting():
+    verifier = TokenVerifier(Settings(service="room", auth_max_token_lifetime=60))
+    assert verifier.authenticate(bearer(mint_user_token(DEV_AUTH_JWT_SECRET, "a", ttl=60)), False)
+    with pytest.raises(Unauthenticated):
+        verifier.authenticate(bearer(mint_user_token(DEV_AUTH_JWT_SECRET, "a", ttl=61)), False)
+
+
+def test_without_a_configured_audience_or_issuer_tokens_carrying_them_still_verify():
+    exp = int(time.time()) + 60
+    for token in (
+        _claims_token(exp=exp, aud="some-api"),
+        _claims_token(exp=exp, aud=["some-api", "another"]),
+        _claims_token(exp=exp, iss="https://id.example.com"),
+    ):
+        assert VERIFIER.authenticate(bearer(token), False).user_id == "alice"
+
+
+@pytest.mark.parametrize(
+    ("aud", "accepted"),
+    [("costream", True), (["other", "costream"], True), ("other", False), (None, False)],
+    ids=["same", "among-several", "another", "missing"],
+)
+def test_a_configured_audience_must_be_in_the_token(aud, accepted):
+    verifier = TokenVerifier(Settings(service="room", auth_audience="costream"))
+    claims = {"exp": int(time.time()) + 60} | ({} if aud is None else {"aud": aud})
+    header = bearer(_claims_token(**claims))
+    if accepted:
+        assert verifier.authenticate(header, False).user_id == "alice"
+    else:
+        with pytest.raises(Unauthenticated) as e:
+            verifier.authenticate(header, False)
+        assert e.value.reason == "INVALID_CREDENTIALS"
+
+
+@pytest.mark.parametrize(
+    ("iss", "accepted"),
+    [("https://id.example.com", True), ("https://evil.example.com", False), (None, False)],
+    ids=["same", "another", "missing"],
+)
+def test_a_configured_issuer_must_be_the_tokens(iss, accepted):
+    verifier = TokenVerifier(Settings(service="room", auth_issuer="https://id.example.com"))
+    claims = {"exp": int(time.time()) + 60} | ({} if iss is None else {"iss": iss})
+    header = bearer(_claims_token(**claims))
+    if accepted:
+        assert verifier.authenticate(header, False).user_id == "alice"
+    else:
+        with pytest.raises(Unauthenticated) as e:
+            verifier.authenticate(header, False)
+        assert e.value.reason == "INVALID_CREDENTIALS"

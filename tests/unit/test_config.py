@@ -19,12 +19,52 @@ def test_defaults_work_on_a_laptop():
     assert settings.port == 50052 and settings.addr("gateway") == "127.0.0.1:50051"
     assert settings.metrics_port == 9102 and settings.log_format == "console"
     assert settings.reconnect_timeout == 180 and settings.database_url is None
+    assert settings.auth_max_token_lifetime == 86400
+    assert settings.auth_audience is None and settings.auth_issuer is None
+
+
+def test_client_token_checks_come_from_the_environment():
+    settings = load_settings(
+        "room",
+        {
+            "AUTH_MAX_TOKEN_LIFETIME": "3600",
+            "AUTH_AUDIENCE": "costream",
+            "AUTH_ISSUER": "https://id.example.com",
+        },
+    )
+    assert settings.auth_max_token_lifetime == 3600
+    assert settings.auth_audience == "costream"
+    assert settings.auth_issuer == "https://id.example.com"
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_outside_production_the_services_listen_on_loopback_only(env):
+    assert load_settings("room", {"COSTREAM_ENV": env}).bind_host == "127.0.0.1"
+    explicit = {"COSTREAM_ENV": env, "BIND_HOST": "0.0.0.0"}
+    assert load_settings("room", explicit).bind_host == "0.0.0.0"
 
 
 def test_production_with_real_settings_starts_with_json_logs():
     settings = load_settings("room", PRODUCTION)
     assert settings.production and settings.log_format == "json"
     assert settings.bind_host == "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    ("env", "reflection"),
+    [
+        ({}, True),
+        ({"COSTREAM_ENV": "test"}, True),
+        (PRODUCTION, False),
+        ({**PRODUCTION, "GRPC_REFLECTION": "true"}, True),
+        ({**PRODUCTION, "GRPC_REFLECTION": "1"}, True),
+        ({"GRPC_REFLECTION": "false"}, False),
+        ({"GRPC_REFLECTION": "FALSE"}, False),
+        ({"GRPC_REFLECTION": "0"}, False),
+    ],
+)
+def test_reflection_is_off_in_production_unless_turned_on(env, reflection):
+    assert load_settings("room", env).grpc_reflection is reflection
 
 
 @pytest.mark.parametrize(
@@ -38,8 +78,9 @@ def test_production_with_real_settings_starts_with_json_logs():
     ],
 )
 def test_production_refuses_default_or_unsafe_settings(change, message):
+    # broadcast reads every secret, so every check applies to it.
     with pytest.raises(ConfigError) as e:
-        load_settings("room", {**PRODUCTION, **change})
+        load_settings("broadcast", {**PRODUCTION, "LIVEKIT_URL": "https://lk.example", **change})
     assert message in str(e.value) and "refusing to start in production" in str(e.value)
 
 
@@ -51,6 +92,38 @@ def test_the_broadcast_service_needs_livekit_url_in_production():
     assert settings.livekit_url == "https://lk.example.com"
 
 
+def _without(env: dict[str, str], *names: str) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in names}
+
+
+def test_in_production_the_gateway_needs_neither_a_database_nor_the_livekit_secret():
+    settings = load_settings("gateway", _without(PRODUCTION, "DATABASE_URL", "LIVEKIT_API_SECRET"))
+    assert settings.production and settings.database_url is None
+
+
+@pytest.mark.parametrize("service", ["gateway", "room", "post", "invitation"])
+def test_in_production_only_broadcast_needs_the_livekit_secret(service):
+    assert load_settings(service, _without(PRODUCTION, "LIVEKIT_API_SECRET")).production
+    broadcast = {**_without(PRODUCTION, "LIVEKIT_API_SECRET"), "LIVEKIT_URL": "https://lk.example"}
+    with pytest.raises(ConfigError, match="LIVEKIT_API_SECRET"):
+        load_settings("broadcast", broadcast)
+
+
+@pytest.mark.parametrize("service", ["room", "post", "invitation", "broadcast"])
+def test_in_production_every_service_with_a_database_needs_database_url(service):
+    env = {**_without(PRODUCTION, "DATABASE_URL"), "LIVEKIT_URL": "https://lk.example"}
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_settings(service, env)
+
+
+@pytest.mark.parametrize("service", ["gateway", "room", "post", "invitation", "broadcast"])
+def test_in_production_every_service_needs_both_auth_secrets(service):
+    env = {**PRODUCTION, "LIVEKIT_URL": "https://lk.example"}
+    for name in ("AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET"):
+        with pytest.raises(ConfigError, match=name):
+            load_settings(service, _without(env, name))
+
+
 def test_a_missing_secret_in_production_is_a_default_secret():
     env = dict(PRODUCTION)
     del env["INTERNAL_AUTH_SECRET"]
@@ -58,13 +131,32 @@ def test_a_missing_secret_in_production_is_a_default_secret():
         load_settings("room", env)
 
 
+@pytest.mark.parametrize("env", ["development", "test", "production"])
+def test_a_client_secret_equal_to_the_internal_secret_is_refused_everywhere(env):
+    same = {**PRODUCTION, "COSTREAM_ENV": env, "AUTH_JWT_SECRET": "s" * 40}
+    same["INTERNAL_AUTH_SECRET"] = same["AUTH_JWT_SECRET"]
+    with pytest.raises(ConfigError) as e:
+        load_settings("room", same)
+    assert "AUTH_JWT_SECRET and INTERNAL_AUTH_SECRET must differ" in str(e.value)
+    assert str(e.value).startswith("refusing to start")
+
+
+def test_equal_secrets_are_allowed_when_client_tokens_come_from_a_jwks_file():
+    same = {**PRODUCTION, "AUTH_JWT_SECRET": "s" * 40, "INTERNAL_AUTH_SECRET": "s" * 40}
+    settings = load_settings("room", {**same, "AUTH_JWKS_FILE": "/etc/costream/jwks.json"})
+    assert settings.auth_jwks_file == "/etc/costream/jwks.json"
+
+
 @pytest.mark.parametrize(
     "env",
     [
         {"TOKEN_TTL": "ten"},
         {"RECONNECT_TIMEOUT": "0"},
+        {"AUTH_MAX_TOKEN_LIFETIME": "a day"},
+        {"AUTH_MAX_TOKEN_LIFETIME": "0"},
         {"COSTREAM_ENV": "staging"},
         {"LOG_FORMAT": "xml"},
+        {"GRPC_REFLECTION": "yes please"},
     ],
 )
 def test_malformed_settings_fail_loudly(env):
