@@ -274,9 +274,10 @@ async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
     names = [name for _, _, name in spec.servicers]
     for add, servicer, _ in spec.servicers:
         add(servicer, server)
-    reflection.enable_server_reflection(
-        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-    )
+    if settings.grpc_reflection:
+        reflection.enable_server_reflection(
+            [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     address = f"{settings.bind_host}:{settings.port}"

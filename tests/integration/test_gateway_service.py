@@ -365,3 +365,32 @@ async def test_watch_room_of_a_missing_room_passes_the_backends_error_through(ga
     call = gateway.WatchRoom(rs.WatchRoomRequest(room_id="missing"), metadata=user_metadata("v"))
     error = await rpc_error(call.read())
     assert (error.code(), reason_of(error)) == (grpc.StatusCode.NOT_FOUND, "ROOM_NOT_FOUND")
+
+
+async def _reflected_services(address: str) -> list[str]:
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        async for reply in stub.ServerReflectionInfo(iter([request]), timeout=5):
+            return [s.name for s in reply.list_services_response.service]
+    return []
+
+
+@pytest.mark.parametrize("on", [True, False])
+async def test_reflection_is_served_only_when_turned_on(
+    make_settings, ports, room_service, post_service, invitation_service, on
+):
+    service = await another_gateway(make_settings, ports, grpc_reflection=on)
+    try:
+        if on:
+            assert "costream.gateway.v1.GatewayService" in await _reflected_services(
+                service.address
+            )
+        else:
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await _reflected_services(service.address)
+            assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    finally:
+        await service.close()
