@@ -76,6 +76,7 @@ class Settings:
     peer_timeout: float = 5.0
     # An idle Watch stream is sent a keepalive this often.
     watch_keepalive_seconds: float = 15.0
+    max_streams_per_user: int = 20
     # gRPC server reflection (grpcurl, Postman): off by default in production.
     grpc_reflection: bool = True
 
@@ -199,6 +200,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         rate_limit_per_minute=_int(environ, "RATE_LIMIT_PER_MINUTE", 600),
         peer_timeout=float(_int(environ, "PEER_TIMEOUT_SECONDS", 5)),
         watch_keepalive_seconds=float(_int(environ, "WATCH_KEEPALIVE_SECONDS", 15)),
+        max_streams_per_user=_int(environ, "MAX_STREAMS_PER_USER", 20),
         grpc_reflection=_bool(environ, "GRPC_REFLECTION", env != "production"),
     )
     problems = settings.problems()

@@ -8,7 +8,7 @@ from costream.room.v1 import room_service_pb2_grpc
 
 from services.common.config import Settings
 from services.common.server import ServiceSpec, peer_channel
-from services.gateway.domain import RateLimiter
+from services.gateway.domain import RateLimiter, StreamLimit
 from services.gateway.handlers import Backends
 from services.gateway.servicer import SERVICE_NAME, GatewayServicer
 
@@ -25,7 +25,11 @@ def build(settings: Settings) -> ServiceSpec:
         invitations=invitation_service_pb2_grpc.InvitationServiceStub(channels["invitation"]),
         broadcast=broadcast_service_pb2_grpc.BroadcastServiceStub(channels["broadcast"]),
     )
-    servicer = GatewayServicer(backends, RateLimiter(settings.rate_limit_per_minute))
+    servicer = GatewayServicer(
+        backends,
+        RateLimiter(settings.rate_limit_per_minute),
+        StreamLimit(settings.max_streams_per_user),
+    )
 
     async def close_channels() -> None:
         for channel in channels.values():

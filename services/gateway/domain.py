@@ -2,7 +2,8 @@
 of live rooms meets its posts."""
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from costream.gateway.v1 import gateway_pb2
@@ -60,6 +61,36 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+class StreamLimit:
+    """At most `per_user` Watch streams open at once per user, in this process (api.md: per
+    gateway replica); one more is RESOURCE_EXHAUSTED TOO_MANY_STREAMS."""
+
+    def __init__(self, per_user: int) -> None:
+        self._per_user = per_user
+        self._open: dict[str, int] = {}
+
+    @contextmanager
+    def hold(self, user_id: str) -> Iterator[None]:
+        held = self._open.get(user_id, 0)
+        if held >= self._per_user:
+            raise ResourceExhausted(
+                "TOO_MANY_STREAMS",
+                f"at most {self._per_user} streams open at once; close one first",
+                metadata={"max_streams": str(self._per_user)},
+            )
+        self._open[user_id] = held + 1
+        try:
+            yield
+        finally:
+            if self._open[user_id] == 1:
+                del self._open[user_id]
+            else:
+                self._open[user_id] -= 1
+
+    def open_streams(self, user_id: str) -> int:
+        return self._open.get(user_id, 0)
 
 
 def role_in(room: room_pb2.Room, user_id: str) -> gateway_pb2.RoomRole:

@@ -13,7 +13,7 @@ from costream.gateway.v1 import gateway_service_pb2, gateway_service_pb2_grpc
 
 from services.common.auth import Caller, current_caller
 from services.gateway import handlers
-from services.gateway.domain import RateLimiter
+from services.gateway.domain import RateLimiter, StreamLimit
 from services.gateway.handlers import Backends
 
 SERVICE_NAME = gateway_service_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
@@ -21,28 +21,34 @@ SERVICE_NAME = gateway_service_pb2.DESCRIPTOR.services_by_name["GatewayService"]
 STREAM_SECONDS = 24 * 3600.0
 
 
-async def relay(call: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-    """Proxy a backend stream. The client gets its initial metadata once the backend sent its
-    own (the invitation service sends it once subscribed, so nothing committed after is
-    missed); the backend call is cancelled when the client goes away."""
-    try:
-        await call.initial_metadata()
-        await context.send_initial_metadata(())
-        async for message in call:
-            yield message
-    finally:
-        call.cancel()
-
-
 class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
-    def __init__(self, backends: Backends, limiter: RateLimiter) -> None:
+    def __init__(self, backends: Backends, limiter: RateLimiter, streams: StreamLimit) -> None:
         self._b = backends
         self._limiter = limiter
+        self._streams = streams
 
     def _admit(self) -> Caller:
         caller = current_caller.get()
         self._limiter.take(caller.require_user())
         return caller
+
+    async def _watch(
+        self, rpc: Any, request: Any, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
+        """Proxy a backend stream, within the caller's allowance of open streams. The client
+        gets its initial metadata once the backend sent its own (the invitation service sends
+        it once subscribed, so nothing committed after is missed); the backend call is
+        cancelled when the client goes away."""
+        caller = self._admit()
+        with self._streams.hold(caller.require_user()):
+            call = rpc(request, timeout=STREAM_SECONDS)
+            try:
+                await call.initial_metadata()
+                await context.send_initial_metadata(())
+                async for message in call:
+                    yield message
+            finally:
+                call.cancel()
 
     # --- Rooms ---
 
@@ -101,9 +107,7 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         return await self._b.rooms.ListBannedUsers(request)
 
     async def WatchRoom(self, request, context):
-        self._admit()
-        call = self._b.rooms.WatchRoom(request, timeout=STREAM_SECONDS)
-        async for event in relay(call, context):
+        async for event in self._watch(self._b.rooms.WatchRoom, request, context):
             yield event
 
     # --- Posts ---
@@ -167,9 +171,7 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         return await self._b.invitations.CancelInvitation(request)
 
     async def WatchMyInvitations(self, request, context):
-        self._admit()
-        call = self._b.invitations.WatchMyInvitations(request, timeout=STREAM_SECONDS)
-        async for event in relay(call, context):
+        async for event in self._watch(self._b.invitations.WatchMyInvitations, request, context):
             yield event
 
     # --- Broadcast credentials ---

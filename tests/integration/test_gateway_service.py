@@ -394,3 +394,44 @@ async def test_reflection_is_served_only_when_turned_on(
             assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
     finally:
         await service.close()
+
+
+async def test_a_user_may_hold_max_streams_and_one_more_is_too_many_streams(
+    make_settings, ports, room_service, post_service, invitation_service
+):
+    service = await another_gateway(make_settings, ports, max_streams_per_user=3)
+    try:
+        async with grpc.aio.insecure_channel(service.address) as channel:
+            stub = gateway_service_pb2_grpc.GatewayServiceStub(channel)
+            host = unique("host")
+            room = await stub.CreateRoom(rs.CreateRoomRequest(title="w"), **as_user(host))
+            streams = [
+                stub.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id), **as_user(host)),
+                stub.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id), **as_user(host)),
+                stub.WatchMyInvitations(inv.WatchMyInvitationsRequest(), **as_user(host)),
+            ]
+            for stream in streams:
+                await stream.initial_metadata()
+            extra = stub.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id), **as_user(host))
+            error = await rpc_error(extra.read())
+            assert (error.code(), reason_of(error)) == (
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "TOO_MANY_STREAMS",
+            )
+            other = stub.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id), **as_user("other"))
+            assert (await other.read()).room.room_id == room.room_id
+            streams[0].cancel()
+            for _ in range(50):  # the gateway sees the cancel, then the place is free
+                again = stub.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id), **as_user(host))
+                try:
+                    assert (await again.read()).room.room_id == room.room_id
+                    break
+                except grpc.aio.AioRpcError as e:
+                    assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("a cancelled stream kept its place")
+            for stream in (*streams, other, again):
+                stream.cancel()
+    finally:
+        await service.close()

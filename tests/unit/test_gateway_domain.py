@@ -1,10 +1,12 @@
 """A caller's role in a room, and how a page of live rooms meets its posts."""
 
+import pytest
 from costream.gateway.v1 import gateway_pb2
 from costream.post.v1 import post_pb2
 from costream.room.v1 import room_pb2
 
-from services.gateway.domain import live_room_posts, newest_posts, role_in
+from services.common.errors import ResourceExhausted
+from services.gateway.domain import StreamLimit, live_room_posts, newest_posts, role_in
 
 ROOM = room_pb2.Room(
     room_id="r1",
@@ -37,3 +39,17 @@ def test_live_room_posts_keep_the_rooms_order_and_leave_out_rooms_without_a_post
     posts = [post_pb2.Post(post_id="p1", room_id="r1"), post_pb2.Post(post_id="p3", room_id="r3")]
     items = live_room_posts(rooms, posts)
     assert [(i.room.room_id, i.post.post_id) for i in items] == [("r3", "p3"), ("r1", "p1")]
+
+
+def test_a_user_holds_streams_up_to_the_limit_and_one_more_is_refused():
+    limit = StreamLimit(per_user=2)
+    with limit.hold("u"), limit.hold("u"):
+        assert limit.open_streams("u") == 2
+        with pytest.raises(ResourceExhausted) as e, limit.hold("u"):
+            pass
+        assert e.value.reason == "TOO_MANY_STREAMS"
+        with limit.hold("other"):  # others have their own allowance
+            assert limit.open_streams("other") == 1
+    assert limit.open_streams("u") == 0
+    with limit.hold("u"):  # closed streams give their place back
+        assert limit.open_streams("u") == 1
