@@ -17,6 +17,8 @@ from services.common.events import OutboxMessage
 log = structlog.get_logger()
 
 MAX_BACKOFF_SECONDS = 60.0
+# How long a claimed row stays another relay's; renewed while delivering, so any batch fits.
+LEASE_SECONDS = 10.0
 PURGE_INTERVAL_SECONDS = 3600.0
 # Delivered rows are kept this long for inspection, then purged.
 RETENTION = timedelta(days=7)
@@ -43,8 +45,11 @@ Delivery = Callable[[dict], Awaitable[None]]
 class OutboxRelay:
     """Delivers pending rows oldest first, at least once. A batch is claimed with a short
     lease (FOR UPDATE SKIP LOCKED, so replicas share the work) and delivered outside any
-    transaction; a replica that dies mid-delivery gives its rows back when the lease runs
-    out. A failed delivery is retried with exponential backoff; receivers are idempotent."""
+    transaction; the lease is renewed while the batch is worked on, and given back at once
+    on a clean stop, so a relay that dies delays its rows by one lease (seconds). Each claim
+    takes a new generation: a relay whose lease ran out anyway (paused, cut off) cannot mark a
+    row that another relay claimed since. A failed delivery is retried with exponential
+    backoff; receivers are idempotent."""
 
     def __init__(
         self,
@@ -54,7 +59,7 @@ class OutboxRelay:
         *,
         batch_size: int = 20,
         poll_seconds: float = 1.0,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self._database = database
         self._schema = schema
@@ -87,18 +92,46 @@ class OutboxRelay:
         """Claim the rows that are due and try each; return how many were tried."""
         pool = self._database.pool
         rows = await pool.fetch(
-            f"""UPDATE {self._table} SET next_attempt_time = now() + make_interval(secs => $2)
+            f"""UPDATE {self._table}
+                SET next_attempt_time = now() + make_interval(secs => $2), claim = claim + 1
                 WHERE id IN (SELECT id FROM {self._table}
                              WHERE delivered_time IS NULL AND next_attempt_time <= now()
                              ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-                RETURNING id, kind, payload, attempts""",  # noqa: S608
+                RETURNING id, kind, payload, attempts, claim""",  # noqa: S608
             self._batch_size,
             self._lease_seconds,
         )
-        for row in sorted(rows, key=lambda r: r["id"]):
-            await self._deliver(row)
+        pending = {row["id"]: row["claim"] for row in rows}
+        renewing = asyncio.create_task(self._renew(pending))
+        try:
+            for row in sorted(rows, key=lambda r: r["id"]):
+                await self._deliver(row)
+                del pending[row["id"]]
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+            if pending:  # stopped mid-batch: what was not tried is due again now
+                await self._lease(pending, 0.0)
         await self._measure()
         return len(rows)
+
+    async def _renew(self, claimed: dict[int, int]) -> None:
+        """Keep the lease of the rows still to be delivered while the batch is worked on."""
+        while True:
+            await asyncio.sleep(self._lease_seconds / 3)
+            if claimed:
+                await self._lease(claimed, self._lease_seconds)
+
+    async def _lease(self, claimed: dict[int, int], seconds: float) -> None:
+        """Rows still held under these claims (and not delivered) are due in `seconds`."""
+        await self._database.pool.execute(
+            f"""UPDATE {self._table} o SET next_attempt_time = now() + make_interval(secs => $3)
+                FROM unnest($1::bigint[], $2::bigint[]) AS c(id, claim)
+                WHERE o.id = c.id AND o.claim = c.claim AND o.delivered_time IS NULL""",  # noqa: S608
+            list(claimed),
+            list(claimed.values()),
+            seconds,
+        )
 
     async def _deliver(self, row: asyncpg.Record) -> None:
         pool = self._database.pool
@@ -111,17 +144,20 @@ class OutboxRelay:
             backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** row["attempts"])
             log.warning("outbox delivery failed", kind=row["kind"], id=row["id"], error=str(e))
             await pool.execute(
-                f"""UPDATE {self._table} SET attempts = attempts + 1, last_error = $2,
-                    next_attempt_time = now() + make_interval(secs => $3)
-                    WHERE id = $1""",  # noqa: S608
+                f"""UPDATE {self._table} SET attempts = attempts + 1, last_error = $3,
+                    next_attempt_time = now() + make_interval(secs => $4)
+                    WHERE id = $1 AND claim = $2""",  # noqa: S608
                 row["id"],
+                row["claim"],
                 str(e)[:500],
                 backoff,
             )
         else:
             await pool.execute(
-                f"UPDATE {self._table} SET delivered_time = now() WHERE id = $1",  # noqa: S608
+                f"""UPDATE {self._table} SET delivered_time = now()
+                    WHERE id = $1 AND claim = $2""",  # noqa: S608
                 row["id"],
+                row["claim"],
             )
 
     async def _measure(self) -> None:
