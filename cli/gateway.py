@@ -11,6 +11,7 @@ from google.rpc import error_details_pb2
 
 from services.common.config import DEV_AUTH_JWT_SECRET
 from services.common.errors import peer_detail
+from services.common.server import HEALTH_CHECKED_CHANNEL
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 10.0
@@ -29,7 +30,7 @@ class Gateway:
     """GatewayService stub with the caller's token and a deadline on every call."""
 
     def __init__(self, address: str, token: str | None, timeout: float) -> None:
-        self._channel = grpc.insecure_channel(address)
+        self._channel = grpc.insecure_channel(address, options=[HEALTH_CHECKED_CHANNEL])
         self._stub = gw_grpc.GatewayServiceStub(self._channel)
         self._token = token
         self._timeout = timeout

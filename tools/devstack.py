@@ -193,10 +193,21 @@ class Stack:
         process = self._spawn(name, f"services.{name}")
         _wait_serving(name, self.addr(name), process, deadline or time.monotonic() + START_TIMEOUT)
 
+    @property
+    def _drain_seconds(self) -> float:
+        return self.settings.shutdown_delay + self.settings.shutdown_grace
+
     def stop_service(self, name: str) -> None:
         """SIGTERM one service and wait for its drain."""
         process = self.processes.pop(name)
-        _terminate([(name, process)], self.settings.shutdown_grace)
+        _terminate([(name, process)], self._drain_seconds)
+        self._close_log(name)
+
+    def kill_service(self, name: str) -> None:
+        """SIGKILL one service: a crash, nothing drained or given back."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
         self._close_log(name)
 
     def exited(self) -> list[tuple[str, int]]:
@@ -205,7 +216,7 @@ class Stack:
     def stop(self) -> None:
         """Stop in reverse start order: the gateway first, so nothing new comes in."""
         running = list(reversed(self.processes.items()))
-        _terminate(running, self.settings.shutdown_grace)
+        _terminate(running, self._drain_seconds)
         self.processes.clear()
         for name in list(self._logs):
             self._close_log(name)

@@ -71,6 +71,8 @@ class Settings:
     bind_host: str = "127.0.0.1"
     log_format: str = "console"
     shutdown_grace: float = 10.0
+    # After NOT_SERVING, how long a service keeps serving before it refuses new calls.
+    shutdown_delay: float = 0.5
     db_pool_max_size: int = 10
     rate_limit_per_minute: int = 600
     peer_timeout: float = 5.0
@@ -142,6 +144,19 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) 
     return value
 
 
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value < 3600:
+        raise ConfigError(f"{name} must be from 0 to 3600 seconds, got {raw!r}")
+    return value
+
+
 def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raw = environ.get(name, "").strip().lower()
     if raw == "":
@@ -196,6 +211,9 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         bind_host=environ.get("BIND_HOST") or _default_bind_host(env),
         log_format=log_format,
         shutdown_grace=float(_int(environ, "SHUTDOWN_GRACE_SECONDS", 10)),
+        shutdown_delay=_seconds(
+            environ, "SHUTDOWN_DELAY_SECONDS", 5.0 if env == "production" else 0.5
+        ),
         db_pool_max_size=_int(environ, "DB_POOL_MAX_SIZE", 10),
         rate_limit_per_minute=_int(environ, "RATE_LIMIT_PER_MINUTE", 600),
         peer_timeout=float(_int(environ, "PEER_TIMEOUT_SECONDS", 5)),

@@ -9,7 +9,9 @@ import asyncpg
 from services.common import observability
 from services.common.errors import Unavailable
 
-# Failures that mean "the database is not reachable right now", as opposed to a bug.
+# Failures that mean "the database is not reachable right now", as opposed to a bug: safe to
+# retry. InternalClientError is what asyncpg raises on a pooled connection whose backend is
+# gone ("cannot switch to state ...; another operation is in progress").
 CONNECTION_ERRORS = (
     OSError,
     asyncpg.exceptions.PostgresConnectionError,
@@ -17,6 +19,7 @@ CONNECTION_ERRORS = (
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InternalClientError,
 )
 
 

@@ -3,7 +3,9 @@ authentication and error mapping, the standard health service (NOT_SERVING while
 on SIGTERM), reflection, background loops, and a graceful drain on SIGTERM/SIGINT."""
 
 import asyncio
+import contextlib
 import contextvars
+import json
 import signal
 import sys
 import time
@@ -45,6 +47,15 @@ MESSAGE_LIMITS = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_metadata_size", MAX_METADATA_BYTES),
 ]
+# Client-side health checking: a channel sends nothing to a server that reports NOT_SERVING
+# (starting, or draining after SIGTERM) and fails fast with UNAVAILABLE instead, so no call is
+# in flight when that server stops. Every costream channel, and clients should, use it.
+HEALTH_CHECKED_CHANNEL = (
+    "grpc.service_config",
+    json.dumps(
+        {"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": ""}}
+    ),
+)
 
 # When the current RPC must finish (time.monotonic()), so calls to peers inherit it.
 request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -69,9 +80,35 @@ def _lenient(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], An
 
 
 class CallContextInterceptor(grpc.aio.ServerInterceptor):
+    """Every costream call: request id, deadline, authentication, errors mapped to statuses,
+    metrics; and the drain: once `close()` is called, new calls are refused with UNAVAILABLE
+    and open streams end with it, while unary calls in flight finish."""
+
     def __init__(self, verifier: auth.TokenVerifier, internal_methods: Iterable[str]) -> None:
         self._verifier = verifier
         self._internal = frozenset(internal_methods)
+        self._closed = asyncio.Event()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def close(self) -> None:
+        self._closed.set()
+
+    async def idle(self) -> None:
+        """Until no unary call is in flight."""
+        await self._idle.wait()
+
+    def _enter(self) -> None:
+        if self._closed.is_set():
+            raise Unavailable("the server is shutting down; retry")
+        self._in_flight += 1
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
 
     async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
         handler = await continuation(details)
@@ -114,7 +151,10 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
+            entered = False
             try:
+                self._enter()
+                entered = True
                 self._begin(request, context, method, internal)
                 return await behavior(request, context)
             except Exception as error:
@@ -124,17 +164,43 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
                 status, code = _status_for(error)
                 await context.abort_with_status(status)
             finally:
+                if entered:
+                    self._leave()
                 _finish(method, code, started)
 
         return wrapped
+
+    async def _until_closed(self, responses: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """A stream's responses until the drain closes it (then UNAVAILABLE: reconnect)."""
+        closed = asyncio.ensure_future(self._closed.wait())
+        item: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                item = asyncio.ensure_future(anext(responses))
+                await asyncio.wait({item, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if not item.done():
+                    raise Unavailable("the server is shutting down; reconnect")
+                try:
+                    response = item.result()
+                except StopAsyncIteration:
+                    return
+                yield response
+        finally:
+            closed.cancel()
+            if item is not None and not item.done():
+                item.cancel()
+                await asyncio.gather(item, return_exceptions=True)
+            await responses.aclose()
 
     def _stream(self, behavior, method: str, internal: bool):  # type: ignore[no-untyped-def]
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
+                if self._closed.is_set():
+                    raise Unavailable("the server is shutting down; retry")
                 self._begin(request, context, method, internal)
-                async for response in behavior(request, context):
+                async for response in self._until_closed(behavior(request, context)):
                     yield response
             except asyncio.CancelledError:
                 code = grpc.StatusCode.CANCELLED
@@ -237,6 +303,7 @@ def peer_channel(settings: Settings, peer: str) -> grpc.aio.Channel:
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.initial_reconnect_backoff_ms", 200),
             ("grpc.max_reconnect_backoff_ms", 2_000),
+            HEALTH_CHECKED_CHANNEL,
             *MESSAGE_LIMITS,
         ],
     )
@@ -265,9 +332,9 @@ async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
     """Serve until `stop` is set, then drain: health NOT_SERVING first, loops cancelled,
     in-flight calls given the grace period, new ones refused."""
     settings = spec.settings
+    calls = CallContextInterceptor(auth.TokenVerifier(settings), spec.internal_methods)
     server = grpc.aio.server(
-        interceptors=[CallContextInterceptor(auth.TokenVerifier(settings), spec.internal_methods)],
-        options=[("grpc.so_reuseport", 0), *MESSAGE_LIMITS],
+        interceptors=[calls], options=[("grpc.so_reuseport", 0), *MESSAGE_LIMITS]
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -297,8 +364,15 @@ async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
         log.info("serving", services=names)
         await stop.wait()
     finally:
-        log.info("draining", grace_seconds=settings.shutdown_grace)
+        # NOT_SERVING first, still serving while probes and clients move traffic away; then
+        # new calls are refused (UNAVAILABLE, safe to retry elsewhere), streams end with it,
+        # and calls in flight finish within the grace period before the server stops.
+        log.info("draining", delay=settings.shutdown_delay, grace=settings.shutdown_grace)
         await health_servicer.enter_graceful_shutdown()
+        await asyncio.sleep(settings.shutdown_delay)
+        calls.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(calls.idle(), settings.shutdown_grace)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -71,16 +71,24 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._pool = self._database.pool
-        try:
-            self.connection = await self._pool.acquire(timeout=10)
-        except (TimeoutError, *CONNECTION_ERRORS) as e:
-            raise Unavailable("the database is unavailable; retry") from e
-        try:
-            self._transaction = self.connection.transaction()
-            await self._transaction.start()
-        except BaseException:
-            await self._pool.release(self.connection)
-            raise
+        # A pooled connection whose backend went away (a failover, a restart) fails when the
+        # transaction starts; nothing has happened yet, so once more on a fresh one.
+        for attempt in range(2):
+            try:
+                self.connection = await self._pool.acquire(timeout=10)
+            except (TimeoutError, *CONNECTION_ERRORS) as e:
+                raise Unavailable("the database is unavailable; retry") from e
+            try:
+                self._transaction = self.connection.transaction()
+                await self._transaction.start()
+                break
+            except CONNECTION_ERRORS as e:
+                await self._discard()
+                if attempt == 1:
+                    raise Unavailable("the database is unavailable; retry") from e
+            except BaseException:
+                await self._release()
+                raise
         self._committed = False
         self._seen.clear()
         self._events.clear()
@@ -114,8 +122,25 @@ class UnitOfWork:
                 except CONNECTION_ERRORS:
                     pass  # the connection is gone and its transaction with it
         finally:
-            await self._pool.release(self.connection)
-            self.connection = None
+            await self._release()
             self._transaction = None
             self._seen.clear()
             self._events.clear()
+
+    async def _release(self) -> None:
+        """Back to the pool; a connection that broke on the way is dropped instead (the work
+        done on it stands or was rolled back by PostgreSQL)."""
+        try:
+            await self._pool.release(self.connection)
+        except CONNECTION_ERRORS:
+            await self._discard()
+        self.connection = None
+
+    async def _discard(self) -> None:
+        assert self.connection is not None
+        self.connection.terminate()
+        try:
+            await self._pool.release(self.connection)
+        except CONNECTION_ERRORS:
+            pass  # already out of the pool
+        self.connection = None

@@ -15,7 +15,7 @@ from livekit.protocol import models
 
 from tools.livekit_emulator import rooms
 from tools.livekit_emulator.rooms import RoomRegistry
-from tools.livekit_emulator.twirp import CallLog
+from tools.livekit_emulator.twirp import CallLog, TwirpHandler
 from tools.livekit_emulator.webhooks import WebhookDispatcher
 
 PREFIX = "/emulator"
@@ -37,10 +37,12 @@ class ControlApi:
         registry: RoomRegistry,
         webhooks: WebhookDispatcher,
         calls: CallLog,
+        twirp: TwirpHandler,
     ) -> None:
         self._registry = registry
         self._webhooks = webhooks
         self._calls = calls
+        self._twirp = twirp
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -56,6 +58,7 @@ class ControlApi:
             web.post(f"{PREFIX}/reset", self._guard(self.reset)),
             web.post(f"{PREFIX}/webhooks/urls", self._guard(self.set_webhook_urls)),
             web.post(f"{PREFIX}/webhooks/drain", self._guard(self.drain_webhooks)),
+            web.post(f"{PREFIX}/outage", self._guard(self.outage)),
         ]
 
     async def join(self, request: web.Request) -> web.Response:
@@ -141,6 +144,11 @@ class ControlApi:
         )
         self._webhooks.emit(events)
         return web.json_response({"egress_info": proto_dict(info)})
+
+    async def outage(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        self._twirp.down = bool(body.get("down", True))
+        return web.json_response({"down": self._twirp.down})
 
     async def state(self, request: web.Request) -> web.Response:
         return web.json_response(

@@ -321,10 +321,17 @@ class TwirpHandler:
         self._service = service
         self._verifier = verifier
         self._calls = calls
+        # An outage played by the control API: every call answers 503, as a load balancer in
+        # front of a LiveKit that is down does.
+        self.down = False
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         method_name = _method_of(request.path)
         known = method_name in self._service.methods
+        if self.down:
+            if known:
+                self._calls.add(method_name, None, "outage")
+            return web.Response(status=503, text="no healthy upstream")
         try:
             claims = authenticate(request, self._verifier)
         except AuthRejected as exc:

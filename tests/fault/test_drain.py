@@ -1,0 +1,78 @@
+"""SIGTERM under load (32 callers through the gateway): health turns NOT_SERVING while the
+service still answers, then new calls are refused with UNAVAILABLE and the calls in flight
+finish. No caller ever sees anything but success or UNAVAILABLE, and the service comes back."""
+
+import asyncio
+
+import grpc
+from costream.room.v1 import room_service_pb2 as rs
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.e2e.flow import auth
+from tests.fault.conftest import Load
+from tests.support import unique
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def room_reads(gateway) -> tuple[str, Load]:
+    host = unique("host")
+    room = await gateway.CreateRoom(
+        rs.CreateRoomRequest(title="busy"), wait_for_ready=True, **auth(host)
+    )
+
+    async def read(caller: int) -> None:
+        await gateway.GetRoom(rs.GetRoomRequest(room_id=room.room_id), **auth(f"reader{caller}"))
+
+    return room.room_id, Load(read)
+
+
+async def test_a_gateway_drain_under_load_answers_only_success_or_unavailable(stack, gateway):
+    _, load = await room_reads(gateway)
+    served_after_not_serving = 0
+    async with grpc.aio.insecure_channel(stack.addr("gateway")) as channel:
+        health = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+        assert (await health.read()).status == SERVING
+        async with load:
+            await asyncio.sleep(0.5)
+            stopping = asyncio.create_task(asyncio.to_thread(stack.stop_service, "gateway"))
+            assert (await health.read()).status == NOT_SERVING
+            before = load.codes["OK"]
+            await asyncio.sleep(0.5)  # within the gateway's shutdown delay
+            served_after_not_serving = load.codes["OK"] - before
+            await stopping
+            await asyncio.to_thread(stack.start_service, "gateway")
+            await asyncio.sleep(0.5)
+    assert load.only("OK", "UNAVAILABLE"), load.codes
+    assert served_after_not_serving > 0, "the gateway stopped serving at NOT_SERVING"
+    assert load.codes["UNAVAILABLE"] > 0  # it was down a while, and said so
+
+
+async def test_a_room_service_drain_under_load_answers_only_success_or_unavailable(stack, gateway):
+    room_id, load = await room_reads(gateway)
+    async with load:
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(stack.stop_service, "room")
+        await asyncio.sleep(0.3)
+        await asyncio.to_thread(stack.start_service, "room")
+        await asyncio.sleep(0.5)
+    assert load.only("OK", "UNAVAILABLE"), load.codes
+    after = await gateway.GetRoom(rs.GetRoomRequest(room_id=room_id), **auth("reader"))
+    assert after.room_id == room_id
+
+
+async def test_a_watch_stream_ends_with_unavailable_when_its_service_drains(stack, gateway):
+    room_id, _ = await room_reads(gateway)
+    stream = gateway.WatchRoom(rs.WatchRoomRequest(room_id=room_id), **auth(unique("viewer")))
+    await stream.read()  # the snapshot
+    stopping = asyncio.create_task(asyncio.to_thread(stack.stop_service, "room"))
+    try:
+        try:
+            await stream.read()
+            raise AssertionError("the stream went on through the drain")
+        except grpc.aio.AioRpcError as error:
+            assert error.code() == grpc.StatusCode.UNAVAILABLE, error
+    finally:
+        await stopping
+        await asyncio.to_thread(stack.start_service, "room")
