@@ -240,3 +240,16 @@ async def test_a_feed_of_maximal_posts_pages_within_1_mib_and_loses_none(gateway
         if not token:
             break
     assert len(seen) == len(created) == len(set(seen)) and set(seen) == created
+
+
+async def test_a_backend_error_reaches_the_client_with_its_error_info_intact(gateway):
+    missing = unique("missing")
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await gateway.GetRoom(rs.GetRoomRequest(room_id=missing), **as_user(unique("u")))
+    info = peer_detail(raised.value, error_details_pb2.ErrorInfo)
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "ROOM_NOT_FOUND",
+        "costream",
+        {"room_id": missing},
+    )

@@ -51,9 +51,7 @@ class LiveKitEmulator:
         verifier = TokenVerifier(self.settings.api_key, self.settings.api_secret)
         twirp = TwirpHandler(self.room_service, verifier, self.calls)
         app.router.add_route("*", "/twirp/{path:.*}", twirp.handle)
-        app.router.add_routes(
-            ControlApi(self.registry, self.webhooks, self.calls, twirp).routes()
-        )
+        app.router.add_routes(ControlApi(self.registry, self.webhooks, self.calls, twirp).routes())
         app.router.add_get("/", _health)
         return app
 
