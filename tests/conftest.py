@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import grpc
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from services.common.config import SERVICES, Settings
 from services.common.migrations import migrate
@@ -18,6 +19,11 @@ from tools.local_postgres import (
     drop_database,
     start_local_postgres,
 )
+
+# Property tests run 400 examples; `make mutation` runs them once per mutant, so fewer there.
+hypothesis_settings.register_profile("costream", max_examples=400)
+hypothesis_settings.register_profile("mutation", max_examples=40)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "costream"))
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from services.common.db import Database
 from services.common.outbox import OutboxRelay
 from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec, peer_channel
+from services.room.deliveries import outbox_deliveries
 from services.room.peers import Attachments
 from services.room.servicer import INTERNAL_METHODS, SERVICE_NAME, RoomServicer, room_to_proto
-from services.room.side_effects import outbox_deliveries
 from services.room.timers import TIMER_SECONDS, run_timers
 from services.room.watch import RoomWatch
 

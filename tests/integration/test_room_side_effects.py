@@ -11,7 +11,7 @@ from costream.room.v1 import room_service_pb2_grpc
 
 from services.common.db import Database
 from services.common.timestamps import utcnow
-from services.room.side_effects import seated_again
+from services.room.deliveries import seated_again
 from tests.support import service_metadata, unique, user_metadata
 
 
