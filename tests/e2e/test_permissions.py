@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass
 
 import grpc
+import jwt
 import pytest
 from costream.broadcast.v1 import broadcast_service_pb2 as bs
 from costream.gateway.v1 import gateway_pb2
@@ -67,12 +68,45 @@ async def scene(gateway) -> Scene:
     )  # fmt: skip
 
 
-async def check(call, outcome) -> None:
-    """`outcome` is OK, or (code, reason)."""
+async def check(call, outcome, took_effect) -> None:
+    """`outcome` is OK, or (code, reason); `took_effect(reply)` says whether the call did what
+    it is for (reply is None when refused): it must have exactly when it was allowed."""
+    reply = None
     if outcome is OK:
-        await call
+        reply = await call
     else:
         await expect_error(call, *outcome)
+    assert await took_effect(reply) == (outcome is OK)
+
+
+async def room_of(scene: Scene) -> room_pb2.Room:
+    """The room as an admin sees it (deleted ones too)."""
+    return await scene.gateway.GetRoom(
+        rs.GetRoomRequest(room_id=scene.room_id), **auth(scene.admin, "admin")
+    )
+
+
+async def on_stage(scene: Scene) -> set[str]:
+    return {p.user_id for p in (await room_of(scene)).participants}
+
+
+async def banned_users(scene: Scene) -> set[str]:
+    reply = await scene.gateway.ListBannedUsers(
+        rs.ListBannedUsersRequest(room_id=scene.room_id), **auth(scene.host)
+    )
+    return {b.user_id for b in reply.bans}
+
+
+async def invitation_status(scene: Scene) -> int:
+    invitation = await scene.gateway.GetInvitation(
+        inv.GetInvitationRequest(invitation_id=scene.invitation_id), **auth(scene.host)
+    )
+    return invitation.status
+
+
+def token_identity(token: str) -> str:
+    """The LiveKit identity a credential was minted for."""
+    return jwt.decode(token, options={"verify_signature": False})["sub"]
 
 
 NOT_HOST = (DENIED, "NOT_ROOM_HOST")
@@ -119,7 +153,11 @@ async def test_batch_get_rooms_any_user(scene, who):
 )
 async def test_list_rooms_any_user_include_deleted_admin_only(scene, who, include_deleted, outcome):
     request = rs.ListRoomsRequest(host_user_id=scene.host, include_deleted=include_deleted)
-    await check(scene.gateway.ListRooms(request, **scene.opts(who)), outcome)
+
+    async def listed(reply) -> bool:
+        return reply is not None and [r.room_id for r in reply.rooms] == [scene.room_id]
+
+    await check(scene.gateway.ListRooms(request, **scene.opts(who)), outcome, listed)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +169,11 @@ async def test_update_room_host_or_admin(scene, who, outcome):
         room=room_pb2.Room(room_id=scene.room_id, title="renamed"),
         update_mask=field_mask_pb2.FieldMask(paths=["title"]),
     )
-    await check(scene.gateway.UpdateRoom(request, **scene.opts(who)), outcome)
+
+    async def renamed(_) -> bool:
+        return (await room_of(scene)).title == "renamed"
+
+    await check(scene.gateway.UpdateRoom(request, **scene.opts(who)), outcome, renamed)
 
 
 @pytest.mark.parametrize(
@@ -140,7 +182,11 @@ async def test_update_room_host_or_admin(scene, who, outcome):
 )
 async def test_delete_room_host_or_admin(scene, who, outcome):
     request = rs.DeleteRoomRequest(room_id=scene.room_id)
-    await check(scene.gateway.DeleteRoom(request, **scene.opts(who)), outcome)
+
+    async def deleted(_) -> bool:
+        return (await room_of(scene)).deleted
+
+    await check(scene.gateway.DeleteRoom(request, **scene.opts(who)), outcome, deleted)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +195,12 @@ async def test_delete_room_host_or_admin(scene, who, outcome):
 )
 async def test_stop_room_host_only(scene, who, outcome):
     request = rs.StopRoomRequest(room_id=scene.room_id)
-    await check(scene.gateway.StopRoom(request, **scene.opts(who)), outcome)
+
+    async def stopped(_) -> bool:
+        room = await room_of(scene)
+        return room.end_reason == room_pb2.END_REASON_STOPPED_BY_HOST
+
+    await check(scene.gateway.StopRoom(request, **scene.opts(who)), outcome, stopped)
 
 
 @pytest.mark.parametrize(
@@ -157,10 +208,11 @@ async def test_stop_room_host_only(scene, who, outcome):
 )
 async def test_dismiss_room_admin_only(scene, who, outcome):
     request = rs.DismissRoomRequest(room_id=scene.room_id, reason="spam")
-    await check(scene.gateway.DismissRoom(request, **scene.opts(who)), outcome)
-    room = await scene.gateway.GetRoom(rs.GetRoomRequest(room_id=scene.room_id), **auth(scene.host))
-    ended = room.status == room_pb2.ROOM_STATUS_ENDED
-    assert ended == (outcome is OK)
+
+    async def dismissed(_) -> bool:
+        return (await room_of(scene)).end_reason == room_pb2.END_REASON_DISMISSED
+
+    await check(scene.gateway.DismissRoom(request, **scene.opts(who)), outcome, dismissed)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +221,11 @@ async def test_dismiss_room_admin_only(scene, who, outcome):
 )
 async def test_remove_participant_host_only(scene, who, outcome):
     request = rs.RemoveParticipantRequest(room_id=scene.room_id, user_id=scene.co_host)
-    await check(scene.gateway.RemoveParticipant(request, **scene.opts(who)), outcome)
+
+    async def removed(_) -> bool:
+        return scene.co_host not in await on_stage(scene)
+
+    await check(scene.gateway.RemoveParticipant(request, **scene.opts(who)), outcome, removed)
 
 
 @pytest.mark.parametrize(
@@ -182,7 +238,12 @@ async def test_remove_participant_host_only(scene, who, outcome):
 )
 async def test_leave_room_co_host_only(scene, who, outcome):
     request = rs.LeaveRoomRequest(room_id=scene.room_id)
-    await check(scene.gateway.LeaveRoom(request, **scene.opts(who)), outcome)
+    before = await on_stage(scene)
+
+    async def left(_) -> bool:
+        return await on_stage(scene) == before - {scene.user(who)} != before
+
+    await check(scene.gateway.LeaveRoom(request, **scene.opts(who)), outcome, left)
 
 
 @pytest.mark.parametrize(
@@ -190,8 +251,13 @@ async def test_leave_room_co_host_only(scene, who, outcome):
     [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
 )
 async def test_ban_user_host_or_admin(scene, who, outcome):
-    request = rs.BanUserRequest(room_id=scene.room_id, user_id=unique("troll"))
-    await check(scene.gateway.BanUser(request, **scene.opts(who)), outcome)
+    troll = unique("troll")
+    request = rs.BanUserRequest(room_id=scene.room_id, user_id=troll)
+
+    async def banned(_) -> bool:
+        return troll in await banned_users(scene)
+
+    await check(scene.gateway.BanUser(request, **scene.opts(who)), outcome, banned)
 
 
 @pytest.mark.parametrize(
@@ -200,7 +266,11 @@ async def test_ban_user_host_or_admin(scene, who, outcome):
 )
 async def test_unban_user_host_or_admin(scene, who, outcome):
     request = rs.UnbanUserRequest(room_id=scene.room_id, user_id=scene.banned)
-    await check(scene.gateway.UnbanUser(request, **scene.opts(who)), outcome)
+
+    async def unbanned(_) -> bool:
+        return scene.banned not in await banned_users(scene)
+
+    await check(scene.gateway.UnbanUser(request, **scene.opts(who)), outcome, unbanned)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +279,11 @@ async def test_unban_user_host_or_admin(scene, who, outcome):
 )
 async def test_list_banned_users_host_or_admin(scene, who, outcome):
     request = rs.ListBannedUsersRequest(room_id=scene.room_id)
-    await check(scene.gateway.ListBannedUsers(request, **scene.opts(who)), outcome)
+
+    async def listed(reply) -> bool:
+        return reply is not None and [b.user_id for b in reply.bans] == [scene.banned]
+
+    await check(scene.gateway.ListBannedUsers(request, **scene.opts(who)), outcome, listed)
 
 
 @pytest.mark.parametrize("who", ["outsider", "banned"])
@@ -232,7 +306,14 @@ async def test_watch_room_any_user(scene, who):
 )
 async def test_create_room_post_room_host_only(scene, who, outcome):
     request = ps.CreateRoomPostRequest(room_id=scene.room_id, text="again")
-    await check(scene.gateway.CreateRoomPost(request, **scene.opts(who)), outcome)
+
+    async def posted(_) -> bool:
+        reply = await scene.gateway.ListPostsByRoom(
+            ps.ListPostsByRoomRequest(room_ids=[scene.room_id]), **auth(scene.host)
+        )
+        return [p.text for p in reply.posts] == ["again", "watch this"]
+
+    await check(scene.gateway.CreateRoomPost(request, **scene.opts(who)), outcome, posted)
 
 
 @pytest.mark.parametrize("who", ["outsider", "banned"])
@@ -265,7 +346,14 @@ async def test_update_post_author_only(scene, who, outcome):
         post=post_pb2.Post(post_id=scene.post_id, text="edited"),
         update_mask=field_mask_pb2.FieldMask(paths=["text"]),
     )
-    await check(scene.gateway.UpdatePost(request, **scene.opts(who)), outcome)
+
+    async def edited(_) -> bool:
+        post = await scene.gateway.GetPost(
+            ps.GetPostRequest(post_id=scene.post_id), **auth(scene.host)
+        )
+        return post.text == "edited"
+
+    await check(scene.gateway.UpdatePost(request, **scene.opts(who)), outcome, edited)
 
 
 @pytest.mark.parametrize(
@@ -274,7 +362,14 @@ async def test_update_post_author_only(scene, who, outcome):
 )
 async def test_delete_post_author_or_admin(scene, who, outcome):
     request = ps.DeletePostRequest(post_id=scene.post_id)
-    await check(scene.gateway.DeletePost(request, **scene.opts(who)), outcome)
+
+    async def deleted(_) -> bool:
+        post = await scene.gateway.GetPost(
+            ps.GetPostRequest(post_id=scene.post_id), **auth(scene.admin, "admin")
+        )
+        return post.deleted
+
+    await check(scene.gateway.DeletePost(request, **scene.opts(who)), outcome, deleted)
 
 
 # --- InvitationService -------------------------------------------------------------------------
@@ -285,8 +380,14 @@ async def test_delete_post_author_or_admin(scene, who, outcome):
     [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST)],
 )
 async def test_create_invitation_room_host_only(scene, who, outcome):
-    request = inv.CreateInvitationRequest(room_id=scene.room_id, user_id=unique("guest"))
-    await check(scene.gateway.CreateInvitation(request, **scene.opts(who)), outcome)
+    guest = unique("guest")
+    request = inv.CreateInvitationRequest(room_id=scene.room_id, user_id=guest)
+
+    async def invited(_) -> bool:
+        reply = await scene.gateway.ListMyInvitations(inv.ListMyInvitationsRequest(), **auth(guest))
+        return [i.room_id for i in reply.invitations] == [scene.room_id]
+
+    await check(scene.gateway.CreateInvitation(request, **scene.opts(who)), outcome, invited)
 
 
 @pytest.mark.parametrize(
@@ -295,7 +396,11 @@ async def test_create_invitation_room_host_only(scene, who, outcome):
 )
 async def test_get_invitation_inviter_or_invitee(scene, who, outcome):
     request = inv.GetInvitationRequest(invitation_id=scene.invitation_id)
-    await check(scene.gateway.GetInvitation(request, **scene.opts(who)), outcome)
+
+    async def read(reply) -> bool:
+        return reply is not None and reply.invitation_id == scene.invitation_id
+
+    await check(scene.gateway.GetInvitation(request, **scene.opts(who)), outcome, read)
 
 
 @pytest.mark.parametrize(
@@ -304,7 +409,13 @@ async def test_get_invitation_inviter_or_invitee(scene, who, outcome):
 )
 async def test_list_room_invitations_room_host_only(scene, who, outcome):
     request = inv.ListRoomInvitationsRequest(room_id=scene.room_id)
-    await check(scene.gateway.ListRoomInvitations(request, **scene.opts(who)), outcome)
+
+    async def listed(reply) -> bool:
+        return reply is not None and [i.invitation_id for i in reply.invitations] == [
+            scene.invitation_id
+        ]
+
+    await check(scene.gateway.ListRoomInvitations(request, **scene.opts(who)), outcome, listed)
 
 
 @pytest.mark.parametrize(("who", "sees_it"), [("invitee", True), ("outsider", False)])
@@ -325,7 +436,11 @@ async def test_list_my_invitations_the_caller_as_invitee(scene, who, sees_it):
 )
 async def test_get_my_room_invitation_the_invitee(scene, who, outcome):
     request = inv.GetMyRoomInvitationRequest(room_id=scene.room_id)
-    await check(scene.gateway.GetMyRoomInvitation(request, **scene.opts(who)), outcome)
+
+    async def read(reply) -> bool:
+        return reply is not None and reply.invitation_id == scene.invitation_id
+
+    await check(scene.gateway.GetMyRoomInvitation(request, **scene.opts(who)), outcome, read)
 
 
 @pytest.mark.parametrize(
@@ -334,7 +449,12 @@ async def test_get_my_room_invitation_the_invitee(scene, who, outcome):
 )
 async def test_accept_invitation_invitee_only(scene, who, outcome):
     request = inv.AcceptInvitationRequest(invitation_id=scene.invitation_id)
-    await check(scene.gateway.AcceptInvitation(request, **scene.opts(who)), outcome)
+
+    async def seated(_) -> bool:
+        accepted = await invitation_status(scene) == invitation_pb2.INVITATION_STATUS_ACCEPTED
+        return accepted and scene.invitee in await on_stage(scene)
+
+    await check(scene.gateway.AcceptInvitation(request, **scene.opts(who)), outcome, seated)
 
 
 @pytest.mark.parametrize(
@@ -343,7 +463,11 @@ async def test_accept_invitation_invitee_only(scene, who, outcome):
 )
 async def test_reject_invitation_invitee_only(scene, who, outcome):
     request = inv.RejectInvitationRequest(invitation_id=scene.invitation_id)
-    await check(scene.gateway.RejectInvitation(request, **scene.opts(who)), outcome)
+
+    async def rejected(_) -> bool:
+        return await invitation_status(scene) == invitation_pb2.INVITATION_STATUS_REJECTED
+
+    await check(scene.gateway.RejectInvitation(request, **scene.opts(who)), outcome, rejected)
 
 
 @pytest.mark.parametrize(
@@ -352,7 +476,11 @@ async def test_reject_invitation_invitee_only(scene, who, outcome):
 )
 async def test_cancel_invitation_inviter_or_host(scene, who, outcome):
     request = inv.CancelInvitationRequest(invitation_id=scene.invitation_id)
-    await check(scene.gateway.CancelInvitation(request, **scene.opts(who)), outcome)
+
+    async def cancelled(_) -> bool:
+        return await invitation_status(scene) == invitation_pb2.INVITATION_STATUS_CANCELLED
+
+    await check(scene.gateway.CancelInvitation(request, **scene.opts(who)), outcome, cancelled)
 
 
 async def test_watch_my_invitations_streams_only_the_callers(scene):
@@ -394,7 +522,11 @@ async def test_watch_my_invitations_streams_only_the_callers(scene):
 )
 async def test_get_broadcast_data_host_or_co_host(scene, who, outcome):
     request = bs.GetBroadcastDataRequest(room_id=scene.room_id)
-    await check(scene.gateway.GetBroadcastData(request, **scene.opts(who)), outcome)
+
+    async def credentials(reply) -> bool:
+        return reply is not None and token_identity(reply.co_hosts.co_host_token) == scene.user(who)
+
+    await check(scene.gateway.GetBroadcastData(request, **scene.opts(who)), outcome, credentials)
 
 
 @pytest.mark.parametrize("who", ["host", "co_host"])
@@ -414,7 +546,11 @@ async def test_get_broadcast_data_refused_once_the_room_ended(scene, who):
 )
 async def test_get_viewer_data_any_user_not_banned(scene, who, outcome):
     request = bs.GetViewerDataRequest(room_id=scene.room_id)
-    await check(scene.gateway.GetViewerData(request, **scene.opts(who)), outcome)
+
+    async def credentials(reply) -> bool:
+        return reply is not None and token_identity(reply.viewer_token) == scene.user(who)
+
+    await check(scene.gateway.GetViewerData(request, **scene.opts(who)), outcome, credentials)
 
 
 # --- Gateway aggregates ------------------------------------------------------------------------
