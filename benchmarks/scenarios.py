@@ -67,6 +67,17 @@ async def open_live_rooms(
         )
     )
     room_ids = [c.room.room_id for c in created]
+    # Each host asks for credentials (broadcast makes the LiveKit room then), then joins.
+    await asyncio.gather(
+        *(
+            gateway.GetBroadcastData(
+                bs.GetBroadcastDataRequest(room_id=c.room.room_id),
+                metadata=auth(c.room.host_user_id),
+                timeout=CALL_TIMEOUT,
+            )
+            for c in created
+        )
+    )
     await asyncio.gather(
         *(
             emulator.join(c.room.room_id, c.room.host_user_id, attributes={"role": "host"})
