@@ -106,12 +106,49 @@ def test_token_signed_with_another_secret_is_refused():
 
 def test_token_lifetime_is_the_minters_ttl():
     short = domain.TokenMinter(KEY, SECRET, timedelta(seconds=60), URL)
-    claims = jwt.decode(
-        short.mint("hana", "room-1", Role.HOST).token, KEY, options={"verify_signature": False}
-    )
+    claims = jwt.decode(short.mint("hana", "room-1", Role.HOST).token, SECRET, algorithms=["HS256"])
     assert claims["exp"] - claims["nbf"] == 60
     assert claims["sub"] == "hana"
     assert claims["iss"] == KEY
+
+
+def raw_video_claims(token: str) -> dict:
+    return jwt.decode(token, SECRET, algorithms=["HS256"])["video"]
+
+
+@pytest.mark.parametrize(
+    ("role", "sources"),
+    [
+        (Role.HOST, ["camera", "microphone", "screen_share", "screen_share_audio"]),
+        (Role.CO_HOST, ["camera", "microphone"]),
+    ],
+)
+def test_a_broadcaster_token_spells_out_every_grant_of_the_table(role, sources):
+    # Written in the token, not left to LiveKit's defaults.
+    assert raw_video_claims(minter().mint("u", "room-1", role).token) == {
+        "roomJoin": True,
+        "room": "room-1",
+        "canPublish": True,
+        "canPublishSources": sources,
+        "canSubscribe": True,
+        "canPublishData": True,
+    }
+
+
+@pytest.mark.parametrize("live_chat", [False, True])
+def test_a_viewer_token_spells_out_every_grant_of_the_table(live_chat):
+    token = minter().mint("vic", "room-1", Role.VIEWER, live_chat_enabled=live_chat).token
+    assert raw_video_claims(token) == {
+        "roomJoin": True,
+        "room": "room-1",
+        "canPublish": False,
+        "canSubscribe": True,
+        "canPublishData": live_chat,
+    }
+
+
+def test_a_viewer_sends_no_data_unless_live_chat_is_asked_for():
+    assert decode(minter().mint("vic", "room-1", Role.VIEWER).token).video.can_publish_data is False
 
 
 def test_minter_repr_names_the_key_and_ttl_but_hides_the_secret():
@@ -124,6 +161,7 @@ def test_a_changed_stage_is_permission_denied_not_on_stage():
     error = domain.stage_changed()
     assert isinstance(error, PermissionDenied)
     assert error.reason == "NOT_ON_STAGE"
+    assert "ask again" in error.message
 
 
 def test_host_and_co_host_broadcast():
@@ -146,6 +184,12 @@ def test_broadcaster_refusals(overrides, error, reason):
     with pytest.raises(error) as e:
         domain.broadcaster_role(access(**overrides))
     assert e.value.reason == reason
+
+
+def test_a_viewer_asking_to_broadcast_is_told_what_only_the_stage_may_do():
+    with pytest.raises(PermissionDenied) as e:
+        domain.broadcaster_role(access(role=None))
+    assert "broadcast" in e.value.message
 
 
 def test_viewers_watch_unless_banned_or_the_room_ended():
