@@ -124,6 +124,13 @@ def test_to_json_and_from_json_round_trip_times_with_their_offset():
     assert read.create_time.utcoffset() == timedelta(hours=5, minutes=30)
 
 
+def _notice_with(**changes: str) -> str:
+    """A notice of a new invitation with some fields of the invitation replaced."""
+    notice = json.loads(side_effects(created().events).notifications[0].payload)
+    notice["invitation"].update(changes)
+    return json.dumps(notice)
+
+
 @pytest.mark.parametrize(
     ("payload", "error"),
     [
@@ -131,7 +138,11 @@ def test_to_json_and_from_json_round_trip_times_with_their_offset():
         ('{"kind": "created"}', KeyError),
         ('{"kind": "renamed", "invitation": {}}', ValueError),
         ('{"kind": "created", "invitation": []}', TypeError),
+        (_notice_with(type="bogus"), ValueError),
+        (_notice_with(status="bogus"), ValueError),
+        (_notice_with(create_time="yesterday"), ValueError),
     ],
+    ids=["not-json", "no-invitation", "unknown-kind", "not-an-object", "type", "status", "time"],
 )
 def test_an_unreadable_notice_raises_what_the_watch_catches(payload, error):
     with pytest.raises(error):
