@@ -131,7 +131,7 @@ def is_ours(room: models.Room) -> bool:
     """Whether a LiveKit room (a session) is one the broadcast service made for the costream
     room of its name: only such sessions move the room (domain.md "Only our sessions count")."""
     try:
-        metadata = json.loads(room.metadata or "{}")
+        metadata = json.loads(room.metadata)
     except ValueError:
         return False
     return isinstance(metadata, dict) and metadata.get("room_id") == room.name
@@ -190,12 +190,13 @@ def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:
         out.egress_status = _enum_name(egress_pb.EgressStatus, info.status, "")
         out.room_name = out.room_name or info.room_name
         out.room_sid = out.room_sid or info.room_id
-        files = list(info.file_results) or ([info.file] if info.HasField("file") else [])
-        if files and (files[0].location or files[0].filename):
-            nanoseconds = files[0].duration
+        # The first file result, or the older single `file` (empty when absent).
+        file = info.file_results[0] if info.file_results else info.file
+        if file.location or file.filename:
+            nanoseconds = file.duration
             out.playback.CopyFrom(
                 room_pb2.RecordedPlayback(
-                    url=files[0].location or files[0].filename,
+                    url=file.location or file.filename,
                     duration=duration_pb2.Duration(
                         seconds=nanoseconds // 10**9, nanos=nanoseconds % 10**9
                     ),

@@ -83,7 +83,7 @@ def require_can_post_room(room: RoomAccess, user_id: str) -> None:
 
 def check_text(v: Violations, field: str, text: str) -> str:
     text = v.text(field, text, min_len=1, max_len=MAX_TEXT)
-    if text and "\x00" not in text and not text.strip():
+    if text and not text.strip():  # a NUL is not whitespace: text with one is never blank
         v.add(field, "must not be blank")
     return text
 

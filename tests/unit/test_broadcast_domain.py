@@ -1,6 +1,7 @@
 """Broadcast rules without I/O: the role table of LiveKit tokens, who gets credentials, the
 LiveKit room a session gets, and webhooks turned into room events."""
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -103,8 +104,64 @@ def test_token_signed_with_another_secret_is_refused():
         TokenVerifier(KEY, SECRET + "x").verify(token)
 
 
-def test_minter_repr_hides_the_secret():
-    assert SECRET not in repr(minter())
+def test_token_lifetime_is_the_minters_ttl():
+    short = domain.TokenMinter(KEY, SECRET, timedelta(seconds=60), URL)
+    claims = jwt.decode(short.mint("hana", "room-1", Role.HOST).token, SECRET, algorithms=["HS256"])
+    assert claims["exp"] - claims["nbf"] == 60
+    assert claims["sub"] == "hana"
+    assert claims["iss"] == KEY
+
+
+def raw_video_claims(token: str) -> dict:
+    return jwt.decode(token, SECRET, algorithms=["HS256"])["video"]
+
+
+@pytest.mark.parametrize(
+    ("role", "sources"),
+    [
+        (Role.HOST, ["camera", "microphone", "screen_share", "screen_share_audio"]),
+        (Role.CO_HOST, ["camera", "microphone"]),
+    ],
+)
+def test_a_broadcaster_token_spells_out_every_grant_of_the_table(role, sources):
+    # Written in the token, not left to LiveKit's defaults.
+    assert raw_video_claims(minter().mint("u", "room-1", role).token) == {
+        "roomJoin": True,
+        "room": "room-1",
+        "canPublish": True,
+        "canPublishSources": sources,
+        "canSubscribe": True,
+        "canPublishData": True,
+    }
+
+
+@pytest.mark.parametrize("live_chat", [False, True])
+def test_a_viewer_token_spells_out_every_grant_of_the_table(live_chat):
+    token = minter().mint("vic", "room-1", Role.VIEWER, live_chat_enabled=live_chat).token
+    assert raw_video_claims(token) == {
+        "roomJoin": True,
+        "room": "room-1",
+        "canPublish": False,
+        "canSubscribe": True,
+        "canPublishData": live_chat,
+    }
+
+
+def test_a_viewer_sends_no_data_unless_live_chat_is_asked_for():
+    assert decode(minter().mint("vic", "room-1", Role.VIEWER).token).video.can_publish_data is False
+
+
+def test_minter_repr_names_the_key_and_ttl_but_hides_the_secret():
+    shown = repr(minter())
+    assert SECRET not in shown
+    assert "unit-key" in shown and "0:15:00" in shown
+
+
+def test_a_changed_stage_is_permission_denied_not_on_stage():
+    error = domain.stage_changed()
+    assert isinstance(error, PermissionDenied)
+    assert error.reason == "NOT_ON_STAGE"
+    assert "ask again" in error.message
 
 
 def test_host_and_co_host_broadcast():
@@ -120,6 +177,7 @@ def test_host_and_co_host_broadcast():
         ({"role": None, "banned": True, "ended": True}, PermissionDenied, "USER_BANNED"),
         ({"role": Role.HOST, "ended": True}, FailedPrecondition, "ROOM_ENDED"),
         ({"role": Role.HOST, "deleted": True, "ended": True}, FailedPrecondition, "ROOM_ENDED"),
+        ({"role": Role.HOST, "deleted": True}, FailedPrecondition, "ROOM_ENDED"),
     ],
 )
 def test_broadcaster_refusals(overrides, error, reason):
@@ -128,23 +186,40 @@ def test_broadcaster_refusals(overrides, error, reason):
     assert e.value.reason == reason
 
 
+def test_a_viewer_asking_to_broadcast_is_told_what_only_the_stage_may_do():
+    with pytest.raises(PermissionDenied) as e:
+        domain.broadcaster_role(access(role=None))
+    assert "broadcast" in e.value.message
+
+
 def test_viewers_watch_unless_banned_or_the_room_ended():
-    domain.check_viewer(access())
+    assert domain.check_viewer(access()) is None
     with pytest.raises(PermissionDenied) as banned:
-        domain.check_viewer(access(banned=True))
+        domain.check_viewer(access(banned=True, user_id="vic"))
     assert banned.value.reason == "USER_BANNED"
-    with pytest.raises(FailedPrecondition) as ended:
-        domain.check_viewer(access(ended=True))
-    assert ended.value.reason == "ROOM_ENDED"
+    assert banned.value.metadata == {"user_id": "vic"}
+    for overrides in ({"ended": True}, {"deleted": True}):
+        with pytest.raises(FailedPrecondition) as ended:
+            domain.check_viewer(access(**overrides))
+        assert ended.value.reason == "ROOM_ENDED"
+        assert "room-1" in ended.value.message
 
 
-def test_livekit_room_outlives_the_reconnect_window_and_the_first_token():
-    request = domain.create_room_request("room-1", "hana", token_ttl=900, reconnect_timeout=180)
+@pytest.mark.parametrize(
+    ("token_ttl", "reconnect_timeout", "empty_timeout", "departure_timeout"),
+    [(900, 180, 960, 210), (60, 0, 120, 30)],
+)
+def test_livekit_room_outlives_the_reconnect_window_and_the_first_token(
+    token_ttl, reconnect_timeout, empty_timeout, departure_timeout
+):
+    request = domain.create_room_request(
+        "room-1", "hana", token_ttl=token_ttl, reconnect_timeout=reconnect_timeout
+    )
     assert request.name == "room-1"
-    assert request.empty_timeout > 900
-    assert request.departure_timeout > 180
-    assert request.max_participants == domain.MAX_PARTICIPANTS
-    assert '"host_user_id": "hana"' in request.metadata
+    assert request.empty_timeout == empty_timeout
+    assert request.departure_timeout == departure_timeout
+    assert request.max_participants == 10_000
+    assert json.loads(request.metadata) == {"room_id": "room-1", "host_user_id": "hana"}
 
 
 def _participant_event(event: str, **participant: object) -> WebhookEvent:
@@ -155,6 +230,82 @@ def _participant_event(event: str, **participant: object) -> WebhookEvent:
         room=models.Room(name="room-1", sid="RM_1", metadata=domain.room_metadata("room-1", "h")),
         participant=models.ParticipantInfo(**participant),  # type: ignore[arg-type]
     )
+
+
+@pytest.mark.parametrize("event", ["participant_left", "participant_connection_aborted"])
+def test_a_departure_with_an_unknown_reason_says_unknown_reason(event):
+    out = domain.to_room_event(_participant_event(event, identity="hana", disconnect_reason=999))
+    assert out is not None
+    assert out.disconnect_reason == "UNKNOWN_REASON"
+
+
+def test_a_connection_aborted_carries_its_reason():
+    out = domain.to_room_event(
+        _participant_event(
+            "participant_connection_aborted",
+            identity="hana",
+            disconnect_reason=models.DisconnectReason.SIGNAL_CLOSE,
+        )
+    )
+    assert out is not None
+    assert out.disconnect_reason == "SIGNAL_CLOSE"
+
+
+def test_a_join_carries_no_disconnect_reason_and_a_viewer_does_not_publish():
+    out = domain.to_room_event(
+        _participant_event(
+            "participant_joined",
+            sid="PA_3",
+            identity="vic",
+            disconnect_reason=models.DisconnectReason.CLIENT_INITIATED,
+            permission=models.ParticipantPermission(can_publish=False, can_subscribe=True),
+        )
+    )
+    assert out is not None
+    assert (out.event, out.participant_identity, out.participant_sid) == (
+        "participant_joined",
+        "vic",
+        "PA_3",
+    )
+    assert out.disconnect_reason == ""
+    assert out.participant_can_publish is False
+
+
+def test_an_event_without_a_time_has_no_create_time():
+    event = _participant_event("participant_joined", identity="vic")
+    event.created_at = 0
+    out = domain.to_room_event(event)
+    assert out is not None
+    assert not out.HasField("create_time")
+
+
+@pytest.mark.parametrize("name", ["track_published", "track_unpublished"])
+def test_a_track_event_carries_the_track_and_its_participant(name):
+    event = _participant_event(name, sid="PA_1", identity="hana")
+    event.track.CopyFrom(models.TrackInfo(sid="TR_1"))
+    out = domain.to_room_event(event)
+    assert out is not None
+    assert (out.event, out.track_sid, out.participant_identity) == (name, "TR_1", "hana")
+    assert out.egress_id == "" and not out.HasField("playback")
+
+
+def test_room_finished_of_our_session_is_a_room_event_without_a_participant():
+    event = WebhookEvent(
+        id="EV_3",
+        event="room_finished",
+        created_at=1_700_000_001,
+        room=models.Room(name="room-1", sid="RM_1", metadata=domain.room_metadata("room-1", "h")),
+    )
+    out = domain.to_room_event(event)
+    assert out is not None
+    assert (out.event_id, out.event, out.room_name, out.room_sid) == (
+        "EV_3",
+        "room_finished",
+        "room-1",
+        "RM_1",
+    )
+    assert out.participant_identity == "" and out.track_sid == ""
+    assert out.create_time.seconds == 1_700_000_001
 
 
 def test_participant_left_becomes_a_room_event_with_its_reason():
@@ -179,7 +330,9 @@ def test_participant_left_becomes_a_room_event_with_its_reason():
     assert out.create_time.seconds == 1_700_000_000
 
 
-@pytest.mark.parametrize("metadata", ["", "not json", '{"room_id": "room-2"}', "[1]"])
+@pytest.mark.parametrize(
+    "metadata", ["", "not json", "null", '{"room_id": "room-2"}', '{"host_user_id": "h"}', "[1]"]
+)
 def test_events_of_a_livekit_room_we_did_not_create_are_not_room_events(metadata):
     event = _participant_event("participant_joined", identity="v", sid="PA_1")
     event.room.metadata = metadata
@@ -192,10 +345,17 @@ def test_a_livekit_room_we_created_is_ours():
     assert not domain.is_ours(models.Room(name="room-2", metadata=request.metadata))
 
 
-def test_events_of_recorders_and_agents_are_not_room_events():
-    event = _participant_event(
-        "participant_joined", sid="PA_2", identity="EG_x", kind=models.ParticipantInfo.EGRESS
-    )
+@pytest.mark.parametrize(
+    "kind",
+    [
+        models.ParticipantInfo.EGRESS,
+        models.ParticipantInfo.INGRESS,
+        models.ParticipantInfo.SIP,
+        models.ParticipantInfo.AGENT,
+    ],
+)
+def test_events_of_recorders_and_agents_are_not_room_events(kind):
+    event = _participant_event("participant_joined", sid="PA_2", identity="EG_x", kind=kind)
     assert domain.to_room_event(event) is None
 
 
@@ -216,3 +376,74 @@ def test_egress_ended_with_a_file_carries_the_playback():
     assert out.egress_status == "EGRESS_COMPLETE"
     assert out.playback.url == "s3://b/a.mp4"
     assert (out.playback.duration.seconds, out.playback.duration.nanos) == (61, 500_000_000)
+
+
+def test_egress_ended_of_a_room_without_our_metadata_is_still_a_room_event():
+    info = egress_pb.EgressInfo(egress_id="EG_1", status=egress_pb.EgressStatus.EGRESS_FAILED)
+    event = WebhookEvent(
+        id="EV_4",
+        event="egress_ended",
+        room=models.Room(name="room-1", sid="RM_1"),
+        egress_info=info,
+    )
+    out = domain.to_room_event(event)
+    assert out is not None
+    # The webhook's room names the session when the egress info does not.
+    assert (out.room_name, out.room_sid, out.egress_id) == ("room-1", "RM_1", "EG_1")
+    assert out.egress_status == "EGRESS_FAILED"
+    assert not out.HasField("playback")
+
+
+def test_egress_with_an_unknown_status_has_no_status_name():
+    info = egress_pb.EgressInfo(egress_id="EG_1", room_name="room-1", status=999)
+    out = domain.to_room_event(WebhookEvent(id="EV_5", event="egress_ended", egress_info=info))
+    assert out is not None
+    assert out.egress_status == ""
+
+
+def test_egress_with_the_legacy_file_field_carries_the_playback():
+    info = egress_pb.EgressInfo(
+        egress_id="EG_1",
+        room_id="RM_1",
+        room_name="room-1",
+        status=egress_pb.EgressStatus.EGRESS_COMPLETE,
+        file=egress_pb.FileInfo(filename="rec/a.mp4", duration=3_000_000_001),
+    )
+    out = domain.to_room_event(WebhookEvent(id="EV_6", event="egress_ended", egress_info=info))
+    assert out is not None
+    assert out.playback.url == "rec/a.mp4"  # no location: the filename
+    assert (out.playback.duration.seconds, out.playback.duration.nanos) == (3, 1)
+
+
+def test_egress_playback_is_the_first_file_result():
+    info = egress_pb.EgressInfo(
+        egress_id="EG_1",
+        room_name="room-1",
+        file_results=[
+            egress_pb.FileInfo(location="s3://b/first.mp4", duration=2 * 10**9),
+            egress_pb.FileInfo(location="s3://b/second.mp4", duration=10**9),
+        ],
+        file=egress_pb.FileInfo(location="s3://b/legacy.mp4"),
+    )
+    out = domain.to_room_event(WebhookEvent(id="EV_7", event="egress_ended", egress_info=info))
+    assert out is not None
+    assert out.playback.url == "s3://b/first.mp4"
+    assert (out.playback.duration.seconds, out.playback.duration.nanos) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        egress_pb.EgressInfo(egress_id="EG_1", room_name="room-1"),
+        egress_pb.EgressInfo(
+            egress_id="EG_1", room_name="room-1", file_results=[egress_pb.FileInfo(duration=5)]
+        ),
+        egress_pb.EgressInfo(egress_id="EG_1", room_name="room-1", file=egress_pb.FileInfo()),
+    ],
+    ids=["no-file", "file-without-location", "empty-legacy-file"],
+)
+def test_egress_without_a_file_location_has_no_playback(info):
+    out = domain.to_room_event(WebhookEvent(id="EV_8", event="egress_ended", egress_info=info))
+    assert out is not None
+    assert out.egress_id == "EG_1"
+    assert not out.HasField("playback")

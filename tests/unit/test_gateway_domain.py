@@ -53,3 +53,64 @@ def test_a_user_holds_streams_up_to_the_limit_and_one_more_is_refused():
     assert limit.open_streams("u") == 0
     with limit.hold("u"):  # closed streams give their place back
         assert limit.open_streams("u") == 1
+
+
+def test_a_listed_participant_who_is_not_a_co_host_is_a_viewer():
+    room = room_pb2.Room(
+        room_id="r1",
+        host_user_id="alice",
+        participants=[
+            room_pb2.Participant(user_id="vic", role=room_pb2.PARTICIPANT_ROLE_UNSPECIFIED),
+            room_pb2.Participant(user_id="bob", role=room_pb2.PARTICIPANT_ROLE_CO_HOST),
+        ],
+    )
+    assert role_in(room, "vic") == gateway_pb2.ROOM_ROLE_VIEWER
+    assert role_in(room, "bob") == gateway_pb2.ROOM_ROLE_CO_HOST
+    assert role_in(room, "alice") == gateway_pb2.ROOM_ROLE_HOST  # the host even if not listed
+
+
+def test_no_posts_leave_every_room_out():
+    assert newest_posts([]) == {}
+    assert live_room_posts([room_pb2.Room(room_id="r1")], []) == []
+
+
+def test_posts_of_rooms_not_on_the_page_are_left_out():
+    rooms = [room_pb2.Room(room_id="r1")]
+    posts = [post_pb2.Post(post_id="p9", room_id="r9"), post_pb2.Post(post_id="p1", room_id="r1")]
+    items = live_room_posts(rooms, posts)
+    assert [(i.room.room_id, i.post.post_id) for i in items] == [("r1", "p1")]
+
+
+def test_the_refusal_says_how_many_streams_a_user_may_hold():
+    limit = StreamLimit(per_user=1)
+    with limit.hold("u"), pytest.raises(ResourceExhausted) as e, limit.hold("u"):
+        pass
+    assert e.value.metadata == {"max_streams": "1"}
+    assert "at most 1 streams" in e.value.message
+    assert limit.open_streams("u") == 0
+
+
+def test_a_stream_that_fails_gives_its_place_back():
+    limit = StreamLimit(per_user=1)
+    with pytest.raises(RuntimeError), limit.hold("u"):
+        raise RuntimeError("stream broke")
+    assert limit.open_streams("u") == 0
+    with limit.hold("u"):
+        assert limit.open_streams("u") == 1
+
+
+def test_a_refused_stream_does_not_take_a_place():
+    limit = StreamLimit(per_user=1)
+    with limit.hold("u"):
+        for _ in range(3):
+            with pytest.raises(ResourceExhausted), limit.hold("u"):
+                pass
+        assert limit.open_streams("u") == 1
+    assert limit.open_streams("u") == 0
+
+
+def test_no_streams_are_allowed_with_a_limit_of_zero():
+    limit = StreamLimit(per_user=0)
+    with pytest.raises(ResourceExhausted), limit.hold("u"):
+        pass
+    assert limit.open_streams("u") == 0
