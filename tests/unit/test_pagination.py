@@ -56,3 +56,37 @@ def test_a_token_signed_with_another_secret_is_refused():
     token = PageTokens("other").encode(FILTERS, [1])
     with pytest.raises(InvalidArgument):
         PageTokens("secret").decode(token, FILTERS)
+
+
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def test_a_token_with_any_one_character_changed_is_refused():
+    tokens = PageTokens("secret")
+    token = tokens.encode(FILTERS, ["2026-01-01T00:00:00+00:00", "room-1"])
+    accepted = []
+    for i, char in enumerate(token):
+        other = "A" if char == "." else B64URL[B64URL.index(char) ^ 1]  # one bit flipped
+        edited = token[:i] + other + token[i + 1 :]
+        try:
+            tokens.decode(edited, FILTERS)
+            accepted.append(edited)
+        except InvalidArgument:
+            pass
+    assert accepted == []
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t + "=",  # padding base64 decoding overlooks
+        lambda t: t + "!!!!",  # characters outside base64url, which decoding skips
+        lambda t: t[:4] + "****" + t[4:],
+        lambda t: t.replace(".", "..", 1),
+    ],
+)
+def test_a_token_edited_where_base64_decoding_does_not_look_is_refused(edit):
+    tokens = PageTokens("secret")
+    token = tokens.encode(FILTERS, [1])
+    with pytest.raises(InvalidArgument):
+        tokens.decode(edit(token), FILTERS)
