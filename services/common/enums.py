@@ -16,7 +16,6 @@ class EnumMap(Generic[D]):
     def __init__(self, domain: type[D], proto: EnumTypeWrapper, prefix: str) -> None:
         self._to_proto = {member: proto.Value(prefix + member.name) for member in domain}
         self._from_proto = {number: member for member, number in self._to_proto.items()}
-        self._proto = proto
 
     def to_proto(self, value: D | None) -> int:
         """The proto number; None is UNSPECIFIED (0)."""

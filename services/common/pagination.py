@@ -111,6 +111,9 @@ class PageTokens:
         payload = json.dumps(
             {"f": self._filters_digest(filters), "p": position}, separators=(",", ":")
         ).encode()
+        return self._seal(payload)
+
+    def _seal(self, payload: bytes) -> str:
         return f"{_b64(payload)}.{_b64(self._sign(payload))}"
 
     def decode(self, token: str, filters: dict[str, Any]) -> list[Any] | None:
@@ -119,9 +122,10 @@ class PageTokens:
             return None
         bad = InvalidArgument([("page_token", "invalid page token")])
         try:
-            body, _, signature = token.partition(".")
-            payload = _unb64(body)
-            if not hmac.compare_digest(self._sign(payload), _unb64(signature)):
+            payload = _unb64(token.partition(".")[0])
+            # The whole token is compared: base64 decoding skips stray characters, padding and
+            # unused bits, so comparing decoded bytes would let edited tokens through.
+            if not hmac.compare_digest(self._seal(payload).encode(), token.encode()):
                 raise bad
             data = json.loads(payload)
         except (ValueError, binascii.Error, UnicodeError):
