@@ -228,12 +228,8 @@ class FakeLiveKit:
     async def drop_connection(self, room_id, participant_sid) -> bool:
         return self._s.connections.pop((room_id, participant_sid), None) is not None
 
-    async def drop_connections(self, room_id, *, keep_session=None) -> bool:
-        gone = [
-            key
-            for key, row in self._s.connections.items()
-            if key[0] == room_id and (keep_session is None or row["room_sid"] != keep_session)
-        ]
+    async def drop_connections(self, room_id) -> bool:
+        gone = [key for key in self._s.connections if key[0] == room_id]
         for key in gone:
             del self._s.connections[key]
         return bool(gone)
