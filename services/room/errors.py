@@ -30,12 +30,6 @@ def room_ended(room_id: str) -> FailedPrecondition:
     return FailedPrecondition(ROOM_ENDED, f"room {room_id} has ended")
 
 
-def invalid_transition(room_id: str, source: str, target: str) -> FailedPrecondition:
-    return FailedPrecondition(
-        "INVALID_TRANSITION", f"room {room_id} cannot go from {source} to {target}"
-    )
-
-
 def room_in_use(room_id: str) -> FailedPrecondition:
     return FailedPrecondition("ROOM_IN_USE", f"room {room_id} was used; delete it instead")
 

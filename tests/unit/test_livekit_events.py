@@ -12,17 +12,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog
 from costream.room.v1 import room_pb2
 from google.protobuf import duration_pb2, timestamp_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.room.domain import EndReason, Room, RoomStatus
+from services.room.domain import EndReason, Recording, Room, RoomStatus
 from services.room.livekit.events import (
     Presence,
     Session,
     apply_livekit_event,
     classify_session,
+    completed_recording,
+    event_time,
     follow_host,
     host_presence,
 )
@@ -115,7 +118,9 @@ class Store:
     departures: dict[tuple[str, str], dict] = field(default_factory=dict)
     playbacks: dict[tuple[str, str], dict] = field(default_factory=dict)
     peaks: dict[str, int] = field(default_factory=dict)
-    bans: set[tuple[str, str]] = field(default_factory=set)
+    # (room_id, user_id) -> when the ban lapses; None for a ban until unbanned.
+    bans: dict[tuple[str, str], datetime | None] = field(default_factory=dict)
+    update_times: dict[str, datetime] = field(default_factory=dict)
     outbox: list[tuple[str, dict]] = field(default_factory=list)
     notices: list[tuple[str, str]] = field(default_factory=list)
 
@@ -128,25 +133,36 @@ class Store:
 
 
 class FakeRooms:
+    """services.room.repository.RoomRepository over a Store: the rooms a transaction read for
+    update are locked, and only a locked room may be saved (or a concurrent change is lost)."""
+
     def __init__(self, store: Store, seen: list[Room]) -> None:
         self._s = store
         self._seen = seen
+        self._locked: set[str] = set()
 
     async def get(self, room_id: str, *, for_update: bool = False) -> Room | None:
         found = self._s.rooms.get(room_id)
         if found is None:
             return None
+        if for_update:
+            self._locked.add(room_id)
         room = copy.deepcopy(found)
         self._seen.append(room)
         return room
 
     async def is_banned(self, room_id: str, user_id: str, now: datetime) -> bool:
-        return (room_id, user_id) in self._s.bans
+        if (room_id, user_id) not in self._s.bans:
+            return False
+        expire_time = self._s.bans[(room_id, user_id)]
+        return expire_time is None or expire_time > now
 
     async def save(self, room: Room, now: datetime) -> None:
+        assert room.room_id in self._locked, "saved a room without its lock"
         saved = copy.deepcopy(room)
         saved.events = []
         self._s.rooms[room.room_id] = saved
+        self._s.update_times[room.room_id] = now
 
 
 class FakeLiveKit:
@@ -158,7 +174,13 @@ class FakeLiveKit:
     async def record_event(self, event_id, room_id, event, room_sid, now) -> bool:
         if event_id in self._s.events:
             return False
-        self._s.events[event_id] = {"room_id": room_id, "room_sid": room_sid, "state": "done"}
+        self._s.events[event_id] = {
+            "room_id": room_id,
+            "event": event,
+            "room_sid": room_sid,
+            "receive_time": now,
+            "state": "done",
+        }
         return True
 
     async def park(self, event_id, payload) -> None:
@@ -188,6 +210,7 @@ class FakeLiveKit:
                 "identity": identity,
                 "room_sid": room_sid,
                 "can_publish": can_publish,
+                "join_time": now,
             }
             return True
         if can_publish and not row["can_publish"]:
@@ -205,12 +228,8 @@ class FakeLiveKit:
     async def drop_connection(self, room_id, participant_sid) -> bool:
         return self._s.connections.pop((room_id, participant_sid), None) is not None
 
-    async def drop_connections(self, room_id, *, keep_session=None) -> bool:
-        gone = [
-            key
-            for key, row in self._s.connections.items()
-            if key[0] == room_id and (keep_session is None or row["room_sid"] != keep_session)
-        ]
+    async def drop_connections(self, room_id) -> bool:
+        gone = [key for key in self._s.connections if key[0] == room_id]
         for key in gone:
             del self._s.connections[key]
         return bool(gone)
@@ -237,7 +256,9 @@ class FakeLiveKit:
             return False
         self._s.playbacks[(room_id, recording.egress_id)] = {
             "url": recording.url,
+            "thumbnail_url": recording.thumbnail_url,
             "duration_ms": recording.duration_ms,
+            "create_time": now,
         }
         return True
 
@@ -444,8 +465,6 @@ async def run(events: list[room_pb2.LiveKitEvent]) -> tuple:
     store = new_store()
     for event in events:
         await apply(store, event)
-        viewers, publishers = store.counts(ROOM)
-        assert viewers >= 0 and publishers >= 0
     r = store.rooms[ROOM]
     return (r.status, r.end_reason, *store.counts(ROOM), len(store.playbacks))
 
@@ -491,6 +510,14 @@ async def test_host_walks_the_room_through_live_waiting_and_back():
     assert r.reconnect_deadline is None
     assert store.counts(ROOM) == (1, 1)
     assert store.peaks[ROOM] == 1
+    # Watchers hear of each move and of the viewer; the session's start shows them nothing.
+    assert store.notices == [
+        (ROOM, "status_changed"),
+        (ROOM, "stats_changed"),
+        (ROOM, "status_changed"),
+        (ROOM, "status_changed"),
+    ]
+    assert store.outbox == []
 
 
 async def test_reconnect_from_a_new_connection_never_leaves_live():
@@ -607,10 +634,11 @@ async def test_room_finished_ends_the_room_once_with_its_side_effects():
     r = store.rooms[ROOM]
     assert r.end_reason is EndReason.LIVEKIT_ROOM_FINISHED
     assert store.counts(ROOM) == (0, 0)
-    assert sorted(kind for kind, _ in store.outbox) == [
-        "invitations.cancel_for_room",
-        "livekit.end_room",
+    assert store.outbox == [
+        ("livekit.end_room", {"room_id": ROOM}),
+        ("invitations.cancel_for_room", {"room_id": ROOM}),
     ]
+    assert store.notices[-1] == (ROOM, "status_changed")
 
 
 async def test_late_joins_after_the_end_count_for_nothing():
@@ -674,3 +702,511 @@ async def test_host_publishing_before_its_join_arrives_makes_the_room_live():
     await apply(store, published)
     assert store.rooms[ROOM].status is RoomStatus.LIVE
     assert store.counts(ROOM) == (0, 1)
+
+
+# --- edges, one event at a time -------------------------------------------------------------
+
+_ids = iter(range(1_000_000))
+
+
+def lk(kind: str, seconds: int | None = None, **fields: object) -> room_pb2.LiveKitEvent:
+    """One LiveKit event of ROOM, created `seconds` after T0 (no create_time when None)."""
+    fields.setdefault("room_sid", "RM_1")
+    event = room_pb2.LiveKitEvent(
+        event_id=f"EV_{next(_ids)}",
+        event=kind,
+        room_name=ROOM,
+        **fields,  # type: ignore[arg-type]
+    )
+    if seconds is not None:
+        event.create_time.FromDatetime(at(seconds))
+    return event
+
+
+def joined(who: str, sid: str, seconds: int, **fields: object) -> room_pb2.LiveKitEvent:
+    fields.setdefault("participant_can_publish", who in STAGE)
+    return lk(
+        "participant_joined", seconds, participant_identity=who, participant_sid=sid, **fields
+    )
+
+
+def left(who: str, sid: str, seconds: int, **fields: object) -> room_pb2.LiveKitEvent:
+    fields.setdefault("disconnect_reason", "CLIENT_INITIATED")
+    return lk("participant_left", seconds, participant_identity=who, participant_sid=sid, **fields)
+
+
+def egress_ended(egress_id: str = "EG_1", seconds: int = 50, **fields: object):
+    fields.setdefault("egress_status", "EGRESS_COMPLETE")
+    fields.setdefault(
+        "playback",
+        room_pb2.RecordedPlayback(
+            url="s3://rec/r.mp4",
+            thumbnail_url="s3://rec/r.jpg",
+            duration=duration_pb2.Duration(seconds=61, nanos=250_000_000),
+        ),
+    )
+    return lk("egress_ended", seconds, egress_id=egress_id, **fields)
+
+
+def test_a_room_started_in_the_second_the_current_session_began_replaces_it():
+    # Rooms of one name never overlap: a later session's start is never before this one's.
+    assert classify_session("RM_1", at(5), "RM_2", "room_started", at(5)) is Session.REPLACE
+    assert classify_session("RM_1", at(5), "RM_2", "room_started", at(4)) is Session.STALE
+    assert classify_session("RM_1", at(5), "RM_2", "participant_joined", at(5)) is Session.PARK
+
+
+def test_without_a_known_session_start_nothing_is_stale():
+    assert classify_session("RM_1", None, "RM_2", "room_started", at(0)) is Session.REPLACE
+    assert classify_session("RM_1", None, "RM_2", "participant_left", at(0)) is Session.PARK
+
+
+def test_an_event_without_a_session_belongs_to_the_current_one_even_before_any():
+    assert classify_session(None, None, "", "participant_joined", at(1)) is Session.CURRENT
+    assert classify_session("RM_1", at(0), "", "participant_joined", at(1)) is Session.CURRENT
+
+
+def test_a_room_waiting_for_its_host_who_is_still_gone_keeps_its_deadline():
+    r = room(RoomStatus.WAITING_RECONNECT, live_time=at(0), reconnect_deadline=at(100))
+    assert follow_host(r, Presence.GONE, at(50), RECONNECT) is False
+    assert (r.status, r.reconnect_deadline) == (RoomStatus.WAITING_RECONNECT, at(100))
+    assert r.events == []
+
+
+def test_a_live_room_whose_host_is_gone_waits_for_them():
+    r = room(RoomStatus.LIVE, live_time=at(0))
+    assert follow_host(r, Presence.GONE, at(50), RECONNECT) is True
+    assert (r.status, r.live_time) == (RoomStatus.WAITING_RECONNECT, at(0))
+    assert r.reconnect_deadline == at(50) + RECONNECT
+
+
+def test_a_completed_egress_with_a_file_is_a_recording_with_its_playback():
+    assert completed_recording(egress_ended("EG_9")) == Recording(
+        egress_id="EG_9", url="s3://rec/r.mp4", thumbnail_url="s3://rec/r.jpg", duration_ms=61_250
+    )
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        egress_ended(egress_status="EGRESS_FAILED"),
+        egress_ended(egress_status="EGRESS_ABORTED"),
+        egress_ended(egress_id=""),
+        egress_ended(playback=room_pb2.RecordedPlayback(thumbnail_url="s3://rec/r.jpg")),
+        lk(
+            "egress_started",
+            egress_id="EG_1",
+            egress_status="EGRESS_COMPLETE",
+            playback=room_pb2.RecordedPlayback(url="s3://rec/r.mp4"),
+        ),
+    ],
+    ids=["failed", "aborted", "no-egress-id", "no-file", "not-an-end"],
+)
+def test_an_egress_that_did_not_complete_with_a_file_is_no_recording(event):
+    assert completed_recording(event) is None
+
+
+def test_an_event_without_a_create_time_counts_as_from_the_epoch():
+    assert event_time(lk("room_started")) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert event_time(lk("room_started", 7)) == at(7)
+
+
+async def test_an_applied_event_is_remembered_with_its_kind_session_and_receipt():
+    store = new_store()
+    event = lk("room_started", 0)
+    assert await apply(store, event, now=at(3)) is True
+    assert store.events[event.event_id] == {
+        "room_id": ROOM,
+        "event": "room_started",
+        "room_sid": "RM_1",
+        "receive_time": at(3),
+        "state": "done",
+    }
+
+
+async def test_the_room_changes_at_the_time_it_is_applied_not_when_livekit_sent_it():
+    store = new_store()
+    await apply(store, lk("room_started", 0), now=at(30))
+    await apply(store, joined(HOST, "PA_h", 1), now=at(31))
+    r = store.rooms[ROOM]
+    assert (r.status, r.live_time) == (RoomStatus.LIVE, at(31))
+    assert store.update_times[ROOM] == at(31)
+    assert store.connections[(ROOM, "PA_h")]["join_time"] == at(31)
+
+
+@pytest.mark.parametrize("kind", ["participant_joined", "track_published", "participant_left"])
+async def test_a_participant_event_without_a_participant_sid_changes_nothing(kind):
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    before = copy.deepcopy((store.rooms, store.connections, store.departures))
+    event = lk(kind, 1, participant_identity=HOST, participant_can_publish=True)
+    assert await apply(store, event) is False
+    assert (store.rooms, store.connections, store.departures) == before
+    assert store.rooms[ROOM].status is RoomStatus.IDLE
+
+
+async def test_a_join_without_a_session_id_counts_in_the_current_session():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    assert await apply(store, joined(HOST, "PA_h", 1, room_sid="")) is True
+    assert store.connections[(ROOM, "PA_h")]["room_sid"] == "RM_1"
+    assert store.rooms[ROOM].status is RoomStatus.LIVE
+
+
+async def test_a_host_seen_before_any_session_makes_the_room_live():
+    store = new_store()
+    assert await apply(store, joined(HOST, "PA_h", 4, room_sid="")) is True
+    r = store.rooms[ROOM]
+    assert (r.status, r.livekit_room_sid) == (RoomStatus.LIVE, None)
+    assert store.connections[(ROOM, "PA_h")]["room_sid"] == ""
+    assert store.session_times[ROOM] == at(4)
+
+
+async def test_the_session_begins_at_its_earliest_event_whatever_arrives_first():
+    store = new_store()
+    await apply(store, joined("vic", "PA_v", 5))
+    assert store.session_times[ROOM] == at(5)
+    # Its room_started, late: it changes only when the session began.
+    assert await apply(store, lk("room_started", 1)) is True
+    assert store.session_times[ROOM] == at(1)
+    assert await apply(store, left("vic", "PA_v", 9)) is True
+    assert store.session_times[ROOM] == at(1)
+    # Another session's event from before it began is stale; one from after waits for its own.
+    stale, later = (
+        joined("val", "PA_0", 0, room_sid="RM_0"),
+        joined("val", "PA_2", 3, room_sid="RM_2"),
+    )
+    assert await apply(store, stale) is False
+    assert await apply(store, later) is False
+    assert store.events[stale.event_id]["state"] == "done"
+    assert store.events[later.event_id]["state"] == "parked"
+
+
+async def test_an_event_of_the_current_session_that_changes_nothing_is_not_applied():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    notices = len(store.notices)
+    assert await apply(store, left("vic", "PA_never", 3)) is False
+    assert len(store.notices) == notices
+
+
+async def test_a_later_session_empties_the_counts_of_the_one_it_replaces():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    await apply(store, joined("vic", "PA_v", 1))
+    await apply(store, joined("val", "PA_w", 2))
+    assert store.counts(ROOM) == (2, 0)
+    store.notices.clear()
+    assert await apply(store, lk("room_started", 10, room_sid="RM_2")) is True
+    assert store.counts(ROOM) == (0, 0)
+    assert store.rooms[ROOM].livekit_room_sid == "RM_2"
+    assert store.session_times[ROOM] == at(10)
+    assert store.notices == [(ROOM, "stats_changed")]
+    assert store.peaks[ROOM] == 2
+
+
+async def test_events_waiting_for_their_session_apply_in_livekit_order_when_it_starts():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    waiting = [
+        left(HOST, "PA_h1", 13, room_sid="RM_2"),
+        joined("vic", "PA_v", 12, room_sid="RM_2"),
+        joined(HOST, "PA_h1", 11, room_sid="RM_2"),
+    ]
+    for event in waiting:
+        assert await apply(store, event) is False
+    assert [row["state"] for row in store.events.values()] == ["done", *["parked"] * 3]
+    assert await apply(store, lk("room_started", 10, room_sid="RM_2")) is True
+    assert all(row["state"] == "done" for row in store.events.values())
+    r = store.rooms[ROOM]
+    assert (r.status, r.livekit_room_sid, r.live_time) == (RoomStatus.WAITING_RECONNECT, "RM_2", T0)
+    assert store.counts(ROOM) == (1, 0)
+
+
+async def test_a_late_host_event_of_an_older_session_makes_the_room_live_at_that_moment():
+    store = new_store()
+    await apply(store, lk("room_started", 10, room_sid="RM_2"))
+    assert await apply(store, joined(HOST, "PA_h", 3, room_sid="RM_1"), now=at(40)) is True
+    r = store.rooms[ROOM]
+    assert (r.status, r.live_time) == (RoomStatus.WAITING_RECONNECT, at(40))
+    assert r.reconnect_deadline == at(40) + RECONNECT
+
+
+async def test_a_late_viewer_event_of_an_older_session_changes_nothing():
+    store = new_store()
+    await apply(store, lk("room_started", 10, room_sid="RM_2"))
+    assert await apply(store, joined("vic", "PA_v", 3, room_sid="RM_1")) is False
+    assert store.rooms[ROOM].status is RoomStatus.IDLE
+
+
+async def test_a_host_reconnecting_after_leaving_once_stays_live_while_the_new_join_is_late():
+    store = new_store()
+    for event in (
+        lk("room_started", 0),
+        joined(HOST, "PA_h1", 1),
+        left(HOST, "PA_h1", 2),
+        joined(HOST, "PA_h2", 3),
+        # A third connection replaced the second; its join has not arrived.
+        left(HOST, "PA_h2", 4, disconnect_reason="DUPLICATE_IDENTITY"),
+    ):
+        await apply(store, event)
+    assert store.rooms[ROOM].status is RoomStatus.LIVE
+    assert store.counts(ROOM) == (0, 0)
+
+
+async def test_a_departure_is_remembered_with_its_time_and_an_unknown_reason_when_none():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    await apply(store, joined("vic", "PA_v", 1))
+    await apply(store, left("vic", "PA_v", 6, disconnect_reason=""))
+    assert store.departures[(ROOM, "PA_v")] == {
+        "identity": "vic",
+        "room_sid": "RM_1",
+        "reason": "UNKNOWN_REASON",
+        "time": at(6),
+    }
+
+
+async def test_a_banned_user_joining_is_put_out_of_livekit_again():
+    store = new_store()
+    store.bans[(ROOM, "vic")] = None
+    await apply(store, lk("room_started", 0))
+    assert await apply(store, joined("vic", "PA_v", 1), now=at(7)) is True
+    assert store.outbox == [
+        (
+            "livekit.remove_participant",
+            {"room_id": ROOM, "user_id": "vic", "since": at(7).isoformat()},
+        )
+    ]
+    # Counted until LiveKit reports the removal.
+    assert store.counts(ROOM) == (1, 0)
+
+
+async def test_a_timed_ban_puts_the_user_out_until_it_lapses_and_not_after():
+    store = new_store()
+    store.bans[(ROOM, "vic")] = at(60)
+    await apply(store, lk("room_started", 0))
+    await apply(store, joined("vic", "PA_v1", 1), now=at(59))
+    assert [kind for kind, _ in store.outbox] == ["livekit.remove_participant"]
+    await apply(store, left("vic", "PA_v1", 2))
+    await apply(store, joined("vic", "PA_v2", 3), now=at(60))
+    assert len(store.outbox) == 1
+    assert store.counts(ROOM) == (1, 0)
+
+
+async def test_a_ban_in_another_room_or_of_another_user_does_not_put_anyone_out():
+    store = new_store()
+    store.bans[("other-room", "vic")] = None
+    store.bans[(ROOM, "val")] = None
+    await apply(store, lk("room_started", 0))
+    await apply(store, joined("vic", "PA_v", 1))
+    assert store.outbox == []
+
+
+async def test_a_viewer_publishing_is_put_out_and_co_hosts_and_viewers_are_kept():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    await apply(store, joined("vic", "PA_v", 1))
+    await apply(store, joined(CO_HOST, "PA_c", 2))
+    publish = lk("track_published", 3, participant_identity=CO_HOST, participant_sid="PA_c")
+    await apply(store, publish)
+    assert store.outbox == []
+    published = lk("track_published", 4, participant_identity="vic", participant_sid="PA_v")
+    assert await apply(store, published, now=at(9)) is True
+    assert store.outbox == [
+        (
+            "livekit.remove_participant",
+            {"room_id": ROOM, "user_id": "vic", "since": at(9).isoformat()},
+        )
+    ]
+    assert store.counts(ROOM) == (0, 2)
+
+
+async def test_room_finished_without_the_leaves_still_empties_the_counts():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    await apply(store, joined(HOST, "PA_h", 1))
+    await apply(store, joined("vic", "PA_v", 2))
+    store.notices.clear()
+    assert await apply(store, lk("room_finished", 9), now=at(20)) is True
+    r = store.rooms[ROOM]
+    assert (r.status, r.end_reason, r.end_time) == (
+        RoomStatus.ENDED,
+        EndReason.LIVEKIT_ROOM_FINISHED,
+        at(20),
+    )
+    assert store.counts(ROOM) == (0, 0)
+    assert store.notices == [(ROOM, "status_changed")]
+    assert sorted(kind for kind, _ in store.outbox) == [
+        "invitations.cancel_for_room",
+        "livekit.end_room",
+    ]
+
+
+async def live_with_viewers(store: Store) -> None:
+    for event in (
+        lk("room_started", 0),
+        joined(HOST, "PA_h", 1),
+        joined("vic", "PA_v", 2),
+        joined("val", "PA_w", 3),
+    ):
+        await apply(store, event)
+    assert store.counts(ROOM) == (2, 1)
+
+
+def end_by_costream(store: Store, reason: EndReason) -> None:
+    """The room ends outside LiveKit (StopRoom, DismissRoom, a timer, DeleteRoom)."""
+    r = store.rooms[ROOM]
+    if reason is EndReason.DELETED:
+        r.delete(at(30))
+    else:
+        r.end(reason, at(30))
+    r.events.clear()
+
+
+ENDS_BY_COSTREAM = [r for r in EndReason if r is not EndReason.LIVEKIT_ROOM_FINISHED]
+
+
+@pytest.mark.parametrize("reason", ENDS_BY_COSTREAM)
+async def test_after_the_room_ends_livekits_leaves_empty_the_counts_one_by_one(reason):
+    store = new_store()
+    await live_with_viewers(store)
+    end_by_costream(store, reason)
+    store.notices.clear()
+    assert await apply(store, left("vic", "PA_v", 31)) is True
+    assert store.counts(ROOM) == (1, 1)
+    assert store.notices == [(ROOM, "stats_changed")]
+    assert (
+        await apply(
+            store,
+            lk(
+                "participant_connection_aborted",
+                32,
+                participant_identity=HOST,
+                participant_sid="PA_h",
+            ),
+        )
+        is True
+    )
+    assert store.counts(ROOM) == (1, 0)
+    # A leave of nobody still counted changes nothing, and nobody is told.
+    assert await apply(store, left("cole", "PA_c", 33)) is False
+    assert len(store.notices) == 2
+    r = store.rooms[ROOM]
+    assert (r.status, r.end_reason, r.end_time) == (RoomStatus.ENDED, reason, at(30))
+    assert store.outbox == []
+
+
+@pytest.mark.parametrize("reason", ENDS_BY_COSTREAM)
+async def test_after_the_room_ends_room_finished_empties_the_counts_and_keeps_the_reason(reason):
+    store = new_store()
+    await live_with_viewers(store)
+    end_by_costream(store, reason)
+    store.notices.clear()
+    assert await apply(store, lk("room_finished", 31)) is True
+    assert store.counts(ROOM) == (0, 0)
+    assert store.notices == [(ROOM, "stats_changed")]
+    r = store.rooms[ROOM]
+    assert (r.status, r.end_reason, r.end_time) == (RoomStatus.ENDED, reason, at(30))
+    assert store.outbox == []
+    assert await apply(store, lk("room_finished", 32)) is False
+    assert store.notices == [(ROOM, "stats_changed")]
+
+
+@pytest.mark.parametrize("reason", ENDS_BY_COSTREAM)
+async def test_after_the_room_ends_joins_and_new_sessions_count_for_nothing(reason):
+    store = new_store()
+    await live_with_viewers(store)
+    end_by_costream(store, reason)
+    assert await apply(store, joined("cole", "PA_c", 31)) is False
+    assert await apply(store, lk("room_started", 40, room_sid="RM_2")) is False
+    assert await apply(store, joined(HOST, "PA_h2", 41, room_sid="RM_2")) is False
+    assert store.counts(ROOM) == (2, 1)
+    r = store.rooms[ROOM]
+    assert (r.status, r.livekit_room_sid) == (RoomStatus.ENDED, "RM_1")
+    assert store.outbox == []
+
+
+async def test_a_recording_is_kept_with_its_playback_and_when_it_arrived():
+    store = new_store()
+    assert await apply(store, egress_ended("EG_1"), now=at(70)) is True
+    assert store.playbacks == {
+        (ROOM, "EG_1"): {
+            "url": "s3://rec/r.mp4",
+            "thumbnail_url": "s3://rec/r.jpg",
+            "duration_ms": 61_250,
+            "create_time": at(70),
+        }
+    }
+    r = store.rooms[ROOM]
+    assert r.status is RoomStatus.IDLE and r.recording_pending
+    assert store.notices == [(ROOM, "updated")]
+
+
+async def test_another_recording_of_a_recorded_room_is_applied_and_the_same_one_is_not():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    await apply(store, lk("room_finished", 5), now=at(5))
+    await apply(store, egress_ended("EG_1"), now=at(6))
+    r = store.rooms[ROOM]
+    assert (r.status, r.recorded_time) == (RoomStatus.RECORDED, at(6))
+    store.notices.clear()
+    assert await apply(store, egress_ended("EG_2"), now=at(7)) is True
+    assert set(store.playbacks) == {(ROOM, "EG_1"), (ROOM, "EG_2")}
+    assert store.notices == [(ROOM, "updated")]
+    assert store.rooms[ROOM].recorded_time == at(6)
+    # LiveKit's retry of the same egress under a new event id.
+    assert await apply(store, egress_ended("EG_2"), now=at(8)) is False
+    assert len(store.playbacks) == 2
+    assert store.notices == [(ROOM, "updated")]
+
+
+async def test_an_egress_of_another_room_is_not_ours():
+    store = new_store()
+    event = egress_ended("EG_1")
+    event.room_name = "other"
+    assert await apply(store, event) is False
+    assert store.playbacks == {}
+
+
+async def test_an_event_without_a_room_name_is_remembered_and_ignored():
+    store = new_store()
+    event = egress_ended("EG_1")
+    event.room_name = ""
+    assert await apply(store, event) is False
+    assert store.playbacks == {} and event.event_id in store.events
+
+
+async def test_other_livekit_events_change_nothing():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    unpublished = lk("track_unpublished", 1, participant_identity=HOST, participant_sid="PA_h")
+    assert await apply(store, unpublished) is False
+    assert store.connections == {}
+
+
+async def test_the_host_moving_the_room_is_logged_with_its_new_status():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    with structlog.testing.capture_logs() as logs:
+        await apply(store, joined("vic", "PA_v", 1))
+        await apply(store, joined(HOST, "PA_h", 2))
+    assert logs == [
+        {
+            "event": "room status follows LiveKit",
+            "log_level": "info",
+            "room_id": ROOM,
+            "status": "live",
+        }
+    ]
+
+
+async def test_waiting_events_count_a_viewer_although_a_later_one_changes_nothing():
+    store = new_store()
+    await apply(store, lk("room_started", 0))
+    await apply(store, joined("vic", "PA_v", 11, room_sid="RM_2"))
+    await apply(store, left("val", "PA_never", 12, room_sid="RM_2"))
+    store.notices.clear()
+    assert await apply(store, lk("room_started", 10, room_sid="RM_2")) is True
+    assert store.counts(ROOM) == (1, 0)
+    assert store.peaks[ROOM] == 1
+    assert store.notices == [(ROOM, "stats_changed")]

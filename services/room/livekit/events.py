@@ -220,8 +220,9 @@ class _Application:
         self._session_time = created
         self._check_host = True
         if replace:
-            changed = await self._uow.livekit.drop_connections(room_id, keep_session=event.room_sid)
-            self._counts_changed |= changed
+            # The old session's connections go; the new one has none yet (its earlier events
+            # are parked, and applied below).
+            self._counts_changed |= await self._uow.livekit.drop_connections(room_id)
         await self._in_session(event)
         parked = [
             room_pb2.LiveKitEvent.FromString(payload)

@@ -118,13 +118,10 @@ class LiveKitRepository:
         )
         return status != "DELETE 0"
 
-    async def drop_connections(self, room_id: str, *, keep_session: str | None = None) -> bool:
-        """Stop counting every connection (but those of `keep_session`); True if any went."""
+    async def drop_connections(self, room_id: str) -> bool:
+        """Stop counting every connection of the room; True if any went."""
         status = await self._conn.execute(
-            """DELETE FROM room.connections
-               WHERE room_id = $1 AND ($2::text IS NULL OR livekit_room_sid <> $2)""",
-            room_id,
-            keep_session,
+            "DELETE FROM room.connections WHERE room_id = $1", room_id
         )
         return status != "DELETE 0"
 
