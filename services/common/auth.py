@@ -3,8 +3,10 @@
 import contextvars
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -16,6 +18,8 @@ SERVICE_TOKEN_HEADER = "x-costream-service-authorization"
 ADMIN_ROLE = "admin"
 SERVICE_TOKEN_TTL = 300
 _LEEWAY = 5
+# Verified tokens each process remembers (a few hundred bytes each).
+VERIFIED_TOKENS = 20_000
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,36 @@ def _bearer(value: str | None) -> str | None:
     return token.strip()
 
 
+class _Verified:
+    """Tokens verified before, with when they expire: a client sends the same token with every
+    call, and every service checks it again, so each process verifies a token once. Bounded:
+    the oldest go first."""
+
+    def __init__(self, size: int = VERIFIED_TOKENS) -> None:
+        self._size = size
+        self._by_token: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+
+    def get(self, token: str) -> Any:
+        found = self._by_token.get(token)
+        if found is None:
+            return None
+        expires, value = found
+        if time.time() >= expires + _LEEWAY:
+            del self._by_token[token]
+            return None
+        self._by_token.move_to_end(token)
+        return value
+
+    def put(self, token: str, expires: float, value: Any) -> None:
+        self._by_token[token] = (expires, value)
+        if len(self._by_token) > self._size:
+            self._by_token.popitem(last=False)
+
+
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
+        self._verified_users = _Verified()
+        self._verified_services = _Verified()
         self._internal_secret = settings.internal_auth_secret
         self._max_lifetime = settings.auth_max_token_lifetime
         self._audience = settings.auth_audience
@@ -86,6 +118,9 @@ class TokenVerifier:
         raise jwt.InvalidTokenError("unknown key id")
 
     def verify_user(self, token: str) -> Caller:
+        caller = self._verified_users.get(token)
+        if caller is not None:
+            return caller
         try:
             claims = jwt.decode(
                 token,
@@ -111,9 +146,14 @@ class TokenVerifier:
             raise Unauthenticated("INVALID_CREDENTIALS", "invalid token: bad sub")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise Unauthenticated("INVALID_CREDENTIALS", "invalid token: bad roles")
-        return Caller(user_id=sub, roles=frozenset(roles), token=token)
+        caller = Caller(user_id=sub, roles=frozenset(roles), token=token)
+        self._verified_users.put(token, int(claims["exp"]), caller)
+        return caller
 
     def verify_service(self, token: str) -> str:
+        service = self._verified_services.get(token)
+        if service is not None:
+            return service
         try:
             claims = jwt.decode(
                 token,
@@ -124,7 +164,9 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as e:
             raise Unauthenticated("INVALID_CREDENTIALS", f"invalid service token: {e}") from None
-        return str(claims["svc"])
+        service = str(claims["svc"])
+        self._verified_services.put(token, int(claims["exp"]), service)
+        return service
 
     def authenticate(self, metadata: Iterable[tuple[str, str | bytes]], internal: bool) -> Caller:
         """The caller of an RPC. Internal RPCs need a service token; every other RPC a user

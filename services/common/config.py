@@ -1,5 +1,6 @@
 """Typed settings, read once from the environment at start (see shared spec config.md)."""
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ GRPC_PORTS = {
 }
 METRICS_PORTS = {"gateway": 9101, "room": 9102, "post": 9103, "invitation": 9104, "broadcast": 9105}
 MIN_SECRET_LENGTH = 32
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 # The secrets each service reads; deploy/k8s mounts exactly these on its pods. The LiveKit API
 # secret never leaves broadcast, and the gateway has no database.
 SECRETS = ("DATABASE_URL", "AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET", "LIVEKIT_API_SECRET")
@@ -70,6 +72,7 @@ class Settings:
     metrics_port: int = 0
     bind_host: str = "127.0.0.1"
     log_format: str = "console"
+    log_level: int = logging.INFO
     shutdown_grace: float = 10.0
     # After NOT_SERVING, how long a service keeps serving before it refuses new calls.
     shutdown_delay: float = 0.5
@@ -186,6 +189,9 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
     log_format = environ.get("LOG_FORMAT") or ("console" if env == "development" else "json")
     if log_format not in ("console", "json"):
         raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}")
+    log_level = environ.get("LOG_LEVEL", "info").strip().lower()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     settings = Settings(
         service=service,
         env=env,
@@ -210,6 +216,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         metrics_port=_int(environ, "METRICS_PORT", METRICS_PORTS.get(service, 0), minimum=0),
         bind_host=environ.get("BIND_HOST") or _default_bind_host(env),
         log_format=log_format,
+        log_level=LOG_LEVELS[log_level],
         shutdown_grace=float(_int(environ, "SHUTDOWN_GRACE_SECONDS", 10)),
         shutdown_delay=_seconds(
             environ, "SHUTDOWN_DELAY_SECONDS", 5.0 if env == "production" else 0.5

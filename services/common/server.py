@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 import structlog
+import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -237,10 +238,19 @@ def _status_for(error: Exception) -> tuple[grpc.Status, grpc.StatusCode]:
     return to_status(internal), grpc.StatusCode.INTERNAL
 
 
+# A call slower than this is logged at INFO even when it succeeds.
+SLOW_CALL_SECONDS = 0.5
+
+
 def _finish(method: str, code: grpc.StatusCode, started: float) -> None:
     elapsed = time.perf_counter() - started
     observability.observe_rpc(method, code.name, elapsed)
-    log.info("rpc", code=code.name, ms=round(elapsed * 1000, 1))
+    # Every call is counted and timed in the metrics; the log has the ones worth reading
+    # (LOG_LEVEL=debug logs every call).
+    if code is not grpc.StatusCode.OK or elapsed >= SLOW_CALL_SECONDS:
+        log.info("rpc", code=code.name, ms=round(elapsed * 1000, 1))
+    else:
+        log.debug("rpc", code=code.name, ms=round(elapsed * 1000, 1))
     structlog.contextvars.unbind_contextvars("request_id", "rpc", "user_id", "room_id")
 
 
@@ -402,7 +412,7 @@ def run_service(service: str, build: Callable[[Settings], ServiceSpec]) -> None:
     except ConfigError as e:
         print(f"costream {service}: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    configure_logging(service, settings.log_format)
+    configure_logging(service, settings.log_format, settings.log_level)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -411,4 +421,6 @@ def run_service(service: str, build: Callable[[Settings], ServiceSpec]) -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(build(settings), stop)
 
+    # uvloop: a faster event loop (libuv) for grpc.aio, asyncpg and aiohttp alike.
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     asyncio.run(main())

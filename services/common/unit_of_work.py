@@ -42,6 +42,14 @@ class UnitOfWork:
         self._committed = False
         self._seen: list[Aggregate] = []
         self._events: list[DomainEvent] = []
+        self._read_only = False
+
+    def read(self) -> Self:
+        """`async with uow.read():` the repositories on a pooled connection without a
+        transaction, for reads: one round trip fewer each way (PostgreSQL's default isolation
+        gives each statement its own snapshot either way)."""
+        self._read_only = True
+        return self
 
     def _open(self, connection: asyncpg.Connection) -> None:
         """Attach repositories to the connection."""
@@ -49,6 +57,9 @@ class UnitOfWork:
     def side_effects(self, events: Sequence[DomainEvent]) -> SideEffects:
         """What the events of this transaction mean: outbox rows and notifications."""
         return SideEffects()
+
+    def committed(self, events: Sequence[DomainEvent]) -> None:
+        """Called once the transaction with these events has committed."""
 
     def seen(self, aggregate: A) -> A:
         """Repositories pass every aggregate they load through here; its events are
@@ -78,6 +89,8 @@ class UnitOfWork:
                 self.connection = await self._pool.acquire(timeout=10)
             except (TimeoutError, *CONNECTION_ERRORS) as e:
                 raise Unavailable("the database is unavailable; retry") from e
+            if self._read_only:
+                break
             try:
                 self._transaction = self.connection.transaction()
                 await self._transaction.start()
@@ -96,8 +109,10 @@ class UnitOfWork:
         return self
 
     async def commit(self) -> None:
-        assert self.connection is not None and self._transaction is not None
-        effects = self.side_effects(self.collect_events())
+        assert self._transaction is not None, "a read-only unit of work commits nothing"
+        assert self.connection is not None
+        events = self.collect_events()
+        effects = self.side_effects(events)
         await write_outbox(self.connection, self.schema, effects.outbox)
         if effects.notifications:
             await self.connection.execute(
@@ -107,6 +122,7 @@ class UnitOfWork:
             )
         await self._transaction.commit()
         self._committed = True
+        self.committed(events)
 
     async def __aexit__(
         self,
@@ -114,9 +130,9 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self.connection is not None and self._transaction is not None
+        assert self.connection is not None
         try:
-            if not self._committed:
+            if self._transaction is not None and not self._committed:
                 try:
                     await self._transaction.rollback()
                 except CONNECTION_ERRORS:
@@ -124,6 +140,7 @@ class UnitOfWork:
         finally:
             await self._release()
             self._transaction = None
+            self._read_only = False
             self._seen.clear()
             self._events.clear()
 

@@ -61,7 +61,7 @@ async def create_invitation(
     ended room."""
     inviter = caller.require_user()
     if cmd.request_id:
-        async with uow:
+        async with uow.read():
             existing = await uow.invitations.find_by_request(inviter, cmd.request_id)
             if existing is not None:
                 return existing, True
@@ -78,7 +78,7 @@ async def create_invitation(
             await uow.commit()
             return invitation, False
     except DuplicateKey:
-        async with uow:
+        async with uow.read():
             # A concurrent retry with the same request_id won (whichever index caught it).
             existing = None
             if cmd.request_id:
@@ -101,7 +101,7 @@ async def get_invitation(
     invitation_id: str, caller: Caller, uow: InvitationUnitOfWork
 ) -> Invitation:
     user = caller.require_user()
-    async with uow:
+    async with uow.read():
         invitation = await _get(uow, invitation_id, lock=False)
     invitation.require_party(user)
     return invitation
@@ -119,7 +119,7 @@ async def list_room_invitations(
     """A page of the invitations a room's host sent, newest first."""
     user = caller.require_user()
     (await rooms.access(room_id, user)).require_host(user)
-    async with uow:
+    async with uow.read():
         rows = await uow.invitations.list_by_room(
             room_id, [s.value for s in cmd.statuses], utcnow(), cmd.page.after, cmd.page.limit
         )
@@ -132,7 +132,7 @@ async def list_my_invitations(
     """A page of the caller's invitations as invitee (pending ones unless asked otherwise)."""
     user = caller.require_user()
     statuses = cmd.statuses or [InvitationStatus.PENDING]
-    async with uow:
+    async with uow.read():
         rows = await uow.invitations.list_by_invitee(
             user, [s.value for s in statuses], utcnow(), cmd.page.after, cmd.page.limit
         )
@@ -143,7 +143,7 @@ async def get_my_room_invitation(
     room_id: str, caller: Caller, uow: InvitationUnitOfWork
 ) -> Invitation:
     user = caller.require_user()
-    async with uow:
+    async with uow.read():
         invitation = await uow.invitations.latest_of(room_id, user)
     if invitation is None:
         raise errors.no_invitation_to_room(room_id)
@@ -189,7 +189,7 @@ async def cancel_invitation(
 ) -> Invitation:
     """Cancelled by the inviter or the room's host."""
     user = caller.require_user()
-    async with uow:
+    async with uow.read():
         invitation = await _get(uow, invitation_id, lock=False)
     if not invitation.is_inviter(user):
         (await rooms.access(invitation.room_id, user)).require_host(user)

@@ -36,7 +36,7 @@ async def create_room_post(
     """The post, and whether it was made by an earlier call with the same request_id."""
     author = caller.require_user()
     if cmd.request_id:
-        async with uow:
+        async with uow.read():
             existing = await uow.posts.find_by_request(author, cmd.request_id)
             if existing is not None:
                 return existing, True
@@ -67,7 +67,7 @@ async def create_room_post(
             return post, False
     except DuplicateKey:
         # A concurrent retry with the same request_id won; return its post.
-        async with uow:
+        async with uow.read():
             existing = await uow.posts.find_by_request(author, cmd.request_id)
             assert existing is not None
             return existing, True
@@ -75,7 +75,7 @@ async def create_room_post(
 
 async def get_post(post_id: str, caller: Caller, uow: PostUnitOfWork) -> Post:
     caller.require_user()
-    async with uow:
+    async with uow.read():
         post = await uow.posts.get(post_id)
     if post is None or (post.deleted and not caller.is_admin):
         raise errors.post_not_found(post_id)
@@ -92,7 +92,7 @@ class ListPosts:
 
 async def list_posts(cmd: ListPosts, uow: PostUnitOfWork) -> Page[Post]:
     """A page of a feed, newest first: one query per page."""
-    async with uow:
+    async with uow.read():
         rows = await uow.posts.feed(
             target_type=cmd.target_type.value if cmd.target_type else "",
             target_id=cmd.target_id,
@@ -105,7 +105,7 @@ async def list_posts(cmd: ListPosts, uow: PostUnitOfWork) -> Page[Post]:
 
 async def list_posts_by_room(room_ids: list[str], per_room: int, uow: PostUnitOfWork) -> list[Post]:
     """The newest `per_room` posts of each room, newest first: one query."""
-    async with uow:
+    async with uow.read():
         return await uow.posts.by_rooms(room_ids, per_room)
 
 

@@ -9,6 +9,7 @@ from services.common.db import Database
 from services.common.outbox import OutboxRelay
 from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec, peer_channel
+from services.room.cache import RoomCache
 from services.room.deliveries import outbox_deliveries
 from services.room.peers import Attachments
 from services.room.servicer import INTERNAL_METHODS, SERVICE_NAME, RoomServicer, room_to_proto
@@ -21,9 +22,13 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
     broadcast_channel = peer_channel(settings, "broadcast")
     invitation_channel = peer_channel(settings, "invitation")
     post_channel = peer_channel(settings, "post")
-    watch = RoomWatch(database, room_to_proto, keepalive_seconds=settings.watch_keepalive_seconds)
+    cache = RoomCache()
+    watch = RoomWatch(
+        database, cache, room_to_proto, keepalive_seconds=settings.watch_keepalive_seconds
+    )
     servicer = RoomServicer(
         database,
+        cache,
         PageTokens(settings.internal_auth_secret),
         watch,
         Attachments(post_channel, invitation_channel),

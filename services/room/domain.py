@@ -71,6 +71,8 @@ class ChangeKind(StrEnum):
     """What WatchRoom streams are told changed, least telling first: changes made in one
     transaction reach them as one event of the most telling kind."""
 
+    # Who is banned: nothing a watcher sees, but read caches must forget the room's bans.
+    BANS_CHANGED = "bans_changed"
     UPDATED = "updated"
     STATS_CHANGED = "stats_changed"
     PARTICIPANTS_CHANGED = "participants_changed"
@@ -289,6 +291,10 @@ class Room:
             raise errors.host_cannot_be_banned()
         self.take_off_stage(user_id, now)
         self.events.append(UserBanned(self.room_id, user_id, now, room_open=not self.ended))
+        self._changed(ChangeKind.BANS_CHANGED)
+
+    def unban(self) -> None:
+        self._changed(ChangeKind.BANS_CHANGED)
 
     def admits(self, user_id: str, now: datetime, *, banned: bool, publishing: bool) -> bool:
         """Whether LiveKit may keep this participant: not banned, and publishing only from

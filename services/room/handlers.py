@@ -106,7 +106,7 @@ async def create_room(
         if cmd.request_id:
             # A concurrent retry with the same request_id may have won (on the request index
             # or, with a client-chosen id, on the room id): then return its room.
-            async with uow:
+            async with uow.read():
                 existing = await uow.rooms.find_by_request(host, cmd.request_id)
                 if existing:
                     return await _view(uow, existing), True
@@ -114,12 +114,12 @@ async def create_room(
 
 
 async def get_room(room_id: str, uow: RoomUnitOfWork) -> RoomView:
-    async with uow:
+    async with uow.read():
         return await _view(uow, room_id)
 
 
 async def batch_get_rooms(room_ids: list[str], uow: RoomUnitOfWork) -> list[RoomView]:
-    async with uow:
+    async with uow.read():
         return await uow.rooms.views(room_ids)
 
 
@@ -137,7 +137,7 @@ class ListRooms:
 async def list_rooms(cmd: ListRooms, caller: Caller, uow: RoomUnitOfWork) -> Page[RoomView]:
     if cmd.include_deleted:
         caller.require_admin()
-    async with uow:
+    async with uow.read():
         rows = await uow.rooms.list_views(
             statuses=[s.value for s in cmd.statuses],
             types=[t.value for t in cmd.types],
@@ -263,6 +263,7 @@ async def unban_user(room_id: str, user_id: str, caller: Caller, uow: RoomUnitOf
     async with uow:
         room = await _locked(uow, room_id)
         room.require_host_or_admin(by, caller.is_admin)
+        room.unban()
         await uow.rooms.unban(room_id, user_id)
         view = await _view(uow, room_id)
         await uow.commit()
@@ -273,7 +274,7 @@ async def list_banned_users(
     room_id: str, page: PageRequest, caller: Caller, uow: RoomUnitOfWork
 ) -> Page[Ban]:
     user = caller.require_user()
-    async with uow:
+    async with uow.read():
         room = await uow.rooms.get(room_id)
         if room is None:
             raise errors.room_not_found(room_id)
@@ -305,7 +306,7 @@ async def add_co_host(room_id: str, user_id: str, invitation_id: str, uow: RoomU
 
 async def get_room_access(room_id: str, user_id: str, uow: RoomUnitOfWork) -> UserInRoom:
     """The room (deleted too), the user's role on stage and whether they are banned."""
-    async with uow:
+    async with uow.read():
         view = await _view(uow, room_id)
         banned = await uow.rooms.is_banned(room_id, user_id, utcnow())
         return UserInRoom(view, view.role_of(user_id), banned)
@@ -323,7 +324,7 @@ async def purge_room(
     no invitation (its peers are asked first, outside the transaction); a room already gone
     is a no-op."""
     user = caller.require_user()
-    async with uow:
+    async with uow.read():
         room = await uow.rooms.get(room_id)
         if room is None:
             return

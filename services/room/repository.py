@@ -8,9 +8,11 @@ from typing import Any
 import asyncpg
 
 from services.common import sql
+from services.common.db import Database
 from services.common.events import DomainEvent, SideEffects
 from services.common.sql import Params
 from services.common.unit_of_work import UnitOfWork
+from services.room.cache import BANS_PER_ROOM, RoomCache
 from services.room.domain import (
     UPDATABLE_FIELDS,
     Ban,
@@ -19,6 +21,7 @@ from services.room.domain import (
     Recording,
     Role,
     Room,
+    RoomChanged,
     RoomStatus,
     RoomType,
     RoomView,
@@ -139,20 +142,41 @@ def _ban(row: asyncpg.Record) -> Ban:
 
 
 class RoomRepository:
-    def __init__(self, connection: asyncpg.Connection, seen: Callable[[Room], Room]) -> None:
+    def __init__(
+        self,
+        connection: asyncpg.Connection,
+        seen: Callable[[Room], Room],
+        cache: RoomCache | None = None,
+    ) -> None:
+        """`cache`: for reads outside a transaction only (a transaction sees its own writes,
+        which nobody else may see before it commits)."""
         self._conn = connection
         self._seen = seen
+        self._cache = cache
 
     # --- reads for the API ---
 
     async def views(self, room_ids: Sequence[str]) -> list[RoomView]:
         """These rooms (deleted ones too), in the order asked; missing ones left out."""
-        rows = await self._conn.fetch(
-            f"SELECT {_VIEW_COLUMNS} FROM room.rooms r WHERE r.room_id = ANY($1::text[])",  # noqa: S608
-            list(room_ids),
-        )
-        by_id = {row["room_id"]: _view(row) for row in rows}
-        return [by_id[room_id] for room_id in dict.fromkeys(room_ids) if room_id in by_id]
+        wanted = list(dict.fromkeys(room_ids))
+        found: dict[str, RoomView] = {}
+        if self._cache is not None:
+            for room_id in wanted:
+                view = self._cache.view(room_id)
+                if view is not None:
+                    found[room_id] = view
+        missing = [room_id for room_id in wanted if room_id not in found]
+        if missing:
+            read_at = self._cache.now() if self._cache is not None else 0
+            rows = await self._conn.fetch(
+                f"SELECT {_VIEW_COLUMNS} FROM room.rooms r WHERE r.room_id = ANY($1::text[])",  # noqa: S608
+                missing,
+            )
+            for row in rows:
+                view = found[row["room_id"]] = _view(row)
+                if self._cache is not None:
+                    self._cache.keep_view(view, read_at)
+        return [found[room_id] for room_id in wanted if room_id in found]
 
     async def view(self, room_id: str) -> RoomView | None:
         views = await self.views([room_id])
@@ -187,11 +211,13 @@ class RoomRepository:
             where.append(f"(r.create_time, r.room_id) {op} ({arg(after[0])}, {arg(after[1])})")
         order = "DESC" if newest_first else "ASC"
         statement = (
-            f"SELECT {_VIEW_COLUMNS} FROM room.rooms r"  # noqa: S608
+            "SELECT r.room_id FROM room.rooms r"  # noqa: S608
             f" {'WHERE ' + ' AND '.join(where) if where else ''}"
             f" ORDER BY r.create_time {order}, r.room_id {order} LIMIT {arg(limit)}"
         )
-        return [_view(row) for row in await self._conn.fetch(statement, *arg.values)]
+        # The page's ids by the index, then the rooms (from the cache where it has them).
+        page = [row["room_id"] for row in await self._conn.fetch(statement, *arg.values)]
+        return await self.views(page)
 
     # --- the aggregate ---
 
@@ -359,6 +385,23 @@ class RoomRepository:
         )
 
     async def is_banned(self, room_id: str, user_id: str, now: datetime) -> bool:
+        if self._cache is not None:
+            bans = self._cache.bans(room_id)
+            if bans is None:
+                read_at = self._cache.now()
+                rows = await self._conn.fetch(
+                    """SELECT user_id, expire_time FROM room.bans WHERE room_id = $1
+                       AND (expire_time IS NULL OR expire_time > $2)
+                       LIMIT $3""",
+                    room_id,
+                    now,
+                    BANS_PER_ROOM + 1,
+                )
+                bans = {row["user_id"]: row["expire_time"] for row in rows}
+                self._cache.keep_bans(room_id, bans, read_at)
+            if len(bans) <= BANS_PER_ROOM:
+                expires = bans.get(user_id, now)
+                return user_id in bans and (expires is None or expires > now)
         return await self._conn.fetchval(
             """SELECT EXISTS (SELECT 1 FROM room.bans WHERE room_id = $1 AND user_id = $2
                               AND (expire_time IS NULL OR expire_time > $3))""",
@@ -405,9 +448,19 @@ class RoomUnitOfWork(UnitOfWork):
     rooms: RoomRepository
     livekit: LiveKitRepository
 
+    def __init__(self, database: Database, cache: RoomCache | None = None) -> None:
+        super().__init__(database)
+        self._cache = cache
+
     def _open(self, connection: asyncpg.Connection) -> None:
-        self.rooms = RoomRepository(connection, self.seen)
+        self.rooms = RoomRepository(connection, self.seen, self._cache if self._read_only else None)
         self.livekit = LiveKitRepository(connection)
 
     def side_effects(self, events: Sequence[DomainEvent]) -> SideEffects:
         return side_effects(events)
+
+    def committed(self, events: Sequence[DomainEvent]) -> None:
+        """What changed is read again from the database from now on, on this replica at once
+        (others when the NOTIFY arrives)."""
+        if self._cache is not None:
+            self._cache.evict({e.room_id for e in events if isinstance(e, RoomChanged)})

@@ -14,6 +14,7 @@ from services.common.timestamps import duration_from_ms, to_timestamp
 from services.common.update_mask import apply_update_mask
 from services.common.validation import Violations, require_ids
 from services.room import domain, handlers
+from services.room.cache import RoomCache
 from services.room.livekit.events import apply_livekit_event
 from services.room.repository import RoomUnitOfWork
 from services.room.watch import RoomWatch
@@ -110,6 +111,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
     def __init__(
         self,
         database: Database,
+        cache: RoomCache,
         page_tokens: PageTokens,
         watch: RoomWatch,
         attachments: handlers.Attachments,
@@ -117,13 +119,14 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         reconnect_timeout: timedelta,
     ) -> None:
         self._database = database
+        self._cache = cache
         self._pages = page_tokens
         self._watch = watch
         self._attachments = attachments
         self._reconnect_timeout = reconnect_timeout
 
     def _uow(self) -> RoomUnitOfWork:
-        return RoomUnitOfWork(self._database)
+        return RoomUnitOfWork(self._database, self._cache)
 
     async def CreateRoom(self, request, context):
         caller = current_caller.get()

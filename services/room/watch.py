@@ -13,12 +13,14 @@ from services.common.db import Database, listen
 from services.common.errors import NotFound, Unavailable
 from services.common.watch import WatchHub
 from services.room import handlers
+from services.room.cache import RoomCache
 from services.room.domain import ChangeKind, RoomView
 from services.room.repository import RoomUnitOfWork
 from services.room.side_effects import ROOM_EVENTS_CHANNEL
 
 log = structlog.get_logger()
 
+# What watchers are told, by the kind of the change (bans change nothing they see).
 EVENT_KIND = {
     ChangeKind.UPDATED: room_pb2.ROOM_EVENT_KIND_UPDATED,
     ChangeKind.STATUS_CHANGED: room_pb2.ROOM_EVENT_KIND_STATUS_CHANGED,
@@ -34,11 +36,13 @@ class RoomWatch:
     def __init__(
         self,
         database: Database,
+        cache: RoomCache,
         to_proto: Callable[[RoomView], room_pb2.Room],
         *,
         keepalive_seconds: float,
     ) -> None:
         self._database = database
+        self._cache = cache
         self._to_proto = to_proto
         self._hub: WatchHub[room_pb2.RoomEvent] = WatchHub(
             "room", keepalive_seconds=keepalive_seconds
@@ -48,8 +52,13 @@ class RoomWatch:
         self._reading: dict[str, asyncio.Task[None]] = {}
 
     async def listen(self) -> None:
-        """Follow committed changes; after a lost LISTEN connection, every stream resyncs."""
-        await listen(self._database, ROOM_EVENTS_CHANNEL, self._on_notify, self._hub.resync)
+        """Follow committed changes; after a lost LISTEN connection, the cache is forgotten
+        and every stream resyncs."""
+        await listen(self._database, ROOM_EVENTS_CHANNEL, self._on_notify, self._listening)
+
+    def _listening(self) -> None:
+        self._cache.clear()
+        self._hub.resync()
 
     def stream(self, room_id: str) -> AsyncIterator[room_pb2.RoomEvent]:
         """The room now (a snapshot), then its changes as they commit."""
@@ -61,7 +70,7 @@ class RoomWatch:
         )
 
     async def _snapshot(self, room_id: str) -> list[room_pb2.RoomEvent]:
-        view = await handlers.get_room(room_id, RoomUnitOfWork(self._database))
+        view = await handlers.get_room(room_id, RoomUnitOfWork(self._database, self._cache))
         snapshot = room_pb2.ROOM_EVENT_KIND_SNAPSHOT
         return [room_pb2.RoomEvent(room=self._to_proto(view), kind=snapshot)]
 
@@ -72,7 +81,8 @@ class RoomWatch:
         except (ValueError, KeyError, TypeError):
             log.warning("unreadable room event", payload=payload[:200])
             return
-        if not self._hub.watched(room_id):
+        self._cache.evict([room_id])
+        if kind is ChangeKind.BANS_CHANGED or not self._hub.watched(room_id):
             return
         waiting = self._pending.get(room_id)
         if waiting is None or kind.rank > waiting.rank:
@@ -100,7 +110,7 @@ class RoomWatch:
         """The room, retried through a short database blip."""
         for attempt in range(READ_ATTEMPTS - 1):
             try:
-                return await handlers.get_room(room_id, RoomUnitOfWork(self._database))
+                return await handlers.get_room(room_id, RoomUnitOfWork(self._database, self._cache))
             except Unavailable:
                 await asyncio.sleep(0.2 * 2**attempt)
-        return await handlers.get_room(room_id, RoomUnitOfWork(self._database))
+        return await handlers.get_room(room_id, RoomUnitOfWork(self._database, self._cache))

@@ -190,3 +190,31 @@ def test_a_configured_issuer_must_be_the_tokens(iss, accepted):
         with pytest.raises(Unauthenticated) as e:
             verifier.authenticate(header, False)
         assert e.value.reason == "INVALID_CREDENTIALS"
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(monkeypatch):
+    verifier = TokenVerifier(Settings(service="room"))
+    now = time.time()
+    token = mint_user_token(DEV_AUTH_JWT_SECRET, "alice", ttl=60, now=now)
+    assert verifier.verify_user(token).user_id == "alice"
+
+    def expired(*_args, **_kwargs):
+        raise jwt.ExpiredSignatureError("Signature has expired")
+
+    # From now on PyJWT finds it expired: within the leeway the verifier still has it, past it
+    # the verifier asks PyJWT again and refuses.
+    monkeypatch.setattr(jwt, "decode", expired)
+    monkeypatch.setattr(time, "time", lambda: now + 60 + 4)
+    assert verifier.verify_user(token).user_id == "alice"
+    monkeypatch.setattr(time, "time", lambda: now + 60 + 6)
+    with pytest.raises(Unauthenticated) as e:
+        verifier.verify_user(token)
+    assert e.value.reason == "INVALID_CREDENTIALS"
+
+
+def test_a_token_refused_once_is_refused_again():
+    verifier = TokenVerifier(Settings(service="room"))
+    forged = mint_user_token("another-secret-of-enough-length-000000", "alice")
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            verifier.verify_user(forged)

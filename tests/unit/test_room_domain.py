@@ -224,9 +224,10 @@ def test_seat_templates_have_the_seats_their_names_end_with(template, seats):
 
 
 def test_change_kinds_rank_from_least_to_most_telling():
-    assert [k.rank for k in ChangeKind] == [0, 1, 2, 3, 4, 5]
+    assert [k.rank for k in ChangeKind] == [0, 1, 2, 3, 4, 5, 6]
     assert (
-        ChangeKind.UPDATED.rank
+        ChangeKind.BANS_CHANGED.rank
+        < ChangeKind.UPDATED.rank
         < ChangeKind.STATS_CHANGED.rank
         < ChangeKind.PARTICIPANTS_CHANGED.rank
         < ChangeKind.STATUS_CHANGED.rank
@@ -505,20 +506,33 @@ def test_banning_a_co_host_takes_them_off_stage_and_records_the_ban_in_an_open_r
         TakenOffStage("r1", "cole", NOW),
         RoomChanged("r1", ChangeKind.PARTICIPANTS_CHANGED),
         UserBanned("r1", "cole", NOW, room_open=True),
+        RoomChanged("r1", ChangeKind.BANS_CHANGED),
     ]
 
 
 def test_banning_a_viewer_records_only_the_ban():
     r = room(RoomStatus.IDLE)
     r.ban("vic", NOW)
-    assert r.events == [UserBanned("r1", "vic", NOW, room_open=True)]
+    assert r.events == [
+        UserBanned("r1", "vic", NOW, room_open=True),
+        RoomChanged("r1", ChangeKind.BANS_CHANGED),
+    ]
+
+
+def test_an_unban_changes_the_rooms_bans_only():
+    r = room(RoomStatus.LIVE)
+    r.unban()
+    assert r.events == [RoomChanged("r1", ChangeKind.BANS_CHANGED)]
 
 
 @pytest.mark.parametrize("status", [RoomStatus.ENDED, RoomStatus.RECORDED])
 def test_a_ban_in_an_ended_room_says_the_room_is_closed(status):
     r = room(status)
     r.ban("vic", NOW)
-    assert r.events == [UserBanned("r1", "vic", NOW, room_open=False)]
+    assert r.events == [
+        UserBanned("r1", "vic", NOW, room_open=False),
+        RoomChanged("r1", ChangeKind.BANS_CHANGED),
+    ]
 
 
 def test_the_host_cannot_be_banned():
