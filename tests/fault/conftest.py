@@ -70,6 +70,32 @@ async def wait_until(check: Callable[[], Awaitable[bool]], seconds: float = 30.0
         await asyncio.sleep(0.1)
 
 
+async def serving_again(gateway, seconds: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until calls go through the gateway to the room and broadcast services again (a
+    restarted peer is reached once the gateway's reconnect backoff, at most 2 s, is over)."""
+    from costream.broadcast.v1 import broadcast_service_pb2 as bs
+    from costream.room.v1 import room_service_pb2 as rs
+
+    from tests.e2e.flow import auth
+
+    missing = "no-such-room"
+    calls = [
+        lambda: gateway.GetRoom(rs.GetRoomRequest(room_id=missing), **auth("prober")),
+        lambda: gateway.GetViewerData(bs.GetViewerDataRequest(room_id=missing), **auth("prober")),
+    ]
+    deadline = time.monotonic() + seconds
+    for call in calls:
+        while True:
+            try:
+                await call()
+            except grpc.aio.AioRpcError as e:
+                if e.code() == grpc.StatusCode.NOT_FOUND:
+                    break
+                if e.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.1)
+
+
 class Load:
     """`callers` concurrent loops of one call each, until stopped; every outcome's code
     counted (OK for a reply)."""
