@@ -1,7 +1,10 @@
 """Helpers for tests: tokens, unique ids, and reading costream error details."""
 
+import asyncio
+import time
 import uuid
 
+import asyncpg
 import grpc
 from google.rpc import error_details_pb2
 
@@ -38,3 +41,18 @@ def violated_fields(error: grpc.aio.AioRpcError) -> set[str]:
     bad = peer_detail(error, error_details_pb2.BadRequest)
     assert bad is not None, f"no BadRequest on {error.code()}: {error.details()}"
     return {v.field for v in bad.field_violations}
+
+
+async def webhooks_applied(database_url: str, seconds: float = 10.0) -> None:
+    """Wait until the broadcast service handed every webhook it accepted to the room service
+    (nothing pending in its outbox). After the emulator's drain, the rooms are up to date."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + seconds
+        query = "SELECT count(*) FROM broadcast.outbox WHERE delivered_time IS NULL"
+        while await connection.fetchval(query):
+            if time.monotonic() > deadline:
+                raise AssertionError("accepted webhooks were not applied in time")
+            await asyncio.sleep(0.02)
+    finally:
+        await connection.close()

@@ -5,18 +5,28 @@ from datetime import timedelta
 
 from costream.broadcast.v1 import broadcast_service_pb2_grpc
 
+from services.broadcast.deliveries import outbox_deliveries
 from services.broadcast.domain import TokenMinter
 from services.broadcast.handlers import Broadcast
 from services.broadcast.livekit_client import LiveKitClient
+from services.broadcast.repository import BroadcastUnitOfWork
 from services.broadcast.servicer import INTERNAL_METHODS, SERVICE_NAME, BroadcastServicer
 from services.broadcast.webhooks import WebhookServer
 from services.common.config import LOCAL_LIVEKIT_URL, Settings
+from services.common.db import Database
+from services.common.outbox import OutboxRelay
 from services.common.server import ServiceSpec, peer_channel
 from services.room.client import RoomClient
 
+# Accepted webhooks are kept an hour after delivery (the room service keeps each event's id a
+# week, for deduplication).
+WEBHOOK_RETENTION = timedelta(hours=1)
+
 
 def build(settings: Settings) -> ServiceSpec:
+    database = Database(settings.database_url or "", settings.db_pool_max_size)
     room_channel = peer_channel(settings, "room")
+    rooms = RoomClient(room_channel)
     livekit = LiveKitClient(
         settings.livekit_url or LOCAL_LIVEKIT_URL,
         settings.livekit_api_key,
@@ -24,7 +34,7 @@ def build(settings: Settings) -> ServiceSpec:
         settings.peer_timeout,
     )
     broadcast = Broadcast(
-        rooms=RoomClient(room_channel),
+        rooms=rooms,
         livekit=livekit,
         tokens=TokenMinter(
             settings.livekit_api_key,
@@ -35,7 +45,15 @@ def build(settings: Settings) -> ServiceSpec:
         token_ttl=settings.token_ttl,
         reconnect_timeout=settings.reconnect_timeout,
     )
-    webhooks = WebhookServer(settings, broadcast)
+    webhooks = WebhookServer(settings, lambda: BroadcastUnitOfWork(database))
+    relay = OutboxRelay(
+        database,
+        "broadcast",
+        outbox_deliveries(rooms),
+        batch_size=1000,
+        poll_seconds=0.5,
+        retention=WEBHOOK_RETENTION,
+    )
     return ServiceSpec(
         settings=settings,
         servicers=[
@@ -46,6 +64,7 @@ def build(settings: Settings) -> ServiceSpec:
             )
         ],
         internal_methods=INTERNAL_METHODS,
-        startup=[livekit.open, webhooks.start],
-        shutdown=[webhooks.stop, livekit.close, room_channel.close],
+        startup=[database.open, livekit.open, webhooks.start],
+        loops=[relay.run],
+        shutdown=[webhooks.stop, livekit.close, room_channel.close, database.close],
     )

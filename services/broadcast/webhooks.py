@@ -1,33 +1,39 @@
 """`POST /livekit/webhook`: LiveKit webhooks verified with livekit-api's WebhookReceiver on the
-raw body, handed to the room service, and answered 200 only once it applied them, so LiveKit
-retries anything not applied (503 while the room service is down). A bad signature or body
-hash is 401 and nothing is applied."""
+raw body, written to the broadcast outbox (one insert) and answered 200 at once: accepted means
+durable. The outbox relay hands them to the room service a room's at a time, so a room's
+intake is not bound by the room service's latency (LiveKit sends a room's webhooks one after
+another). 503 while the database is down, so LiveKit retries; a bad signature or body hash is
+401 and nothing is kept."""
 
-import grpc
+from collections.abc import Callable
+
 import structlog
 from aiohttp import web
 from google.protobuf.json_format import ParseError
 from livekit.api import TokenVerifier, WebhookReceiver
 
-from services.broadcast import domain, handlers
+from services.broadcast import domain
+from services.broadcast.repository import BroadcastUnitOfWork
 from services.common import observability
 from services.common.config import Settings
+from services.common.db import CONNECTION_ERRORS
+from services.common.errors import Unavailable
+from services.common.validation import Violations
+from services.room.client import check_livekit_event
 
 log = structlog.get_logger()
 
 WEBHOOK_PATH = "/livekit/webhook"
-# The room service refused the event itself: retrying cannot help.
-_REFUSED = frozenset({grpc.StatusCode.INVALID_ARGUMENT})
 
 
 class WebhookServer:
-    def __init__(self, settings: Settings, broadcast: handlers.Broadcast) -> None:
+    def __init__(self, settings: Settings, uow: Callable[[], BroadcastUnitOfWork]) -> None:
         self._host = settings.bind_host
         self._port = settings.broadcast_http_port
         self._receiver = WebhookReceiver(
             TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
         )
-        self._b = broadcast
+        self._uow = uow
         self._runner: web.AppRunner | None = None
 
     def __repr__(self) -> str:
@@ -64,14 +70,19 @@ class WebhookServer:
         if room_event is None:
             observability.WEBHOOKS.labels(event.event, "ignored").inc()
             return web.Response(text="ignored")
+        v = Violations()
+        check_livekit_event(v, "event", room_event)
+        if v.items:  # the room service would refuse it: not worth keeping
+            observability.WEBHOOKS.labels(event.event, "malformed").inc()
+            return web.Response(status=400, text="not an event costream can apply")
         try:
-            applied = await self._b.rooms.apply_event(room_event)
-        except grpc.aio.AioRpcError as e:
-            bound.warning("webhook not applied", code=e.code().name)
-            observability.WEBHOOKS.labels(event.event, f"failed_{e.code().name.lower()}").inc()
-            if e.code() in _REFUSED:
-                return web.Response(status=400, text="event refused")
-            return web.Response(status=503, text="the room service is unavailable; retry")
-        bound.info("webhook applied", applied=applied)
-        observability.WEBHOOKS.labels(event.event, "applied" if applied else "no_change").inc()
+            async with self._uow() as uow:
+                uow.record(domain.WebhookAccepted(room_event))
+                await uow.commit()
+        except (Unavailable, *CONNECTION_ERRORS) as e:
+            bound.warning("webhook not kept", error=type(e).__name__)
+            observability.WEBHOOKS.labels(event.event, "failed_unavailable").inc()
+            return web.Response(status=503, text="the database is unavailable; retry")
+        bound.debug("webhook accepted")
+        observability.WEBHOOKS.labels(event.event, "accepted").inc()
         return web.Response(text="ok")

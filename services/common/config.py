@@ -32,8 +32,7 @@ SERVICE_SECRETS: Mapping[str, frozenset[str]] = {
     "room": _WITH_DATABASE,
     "post": _WITH_DATABASE,
     "invitation": _WITH_DATABASE,
-    # No database since it asks LiveKit for rooms instead of remembering them.
-    "broadcast": frozenset({"AUTH_JWT_SECRET", "INTERNAL_AUTH_SECRET", "LIVEKIT_API_SECRET"}),
+    "broadcast": frozenset(SECRETS),
 }
 # Where `make run` starts the LiveKit emulator when LIVEKIT_URL is not set.
 LOCAL_LIVEKIT_PORT = 7880

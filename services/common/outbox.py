@@ -4,7 +4,8 @@ then delivered by a relay with retries and backoff until the receiver confirms."
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
@@ -42,6 +43,19 @@ async def write_outbox(
 Delivery = Callable[[dict], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Batched:
+    """A delivery of many rows at once: the rows of one claim that have the same `key` in
+    their payload go in one call (their order among themselves is kept)."""
+
+    deliver: Callable[[list[dict]], Awaitable[None]]
+    key: str
+
+
+# Groups of batched rows delivered at the same time.
+BATCH_CONCURRENCY = 8
+
+
 class OutboxRelay:
     """Delivers pending rows oldest first, at least once. A batch is claimed with a short
     lease (FOR UPDATE SKIP LOCKED, so replicas share the work) and delivered outside any
@@ -55,11 +69,12 @@ class OutboxRelay:
         self,
         database: Database,
         schema: str,
-        deliveries: dict[str, Delivery],
+        deliveries: Mapping[str, Delivery | Batched],
         *,
         batch_size: int = 20,
         poll_seconds: float = 1.0,
         lease_seconds: float = LEASE_SECONDS,
+        retention: timedelta = RETENTION,
     ) -> None:
         self._database = database
         self._schema = schema
@@ -68,6 +83,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._lease_seconds = lease_seconds
+        self._retention = retention
         self._wake = asyncio.Event()
         self._next_purge = 0.0
 
@@ -104,9 +120,21 @@ class OutboxRelay:
         pending = {row["id"]: row["claim"] for row in rows}
         renewing = asyncio.create_task(self._renew(pending))
         try:
+            groups: dict[tuple[str, str], list[asyncpg.Record]] = {}
             for row in sorted(rows, key=lambda r: r["id"]):
-                await self._deliver(row)
-                del pending[row["id"]]
+                delivery = self._deliveries.get(row["kind"])
+                if isinstance(delivery, Batched):
+                    group = (row["kind"], str(row["payload"].get(delivery.key, "")))
+                    groups.setdefault(group, []).append(row)
+                else:
+                    await self._deliver([row], delivery, pending)
+            concurrency = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+            async def deliver_group(group: list[asyncpg.Record]) -> None:
+                async with concurrency:
+                    await self._deliver(group, self._deliveries[group[0]["kind"]], pending)
+
+            await asyncio.gather(*(deliver_group(g) for g in groups.values()))
         finally:
             renewing.cancel()
             await asyncio.gather(renewing, return_exceptions=True)
@@ -133,35 +161,52 @@ class OutboxRelay:
             seconds,
         )
 
-    async def _deliver(self, row: asyncpg.Record) -> None:
+    async def _deliver(
+        self,
+        rows: list[asyncpg.Record],
+        delivery: Delivery | Batched | None,
+        pending: dict[int, int],
+    ) -> None:
+        """Deliver rows (one, or a batched group) and write down how it went."""
         pool = self._database.pool
-        delivery = self._deliveries.get(row["kind"])
+        claimed = [(row["id"], row["claim"]) for row in rows]
         try:
             if delivery is None:
-                raise LookupError(f"no delivery for {row['kind']!r}")
-            await delivery(row["payload"])
+                raise LookupError(f"no delivery for {rows[0]['kind']!r}")
+            if isinstance(delivery, Batched):
+                await delivery.deliver([row["payload"] for row in rows])
+            else:
+                await delivery(rows[0]["payload"])
         except Exception as e:
-            backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** row["attempts"])
-            log.warning("outbox delivery failed", kind=row["kind"], id=row["id"], error=str(e))
+            attempts = max(row["attempts"] for row in rows)
+            backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2**attempts)
+            log.warning(
+                "outbox delivery failed", kind=rows[0]["kind"], rows=len(rows), error=str(e)
+            )
             await pool.execute(
-                f"""UPDATE {self._table} SET attempts = attempts + 1, last_error = $3,
+                f"""UPDATE {self._table} o SET attempts = attempts + 1, last_error = $3,
                     next_attempt_time = now() + make_interval(secs => $4)
-                    WHERE id = $1 AND claim = $2""",  # noqa: S608
-                row["id"],
-                row["claim"],
+                    FROM unnest($1::bigint[], $2::bigint[]) AS c(id, claim)
+                    WHERE o.id = c.id AND o.claim = c.claim""",  # noqa: S608
+                [i for i, _ in claimed],
+                [c for _, c in claimed],
                 str(e)[:500],
                 backoff,
             )
         else:
             await pool.execute(
-                f"""UPDATE {self._table} SET delivered_time = now()
-                    WHERE id = $1 AND claim = $2""",  # noqa: S608
-                row["id"],
-                row["claim"],
+                f"""UPDATE {self._table} o SET delivered_time = now()
+                    FROM unnest($1::bigint[], $2::bigint[]) AS c(id, claim)
+                    WHERE o.id = c.id AND o.claim = c.claim""",  # noqa: S608
+                [i for i, _ in claimed],
+                [c for _, c in claimed],
             )
+        # Tried (a stop in the middle leaves them pending, to be given back).
+        for row_id, _ in claimed:
+            pending.pop(row_id, None)
 
     async def _measure(self) -> None:
-        """Backlog metrics, and delivered rows purged once a week is past (hourly)."""
+        """Backlog metrics, and delivered rows purged once the retention is past (hourly)."""
         pool = self._database.pool
         backlog, age = await pool.fetchrow(
             f"""SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(create_time)), 0)
@@ -173,5 +218,5 @@ class OutboxRelay:
             self._next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
             await pool.execute(
                 f"DELETE FROM {self._table} WHERE delivered_time < now() - $1::interval",  # noqa: S608
-                RETENTION,
+                self._retention,
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import grpc
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
 
+from services.common.validation import Violations
 from services.room import errors
 
 _ROLE = {room_pb2.PARTICIPANT_ROLE_HOST: "host", room_pb2.PARTICIPANT_ROLE_CO_HOST: "co_host"}
@@ -60,9 +61,16 @@ class RoomClient:
             )
         )
 
-    async def apply_event(self, event: room_pb2.LiveKitEvent) -> bool:
-        """Hand a verified LiveKit event to the room service; True when it changed the room."""
-        reply = await self._stub.ApplyLiveKitEvent(
-            room_service_pb2.ApplyLiveKitEventRequest(event=event)
+    async def apply_events(self, events: list[room_pb2.LiveKitEvent]) -> int:
+        """Hand verified LiveKit events to the room service; how many rooms they changed."""
+        reply = await self._stub.ApplyLiveKitEvents(
+            room_service_pb2.ApplyLiveKitEventsRequest(events=events)
         )
-        return reply.applied
+        return reply.changed_rooms
+
+
+def check_livekit_event(v: Violations, field: str, event: room_pb2.LiveKitEvent) -> None:
+    """What the room service accepts of a LiveKit event (ApplyLiveKitEvent(s))."""
+    v.identifier(f"{field}.event_id", event.event_id)
+    v.text(f"{field}.event", event.event, min_len=1, max_len=64)
+    v.text(f"{field}.room_name", event.room_name, max_len=256)

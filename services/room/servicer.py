@@ -15,12 +15,16 @@ from services.common.update_mask import apply_update_mask
 from services.common.validation import Violations, require_ids
 from services.room import domain, handlers
 from services.room.cache import RoomCache
-from services.room.livekit.events import apply_livekit_event
+from services.room.client import check_livekit_event
+from services.room.livekit.events import apply_livekit_events
 from services.room.repository import RoomUnitOfWork
 from services.room.watch import RoomWatch
 
 SERVICE_NAME = room_service_pb2.DESCRIPTOR.services_by_name["RoomService"].full_name
-INTERNAL_METHODS = frozenset({"AddCoHost", "ApplyLiveKitEvent", "GetRoomAccess", "PurgeRoom"})
+INTERNAL_METHODS = frozenset(
+    {"AddCoHost", "ApplyLiveKitEvent", "ApplyLiveKitEvents", "GetRoomAccess", "PurgeRoom"}
+)
+MAX_EVENTS = 1000
 
 STATUS = EnumMap(domain.RoomStatus, room_pb2.RoomStatus, "ROOM_STATUS_")
 END_REASON = EnumMap(domain.EndReason, room_pb2.EndReason, "END_REASON_")
@@ -332,16 +336,24 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         )
 
     async def ApplyLiveKitEvent(self, request, context):
-        event = request.event
         v = Violations()
-        v.identifier("event.event_id", event.event_id)
-        v.text("event.event", event.event, min_len=1, max_len=64)
-        v.text("event.room_name", event.room_name, max_len=256)
+        check_livekit_event(v, "event", request.event)
         v.raise_if_any()
-        applied = await apply_livekit_event(
-            event, self._uow(), reconnect_timeout=self._reconnect_timeout
+        changed = await apply_livekit_events(
+            [request.event], self._uow(), reconnect_timeout=self._reconnect_timeout
         )
-        return room_service_pb2.ApplyLiveKitEventResponse(applied=applied)
+        return room_service_pb2.ApplyLiveKitEventResponse(applied=changed > 0)
+
+    async def ApplyLiveKitEvents(self, request, context):
+        v = Violations()
+        if v.count("events", request.events, MAX_EVENTS):
+            for i, event in enumerate(request.events):
+                check_livekit_event(v, f"events[{i}]", event)
+        v.raise_if_any()
+        changed = await apply_livekit_events(
+            request.events, self._uow(), reconnect_timeout=self._reconnect_timeout
+        )
+        return room_service_pb2.ApplyLiveKitEventsResponse(changed_rooms=changed)
 
     async def WatchRoom(self, request, context):
         require_ids(room_id=request.room_id)

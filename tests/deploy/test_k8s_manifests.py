@@ -53,7 +53,7 @@ SECRETS_READ = {
     "room": {"DATABASE_URL", *AUTH_SECRETS},
     "post": {"DATABASE_URL", *AUTH_SECRETS},
     "invitation": {"DATABASE_URL", *AUTH_SECRETS},
-    "broadcast": {"LIVEKIT_API_SECRET", *AUTH_SECRETS},
+    "broadcast": SECRET_KEYS,
     "costream-migrate": {"DATABASE_URL"},
 }
 APP_UID = 10001
@@ -343,7 +343,7 @@ def test_only_workloads_with_a_database_get_the_database_url(
 ) -> None:
     mounted = _secrets_mounted(rendered[overlay])
     with_database = {name for name, keys in mounted.items() if "DATABASE_URL" in keys}
-    assert with_database == {"room", "post", "invitation", "costream-migrate"}
+    assert with_database == {"room", "post", "invitation", "broadcast", "costream-migrate"}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

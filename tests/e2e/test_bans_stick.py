@@ -13,7 +13,7 @@ from costream.room.v1 import room_pb2
 from costream.room.v1 import room_service_pb2 as rs
 
 from tests.e2e.flow import auth, expect_error
-from tests.support import unique
+from tests.support import unique, webhooks_applied
 
 PUBLISHER = {"can_subscribe": True, "can_publish": True, "can_publish_data": True}
 VIEWER = {"can_subscribe": True, "can_publish": False}
@@ -106,7 +106,9 @@ async def test_a_ban_cancels_the_users_pending_invitation(gateway):
     assert untouched.status == invitation_pb2.INVITATION_STATUS_PENDING
 
 
-async def test_a_livekit_room_a_viewer_opened_cannot_end_an_idle_room(gateway, emulator):
+async def test_a_livekit_room_a_viewer_opened_cannot_end_an_idle_room(
+    gateway, emulator, e2e_database
+):
     host, viewer = unique("host"), unique("viewer")
     room = await gateway.CreateRoom(rs.CreateRoomRequest(title="later"), **auth(host))
     invitation = await gateway.CreateInvitation(
@@ -118,6 +120,7 @@ async def test_a_livekit_room_a_viewer_opened_cannot_end_an_idle_room(gateway, e
     await emulator.leave(room.room_id, viewer)
     await emulator.post("rooms/finish", room=room.room_id)
     await emulator.drain()
+    await webhooks_applied(e2e_database)
     after = await gateway.GetRoom(rs.GetRoomRequest(room_id=room.room_id), **auth(host))
     assert after.status == room_pb2.ROOM_STATUS_IDLE
     assert after.stats.viewer_count == 0

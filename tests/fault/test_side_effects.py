@@ -16,9 +16,9 @@ from livekit.protocol.webhook import WebhookEvent
 
 from services.broadcast import domain as broadcast_domain
 from tests.e2e.flow import auth
-from tests.fault.conftest import wait_until
+from tests.fault.conftest import serving_again, wait_until
 from tests.integration.test_livekit_webhooks import post, signed
-from tests.support import unique
+from tests.support import unique, webhooks_applied
 
 PUBLISHER = {"can_subscribe": True, "can_publish": True, "can_publish_data": True}
 
@@ -43,7 +43,7 @@ async def on_air(gateway, emulator, host: str, co_host: str) -> str:
 
 
 async def test_side_effects_of_a_livekit_outage_and_crashes_are_all_delivered(
-    stack, gateway, emulator
+    stack, gateway, emulator, fault_database
 ):
     hosts = [unique("host") for _ in range(4)]
     co_hosts = [unique("co") for _ in hosts]
@@ -55,6 +55,7 @@ async def test_side_effects_of_a_livekit_outage_and_crashes_are_all_delivered(
         for room_id, host in zip(rooms, hosts, strict=True)
     ]
     await emulator.drain()
+    await webhooks_applied(fault_database)
     await emulator.post("outage", down=True)
     try:
         # LiveKit is down: the first room keeps going without its co-host, the others end.
@@ -78,6 +79,7 @@ async def test_side_effects_of_a_livekit_outage_and_crashes_are_all_delivered(
         return ended_gone and co_hosts[0] not in first and hosts[0] in first
 
     await wait_until(delivered, seconds=60)
+    await serving_again(gateway)
 
     async def none_pending() -> bool:
         statuses = [
@@ -108,7 +110,7 @@ def _event(room: models.Room, kind: str, identity: str, sid: str, at: int, **ext
 
 
 async def _deliver(port: int, event: WebhookEvent) -> None:
-    """As LiveKit does: again until it is accepted (503 while the room service is down)."""
+    """As LiveKit does: again until it is accepted (200 once it is durable)."""
     body, token = signed(event)
     for _ in range(600):
         if await post(port, body, token) == 200:
@@ -117,8 +119,8 @@ async def _deliver(port: int, event: WebhookEvent) -> None:
     raise AssertionError(f"webhook {event.id} never accepted")
 
 
-async def test_counts_are_exact_after_duplicated_shuffled_webhooks_across_a_room_crash(
-    stack, gateway, emulator
+async def test_counts_are_exact_after_duplicated_shuffled_webhooks_across_crashes(
+    stack, gateway, emulator, fault_database
 ):
     host = unique("host")
     room_id = (
@@ -153,11 +155,14 @@ async def test_counts_are_exact_after_duplicated_shuffled_webhooks_across_a_room
     half = len(shuffled) // 2
     await asyncio.gather(*(_deliver(port, e) for e in shuffled[:half]))
     await asyncio.to_thread(stack.kill_service, "room")
-    restarting = asyncio.create_task(asyncio.sleep(0.5))
-    sending = asyncio.gather(*(_deliver(port, e) for e in shuffled[half:]))
-    await restarting
+    # Accepted while the room service is down, then the broadcast service crashes with them
+    # undelivered: they are applied once both are back.
+    await asyncio.gather(*(_deliver(port, e) for e in shuffled[half:]))
+    await asyncio.to_thread(stack.kill_service, "broadcast")
     await asyncio.to_thread(stack.start_service, "room")
-    await sending
+    await asyncio.to_thread(stack.start_service, "broadcast")
+    await webhooks_applied(fault_database, seconds=30)
+    await serving_again(gateway)
     room = await gateway.GetRoom(rs.GetRoomRequest(room_id=room_id), **auth(host))
     assert room.status == room_pb2.ROOM_STATUS_LIVE
     assert (room.stats.viewer_count, room.stats.publisher_count) == (18, 1)

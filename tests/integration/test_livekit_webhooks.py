@@ -3,11 +3,15 @@ and signs webhooks, the broadcast service verifies them at POST /livekit/webhook
 service applies them. The room walks idle → live → waitingReconnect → live → ended → recorded
 on webhooks alone; anything not signed by LiveKit is 401 and changes nothing."""
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import asyncpg
 import grpc
 import pytest
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
@@ -19,16 +23,17 @@ from livekit.protocol.webhook import WebhookEvent
 from services.broadcast import domain
 from services.common.config import DEV_LIVEKIT_API_KEY, DEV_LIVEKIT_API_SECRET
 from tests.conftest import RunningService
-from tests.support import unique, user_metadata
+from tests.support import unique, user_metadata, webhooks_applied
 from tools.devstack import free_port
 
 
 class EmulatorControl:
     """The emulator's control API: what clients, egress and time do to LiveKit."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, url: str, database_url: str) -> None:
         self._session = session
         self._url = url
+        self._database_url = database_url
 
     async def _post(self, path: str, **body: object) -> dict:
         async with self._session.post(f"{self._url}/emulator/{path}", json=body) as response:
@@ -49,15 +54,16 @@ class EmulatorControl:
         await self._post("egress/ended", room=room, **fields)
 
     async def settle(self) -> None:
-        """Every webhook delivered: the broadcast service answers only once the room applied
-        it, so the room is up to date."""
+        """Every webhook delivered to the broadcast service and handed on to the room service:
+        the room is up to date."""
         assert (await self._post("webhooks/drain", timeout_seconds=10))["drained"]
+        await webhooks_applied(self._database_url)
 
 
 @pytest.fixture(scope="module")
-async def control(livekit_emulator, broadcast_service):
+async def control(livekit_emulator, broadcast_service, database_url):
     async with aiohttp.ClientSession() as session:
-        yield EmulatorControl(session, livekit_emulator.url)
+        yield EmulatorControl(session, livekit_emulator.url, database_url)
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +183,19 @@ async def post(port: int, body: str, authorization: str | None) -> int:
         return response.status
 
 
+async def kept(database_url: str, room_id: str) -> int:
+    """How many webhooks of the room the broadcast service kept in its outbox."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetchval(
+            "SELECT count(*) FROM broadcast.outbox WHERE payload->>'room_id' = $1", room_id
+        )
+    finally:
+        await connection.close()
+
+
 async def test_webhooks_not_signed_by_livekit_are_refused_and_change_nothing(
-    rooms, broadcast_service, broadcast_http_port
+    rooms, broadcast_service, broadcast_http_port, database_url
 ):
     host = unique("host")
     room = await create_room(rooms, host)
@@ -196,13 +213,16 @@ async def test_webhooks_not_signed_by_livekit_are_refused_and_change_nothing(
     ]
     for attempt_body, authorization in attempts:
         assert await post(broadcast_http_port, attempt_body, authorization) == 401
+    assert await kept(database_url, room.room_id) == 0
     unchanged = await get_room(rooms, room.room_id)
     assert unchanged.status == room_pb2.ROOM_STATUS_IDLE
     assert unchanged.stats.publisher_count == 0
 
-    # The real thing goes through, once.
+    # The real thing goes through, once: LiveKit's retry is kept again and applied once.
     assert await post(broadcast_http_port, body, token) == 200
     assert await post(broadcast_http_port, body, token) == 200
+    assert await kept(database_url, room.room_id) == 2
+    await webhooks_applied(database_url)
     live = await get_room(rooms, room.room_id)
     assert live.status == room_pb2.ROOM_STATUS_LIVE
     assert live.stats.publisher_count == 1
@@ -216,21 +236,113 @@ async def test_signed_garbage_is_a_bad_request(broadcast_service, broadcast_http
     assert await post(broadcast_http_port, body, token) == 400
 
 
-async def test_room_service_down_is_503_so_livekit_retries(make_settings, ports):
-    from services.broadcast.app import build
+async def test_a_signed_event_the_room_service_would_refuse_is_a_bad_request_and_not_kept(
+    broadcast_service, broadcast_http_port, database_url
+):
+    room_id = "r" * 257  # longer than any room name
+    event = host_joined(room_id, unique("host"))
+    body, token = signed(event)
+    assert await post(broadcast_http_port, body, token) == 400
+    assert await kept(database_url, room_id) == 0
 
-    port = free_port()
-    dead_room = f"127.0.0.1:{free_port()}"
-    settings = make_settings(
-        "broadcast",
-        grpc_ports={**ports, "broadcast": free_port()},
-        service_addrs={**make_settings("broadcast").service_addrs, "room": dead_room},
-        broadcast_http_port=port,
-        peer_timeout=1.0,
+
+class Cuttable:
+    """A TCP relay in front of PostgreSQL that can be cut: connections through it break and
+    new ones are refused, as when the database goes away. `url` reaches the database
+    through it."""
+
+    def __init__(self, database_url: str) -> None:
+        self._target = urlsplit(database_url)
+        self._socket_dir = parse_qs(self._target.query).get("host", [""])[0]
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = free_port()
+        user = self._target.username or ""
+        self.url = f"postgresql://{user}@127.0.0.1:{self.port}{self._target.path}"
+
+    async def open(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        port = self._target.port or 5432
+        if self._socket_dir.startswith("/"):  # the embedded server listens on a socket
+            return await asyncio.open_unix_connection(f"{self._socket_dir}/.s.PGSQL.{port}")
+        return await asyncio.open_connection(self._target.hostname, port)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await self._connect()
+        self._writers |= {writer, upstream_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+
+async def test_a_webhook_is_kept_while_the_room_service_is_down_and_applied_once_it_is_back(
+    make_settings, make_database, ports
+):
+    """Accepted means durable: LiveKit gets its 200 while the room service is down, and the
+    room goes live once it is back. With the database gone, nothing can be kept: 503, so
+    LiveKit retries."""
+    from services.broadcast.app import build as build_broadcast
+    from services.room.app import build as build_room
+
+    database_url = await make_database()
+    room_port, http_port = free_port(), free_port()
+    relay = Cuttable(database_url)
+    await relay.open()
+    addrs = {**make_settings("room").service_addrs, "room": f"127.0.0.1:{room_port}"}
+    room_settings = make_settings(
+        "room", database_url=database_url, grpc_ports={**ports, "room": room_port}
     )
-    service = await RunningService(build(settings)).start()
+    broadcast = await RunningService(
+        build_broadcast(
+            make_settings(
+                "broadcast",
+                database_url=relay.url,
+                grpc_ports={**ports, "broadcast": free_port()},
+                service_addrs=addrs,
+                broadcast_http_port=http_port,
+                peer_timeout=1.0,
+            )
+        )
+    ).start()
     try:
-        body, token = signed(host_joined(unique("room"), unique("host")))
-        assert await post(port, body, token) == 503
+        room_service = await RunningService(build_room(room_settings)).start()
+        async with grpc.aio.insecure_channel(room_service.address) as channel:
+            host = unique("host")
+            room = await create_room(room_service_pb2_grpc.RoomServiceStub(channel), host)
+        await room_service.close()
+
+        body, token = signed(host_joined(room.room_id, host))
+        assert await post(http_port, body, token) == 200
+        assert await kept(database_url, room.room_id) == 1
+
+        room_service = await RunningService(build_room(room_settings)).start()
+        try:
+            await webhooks_applied(database_url, seconds=15)
+            async with grpc.aio.insecure_channel(room_service.address) as channel:
+                back = await get_room(room_service_pb2_grpc.RoomServiceStub(channel), room.room_id)
+            assert back.status == room_pb2.ROOM_STATUS_LIVE
+        finally:
+            await room_service.close()
+
+        await relay.cut()
+        later, later_token = signed(host_joined(room.room_id, host))
+        assert await post(http_port, later, later_token) == 503
+        assert await kept(database_url, room.room_id) == 1
     finally:
-        await service.close()
+        await broadcast.close()

@@ -43,6 +43,7 @@ class Stack:
                 webhook_retry_backoff_s=0.1,
             )
         )
+        self.database_url = database_url
         self.database = Database(database_url)
         self.services: list[RunningService] = []
         self._settings = lambda service: make_settings(
@@ -139,7 +140,7 @@ async def test_livekit_down_while_the_host_stops_delays_delete_room_but_loses_no
         stack_of_its_own(make_settings, make_database) as stack,
         aiohttp.ClientSession() as http,
     ):
-        control = EmulatorControl(http, stack.emulator.url)
+        control = EmulatorControl(http, stack.emulator.url, stack.database_url)
         host = unique("host")
         room_id, credentials = await go_live(stack, control, host)
 
@@ -202,7 +203,7 @@ async def test_removing_a_co_host_takes_them_off_livekit(make_settings, make_dat
         stack_of_its_own(make_settings, make_database) as stack,
         aiohttp.ClientSession() as http,
     ):
-        control = EmulatorControl(http, stack.emulator.url)
+        control = EmulatorControl(http, stack.emulator.url, stack.database_url)
         host, guest = unique("host"), unique("guest")
         room_id, _ = await go_live(stack, control, host, co_host_user_ids=[guest])
         await control.join(room_id, guest)

@@ -9,7 +9,7 @@ import pytest
 
 from services.common.db import Database
 from services.common.events import OutboxMessage
-from services.common.outbox import OutboxRelay, write_outbox
+from services.common.outbox import Batched, OutboxRelay, write_outbox
 
 KIND = "test.effect"
 
@@ -125,3 +125,28 @@ async def test_a_relay_whose_lease_ran_out_cannot_mark_a_row_claimed_since(datab
     assert first_done == ["0"]
     # The second relay's delivery stands; the first one's late failure changed nothing.
     assert (row["done"], row["attempts"], row["claim"]) == (True, 0, 2)
+
+
+async def add_keyed(database: Database, keys: list[str]) -> None:
+    async with database.pool.acquire() as conn, conn.transaction():
+        messages = [OutboxMessage(KIND, {"n": str(i), "key": k}) for i, k in enumerate(keys)]
+        await write_outbox(conn, "room", messages)
+
+
+async def test_batched_rows_go_one_call_per_key_in_order_and_a_failed_group_alone_retries(database):
+    await add_keyed(database, ["a", "b", "a", "c", "a", "b"])
+    calls: list[tuple[str, list[str]]] = []
+
+    async def deliver(payloads: list[dict]) -> None:
+        calls.append((payloads[0]["key"], [p["n"] for p in payloads]))
+        if payloads[0]["key"] == "b":
+            raise RuntimeError("b's receiver is down")
+
+    batched = OutboxRelay(database, "room", {KIND: Batched(deliver, key="key")}, poll_seconds=0.05)
+    assert await batched.deliver_batch() == 6
+    assert sorted(calls) == [("a", ["0", "2", "4"]), ("b", ["1", "5"]), ("c", ["3"])]
+    state = {r["n"]: (r["done"], r["attempts"]) for r in await rows(database)}
+    assert state == {
+        "0": (True, 0), "2": (True, 0), "4": (True, 0), "3": (True, 0),
+        "1": (False, 1), "5": (False, 1),
+    }  # fmt: skip

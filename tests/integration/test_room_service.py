@@ -1149,3 +1149,84 @@ async def test_an_ended_room_shows_no_one_connected_even_if_livekit_never_said_g
     assert not ended.participants[0].connected
     # LiveKit's leaves never came, and the room ended: the peak is what it was.
     assert ended.stats.peak_viewer_count == 1
+
+
+def joined(room_id: str, identity: str, sid: str, *, at: int, publisher: bool = False):
+    return room_pb2.LiveKitEvent(
+        event_id=unique("EV"),
+        event="participant_joined",
+        create_time=timestamp_pb2.Timestamp(seconds=at),
+        room_name=room_id,
+        room_sid="RM_1",
+        participant_identity=identity,
+        participant_sid=sid,
+        participant_can_publish=publisher,
+    )
+
+
+def left(event: room_pb2.LiveKitEvent, *, at: int) -> room_pb2.LiveKitEvent:
+    gone = room_pb2.LiveKitEvent()
+    gone.CopyFrom(event)
+    gone.event_id, gone.event = unique("EV"), "participant_left"
+    gone.create_time.seconds, gone.disconnect_reason = at, "CLIENT_INITIATED"
+    return gone
+
+
+async def apply_events(stub, events, metadata=None):  # type: ignore[no-untyped-def]
+    return await stub.ApplyLiveKitEvents(
+        room_service_pb2.ApplyLiveKitEventsRequest(events=events),
+        metadata=service_metadata("broadcast") if metadata is None else metadata,
+    )
+
+
+async def test_events_of_many_rooms_in_one_call_are_applied_room_by_room_with_exact_peaks(stub):
+    first, second = unique("host"), unique("host")
+    a, b = (await create(stub, first)).room_id, (await create(stub, second)).room_id
+    viewers = [joined(a, f"v{i}", f"PA_{i}", at=1_800_000_001 + i) for i in range(30)]
+    events = [
+        joined(a, first, "PA_h", at=1_800_000_000, publisher=True),
+        *viewers,
+        joined(b, second, "PA_h2", at=1_800_000_000, publisher=True),
+        # Twenty of room a's viewers leave in the same call: its peak is still 30.
+        *(left(v, at=1_800_000_100) for v in viewers[:20]),
+        viewers[0],  # LiveKit sent it again: applied once
+    ]
+    reply = await apply_events(stub, events)
+    assert reply.changed_rooms == 2
+    room_a, room_b = await get(stub, a), await get(stub, b)
+    assert room_a.status == room_b.status == room_pb2.ROOM_STATUS_LIVE
+    assert (room_a.stats.viewer_count, room_a.stats.publisher_count) == (10, 1)
+    assert room_a.stats.peak_viewer_count == 30
+    assert (room_b.stats.viewer_count, room_b.stats.publisher_count) == (0, 1)
+    # All of it again changes nothing.
+    assert (await apply_events(stub, events)).changed_rooms == 0
+
+
+async def test_apply_livekit_events_takes_1000_and_refuses_1001_and_any_bad_event_whole(stub, db):
+    room_id = (await create(stub, unique("host"))).room_id
+    most = [joined(room_id, f"v{i}", f"PA_{i}", at=1_800_000_000) for i in range(1001)]
+    error = await failure(apply_events(stub, most))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(error) == {"events"}
+    bad = [*most[:5], room_pb2.LiveKitEvent(event_id=unique("EV"), event="", room_name=room_id)]
+    error = await failure(apply_events(stub, bad))
+    assert violated_fields(error) == {"events[5].event"}
+    assert (
+        await db.fetchval("SELECT count(*) FROM room.livekit_events WHERE room_id = $1", room_id)
+        == 0
+    )
+    assert (await apply_events(stub, most[:1000])).changed_rooms == 1
+    assert (await get(stub, room_id)).stats.viewer_count == 1000
+
+
+async def test_apply_livekit_events_needs_a_service_token(stub):
+    host = unique("host")
+    room_id = (await create(stub, host)).room_id
+    event = joined(room_id, host, "PA_h", at=1_800_000_000, publisher=True)
+    for metadata in ((), user_metadata(host), admin()):
+        error = await failure(apply_events(stub, [event], metadata))
+        assert (error.code(), reason_of(error)) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "INTERNAL_ONLY",
+        )
+    assert (await get(stub, room_id)).status == room_pb2.ROOM_STATUS_IDLE

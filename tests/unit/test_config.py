@@ -74,10 +74,11 @@ def test_reflection_is_off_in_production_unless_turned_on(env, reflection):
         ({"INTERNAL_AUTH_SECRET": ""}, "INTERNAL_AUTH_SECRET"),
         ({"LIVEKIT_API_SECRET": "short"}, "LIVEKIT_API_SECRET"),
         ({"LIVEKIT_PUBLIC_URL": "ws://livekit.example.com"}, "LIVEKIT_PUBLIC_URL"),
+        ({"DATABASE_URL": ""}, "DATABASE_URL"),
     ],
 )
 def test_production_refuses_default_or_unsafe_settings(change, message):
-    # broadcast reads every secret but the database's, so every other check applies to it.
+    # broadcast reads every secret, so every check applies to it.
     with pytest.raises(ConfigError) as e:
         load_settings("broadcast", {**PRODUCTION, "LIVEKIT_URL": "https://lk.example", **change})
     assert message in str(e.value) and "refusing to start in production" in str(e.value)
@@ -114,7 +115,7 @@ def test_in_production_only_broadcast_needs_the_livekit_secret(service):
         load_settings("broadcast", broadcast)
 
 
-@pytest.mark.parametrize("service", ["room", "post", "invitation"])
+@pytest.mark.parametrize("service", ["room", "post", "invitation", "broadcast"])
 def test_in_production_every_service_with_a_database_needs_database_url(service):
     env = {**_without(PRODUCTION, "DATABASE_URL"), "LIVEKIT_URL": "https://lk.example"}
     with pytest.raises(ConfigError, match="DATABASE_URL"):

@@ -19,7 +19,7 @@ status and live counts as the events in order:
   that has not ended becomes recorded when it ends.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -141,25 +141,48 @@ async def apply_livekit_event(
 ) -> bool:
     """Apply one verified LiveKit event; False for duplicates, other rooms, stale or parked
     events and events that change nothing."""
+    changed = await apply_livekit_events([event], uow, reconnect_timeout=reconnect_timeout, now=now)
+    return changed > 0
+
+
+async def apply_livekit_events(
+    events: Sequence[room_pb2.LiveKitEvent],
+    uow: RoomUnitOfWork,
+    *,
+    reconnect_timeout: timedelta,
+    now: datetime | None = None,
+) -> int:
+    """Apply verified LiveKit events room by room, each room's together in one transaction
+    with its row locked once (a surge of joins is a few transactions, not thousands); return
+    how many rooms changed. Duplicates, other rooms', stale and parked events change
+    nothing."""
     now = now or utcnow()
-    async with uow:
-        room = await uow.rooms.get(event.room_name, for_update=True) if event.room_name else None
-        first_seen = await uow.livekit.record_event(
-            event.event_id, event.room_name, event.event, event.room_sid, now
-        )
-        if not first_seen or room is None:
+    by_room: dict[str, list[room_pb2.LiveKitEvent]] = {}
+    for event in events:
+        by_room.setdefault(event.room_name, []).append(event)
+    changed = 0
+    for room_name, batch in by_room.items():
+        async with uow:
+            room = await uow.rooms.get(room_name, for_update=True) if room_name else None
+            first_seen = [
+                event
+                for event in batch
+                if await uow.livekit.record_event(
+                    event.event_id, event.room_name, event.event, event.room_sid, now
+                )
+            ]
+            if room is not None and first_seen:
+                session_time = await uow.livekit.session_time(room.room_id)
+                application = _Application(uow, room, session_time, now, reconnect_timeout)
+                for event in first_seen:
+                    await application.apply(event)
+                changed += await application.finish()
             await uow.commit()
-            return False
-        session_time = await uow.livekit.session_time(room.room_id)
-        application = _Application(uow, room, session_time, now, reconnect_timeout)
-        await application.apply(event)
-        applied = await application.finish()
-        await uow.commit()
-    return applied
+    return changed
 
 
 class _Application:
-    """One event, and the parked events it releases, applied to one locked room."""
+    """Events of one room, and the parked events they release, applied to the locked room."""
 
     def __init__(
         self,
@@ -178,6 +201,9 @@ class _Application:
         self._session_time_before = session_time
         self._check_host = False
         self._counts_changed = False
+        # A viewer joined since the peak was last taken: take it before the count can fall,
+        # so the peak is the most there ever were, however many events one batch holds.
+        self._peak_pending = False
         self._recording_added = False
 
     def _is_host(self, event: room_pb2.LiveKitEvent) -> bool:
@@ -216,12 +242,15 @@ class _Application:
         self, event: room_pb2.LiveKitEvent, created: datetime, *, replace: bool
     ) -> None:
         room_id = self._room.room_id
+        # Where the host left the room in the session that ends here (a batch may hold both).
+        await self._follow_host()
         self._room.livekit_room_sid = event.room_sid
         self._session_time = created
         self._check_host = True
         if replace:
             # The old session's connections go; the new one has none yet (its earlier events
             # are parked, and applied below).
+            await self._take_peak()
             self._counts_changed |= await self._uow.livekit.drop_connections(room_id)
         await self._in_session(event)
         parked = [
@@ -237,6 +266,8 @@ class _Application:
         if event.event in JOINS:
             # Only publishers publish tracks; track events carry no permission.
             can_publish = event.participant_can_publish or event.event == TRACK_PUBLISHED
+            if can_publish:  # a viewer's sid may become a publisher's
+                await self._take_peak()
             changed = await self._uow.livekit.connect(
                 room_id,
                 event.participant_sid,
@@ -249,7 +280,9 @@ class _Application:
             identity = event.participant_identity
             banned = await self._uow.rooms.is_banned(room_id, identity, self._now)
             self._room.admits(identity, self._now, banned=banned, publishing=can_publish)
+            self._peak_pending |= changed and not can_publish
         elif event.event in LEAVES:
+            await self._take_peak()
             changed = await self._uow.livekit.disconnect(
                 room_id,
                 event.participant_sid,
@@ -260,6 +293,7 @@ class _Application:
             )
         elif event.event == ROOM_FINISHED:
             self._room.end(EndReason.LIVEKIT_ROOM_FINISHED, self._now)
+            await self._take_peak()
             self._counts_changed |= await self._uow.livekit.drop_connections(room_id)
             return
         else:
@@ -270,6 +304,7 @@ class _Application:
     async def _after_end(self, event: room_pb2.LiveKitEvent) -> None:
         """Ended is final; LiveKit emptying the room still empties the counts."""
         room_id = self._room.room_id
+        await self._take_peak()
         if event.event == ROOM_FINISHED:
             self._counts_changed |= await self._uow.livekit.drop_connections(room_id)
         elif event.event in LEAVES:
@@ -284,8 +319,14 @@ class _Application:
             self._recording_added = True
             self._room.recording_arrived(self._now)
 
-    async def finish(self) -> bool:
-        """Follow the host and save; True when anything changed."""
+    async def _take_peak(self) -> None:
+        if self._peak_pending:
+            await self._uow.livekit.update_peak(self._room.room_id)
+            self._peak_pending = False
+
+    async def _follow_host(self) -> None:
+        """Move the room where the host's presence in the current session puts it, if an
+        event may have changed that."""
         room = self._room
         if self._check_host and not room.ended:
             connected, departures = await self._uow.livekit.presence(
@@ -294,6 +335,12 @@ class _Application:
             follow_host(
                 room, host_presence(connected, departures), self._now, self._reconnect_timeout
             )
+        self._check_host = False
+
+    async def finish(self) -> bool:
+        """Follow the host and save; True when anything changed."""
+        room = self._room
+        await self._follow_host()
         room_changed = _persisted(room) != self._before
         if room_changed:
             await self._uow.rooms.save(room, self._now)
@@ -302,8 +349,8 @@ class _Application:
         session_changed = self._session_time != self._session_time_before
         if session_changed:
             await self._uow.livekit.set_session_time(room.room_id, self._session_time)
+        await self._take_peak()
         if self._counts_changed:
-            await self._uow.livekit.update_peak(room.room_id)
             room.live_counts_changed()
         return room_changed or session_changed or self._counts_changed or self._recording_added
 

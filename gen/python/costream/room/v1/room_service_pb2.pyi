@@ -195,6 +195,18 @@ class ApplyLiveKitEventResponse(_message.Message):
     applied: bool
     def __init__(self, applied: _Optional[bool] = ...) -> None: ...
 
+class ApplyLiveKitEventsRequest(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_room_pb2.LiveKitEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[_room_pb2.LiveKitEvent, _Mapping]]] = ...) -> None: ...
+
+class ApplyLiveKitEventsResponse(_message.Message):
+    __slots__ = ("changed_rooms",)
+    CHANGED_ROOMS_FIELD_NUMBER: _ClassVar[int]
+    changed_rooms: int
+    def __init__(self, changed_rooms: _Optional[int] = ...) -> None: ...
+
 class GetRoomAccessRequest(_message.Message):
     __slots__ = ("room_id", "user_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]

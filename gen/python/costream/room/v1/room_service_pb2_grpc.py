@@ -117,6 +117,11 @@ class RoomServiceStub:
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventRequest.SerializeToString,
                 response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventResponse.FromString,
                 _registered_method=True)
+        self.ApplyLiveKitEvents = channel.unary_unary(
+                '/costream.room.v1.RoomService/ApplyLiveKitEvents',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventsRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventsResponse.FromString,
+                _registered_method=True)
         self.GetRoomAccess = channel.unary_unary(
                 '/costream.room.v1.RoomService/GetRoomAccess',
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.GetRoomAccessRequest.SerializeToString,
@@ -231,6 +236,13 @@ class RoomServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyLiveKitEvents(self, request, context):
+        """Many at once, as the broadcast service forwards the webhooks it accepted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRoomAccess(self, request, context):
         """Internal: the room (deleted ones too) and where a user stands in it.
         """
@@ -329,6 +341,11 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.ApplyLiveKitEvent,
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventRequest.FromString,
                     response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventResponse.SerializeToString,
+            ),
+            'ApplyLiveKitEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyLiveKitEvents,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventsRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventsResponse.SerializeToString,
             ),
             'GetRoomAccess': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRoomAccess,
@@ -774,6 +791,33 @@ class RoomService:
             '/costream.room.v1.RoomService/ApplyLiveKitEvent',
             costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventRequest.SerializeToString,
             costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyLiveKitEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/ApplyLiveKitEvents',
+            costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventsRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__service__pb2.ApplyLiveKitEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
