@@ -21,8 +21,8 @@ from typing import Any, NoReturn
 import grpc
 from costream.gateway.v1 import gateway_service_pb2_grpc
 
-from benchmarks.load import Result
-from benchmarks.scenarios import (
+from bench.load import Result
+from bench.scenarios import (
     LIVE_ROOMS,
     NEEDS_LIVE_ROOMS,
     SEAT_RACE,
@@ -53,7 +53,7 @@ def say(line: str) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks",
+        prog="python -m bench",
         description="Speed and memory of the costream stack, measured through the gateway.",
     )
     parser.add_argument(
@@ -184,7 +184,7 @@ def _interrupt(*_: object) -> NoReturn:
 def main() -> int:
     args = parse_args()
     # Only warnings from this process (the migrations' info lines): stdout is for the report.
-    configure_logging("benchmarks", "console", level=logging.WARNING)
+    configure_logging("bench", "console", level=logging.WARNING)
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up as Ctrl-C does
     began = time.monotonic()
     server_url = os.environ.get("DATABASE_URL")

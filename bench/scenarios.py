@@ -17,7 +17,7 @@ from costream.post.v1 import post_service_pb2 as ps
 from costream.room.v1 import room_pb2
 from costream.room.v1 import room_service_pb2 as rs
 
-from benchmarks.load import CALL_TIMEOUT, Recorder, Result, drive, results_of
+from bench.load import CALL_TIMEOUT, Recorder, Result, drive, results_of
 from services.common.auth import mint_user_token
 from services.common.config import DEV_AUTH_JWT_SECRET
 from tools.livekit_emulator.client import AsyncEmulatorClient
