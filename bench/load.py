@@ -1,11 +1,12 @@
-"""Closed-loop load: N workers each calling as fast as answers come back, stopped by a request
-count and a deadline, whichever comes first; every call timed and its status code counted."""
+"""Closed-loop load: workers each calling as fast as answers come back, stopped when their
+share of operations is done or a deadline passes, whichever comes first; every call timed and
+its outcome counted. The same code drives the echo baseline and the gateway."""
 
 import asyncio
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -22,23 +23,36 @@ T = TypeVar("T")
 
 class Recorder:
     """Latencies (ms) and outcomes (OK, or the status code and reason) of every call, by RPC
-    name."""
+    name, in the order the RPCs were first called."""
 
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.codes: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def record(self, rpc: str, started: float, outcome: str) -> None:
+        """One outcome of a call started at `started` (time.perf_counter())."""
+        self.add(rpc, (time.perf_counter() - started) * 1000.0, outcome)
+
+    def add(self, rpc: str, latency_ms: float, outcome: str = "OK") -> None:
+        self.latencies[rpc].append(latency_ms)
+        self.codes[rpc][outcome] += 1
 
     async def call(self, rpc: str, start_call: Callable[[], Awaitable[T]]) -> T | None:
         """Make one call; its reply, or None when it failed with a gRPC status."""
         started = time.perf_counter()
         try:
             reply = await start_call()
-            code = "OK"
         except grpc.aio.AioRpcError as error:
-            reply, code = None, outcome_of(error)
-        self.latencies[rpc].append((time.perf_counter() - started) * 1000.0)
-        self.codes[rpc][code] += 1
+            self.record(rpc, started, outcome_of(error))
+            return None
+        self.record(rpc, started, "OK")
         return reply
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        return {
+            rpc: {"latencies_ms": latencies, "codes": dict(self.codes[rpc])}
+            for rpc, latencies in self.latencies.items()
+        }
 
 
 def outcome_of(error: grpc.aio.AioRpcError) -> str:
@@ -48,15 +62,42 @@ def outcome_of(error: grpc.aio.AioRpcError) -> str:
     return f"{error.code().name}:{info.reason}" if info else error.code().name
 
 
+async def drive(
+    operation: Callable[[int], Awaitable[None]],
+    indices: Iterator[int],
+    *,
+    concurrency: int,
+    seconds: float,
+) -> float:
+    """Run `operation(i)` for each i of `indices` from `concurrency` workers until they run out
+    or `seconds` have passed; return the wall time from first start to last finish."""
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        while time.monotonic() < deadline:
+            index = next(indices, None)
+            if index is None:
+                return
+            await operation(index)
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - begin
+
+
 @dataclass
 class Result:
+    """One RPC of one scenario, merged over every client process."""
+
     scenario: str
     rpc: str
     concurrency: int
     seconds: float
     latencies_ms: list[float] = field(repr=False)
     codes: Counter[str]
-    notes: str = ""
+    notes: list[str] = field(default_factory=list)
+    ratio: float | None = None  # throughput over the baseline's, set once both are known
+    rated: bool = True  # False where a rate means nothing (stream deliveries)
 
     @property
     def requests(self) -> int:
@@ -86,41 +127,24 @@ class Result:
             "requests": self.requests,
             "errors": self.errors,
             "codes": dict(self.codes),
-            "throughput_rps": round(self.throughput, 1),
+            "throughput_per_s": round(self.throughput, 1) if self.rated else None,
+            "ratio_to_baseline": round(self.ratio, 3) if self.ratio is not None else None,
             "latency_ms": {f"p{p}": round(self.percentile(p), 2) for p in (50, 95, 99)}
             | {"max": round(max(self.latencies_ms, default=0.0), 2)},
             "notes": self.notes,
         }
 
 
-async def drive(
-    operation: Callable[[int], Awaitable[None]],
-    *,
-    concurrency: int,
-    seconds: float,
-    max_operations: int,
-) -> float:
-    """Run `operation(worker_index)` from `concurrency` workers until `seconds` have passed or
-    `max_operations` have started; return the wall time from first start to last finish."""
-    deadline = time.monotonic() + seconds
-    started = 0
-
-    async def worker(index: int) -> None:
-        nonlocal started
-        while started < max_operations and time.monotonic() < deadline:
-            started += 1
-            await operation(index)
-
-    begin = time.perf_counter()
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return time.perf_counter() - begin
-
-
-def results_of(
-    scenario: str, recorder: Recorder, concurrency: int, seconds: float, notes: str = ""
-) -> list[Result]:
-    """One result per RPC the scenario called, in the order they were first called."""
-    return [
-        Result(scenario, rpc, concurrency, seconds, latencies, recorder.codes[rpc], notes)
-        for rpc, latencies in recorder.latencies.items()
-    ]
+def merged(scenario: str, replies: list[dict[str, Any]], concurrency: int) -> list[Result]:
+    """One result per RPC from the client processes' replies: latencies concatenated, counts
+    summed, the time from the common start to the last process's finish."""
+    seconds = max((reply["elapsed"] for reply in replies), default=0.0)
+    results: dict[str, Result] = {}
+    for reply in replies:
+        for rpc, part in reply["rpcs"].items():
+            result = results.setdefault(
+                rpc, Result(scenario, rpc, concurrency, seconds, [], Counter())
+            )
+            result.latencies_ms += part["latencies_ms"]
+            result.codes.update(part["codes"])
+    return list(results.values())

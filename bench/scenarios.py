@@ -1,263 +1,409 @@
-"""What the benchmark asks of the stack, always through the gateway as client apps do: the live
-rooms the read scenarios share, the steady scenarios, and the seat race."""
+"""What a client process does for each scenario, through the gateway as client apps do (the
+baseline: through the echo service, with the same loop, requests and metadata). Every runner
+prepares, calls `ready()` (which returns when every process may start), then runs its part
+and returns {"rpcs": Recorder.as_dict(), "elapsed": seconds, ...what else it counted}."""
 
 import asyncio
 import functools
-import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
 import grpc
 from costream.broadcast.v1 import broadcast_service_pb2 as bs
 from costream.gateway.v1 import gateway_service_pb2 as gw
 from costream.gateway.v1 import gateway_service_pb2_grpc
 from costream.invitation.v1 import invitation_service_pb2 as inv
-from costream.post.v1 import post_service_pb2 as ps
 from costream.room.v1 import room_pb2
 from costream.room.v1 import room_service_pb2 as rs
 
-from bench.load import CALL_TIMEOUT, Recorder, Result, drive, results_of
+from bench import webhooks
+from bench.clients import Job, Ready, Runner
+from bench.echo import ECHO_METHOD, WATCH_METHOD
+from bench.load import CALL_TIMEOUT, Recorder, drive, outcome_of
 from services.common.auth import mint_user_token
 from services.common.config import DEV_AUTH_JWT_SECRET
-from tools.livekit_emulator.client import AsyncEmulatorClient
 
 Gateway = gateway_service_pb2_grpc.GatewayServiceStub
-LIVE_ROOMS = 50
-LIVE_WAIT_SECONDS = 30.0
+Operation = Callable[[Recorder, int], Awaitable[None]]
+# Readers of rooms and feeds: this many users, one token each, reused.
+READERS = 256
+# Warm-up operations are numbered from here, clear of any scenario's own numbers.
+WARM_UP = 10_000_000
+# Keys of the room metadata the watch scenario's updates carry.
+UPDATE_NUMBER, UPDATE_SENT = "bench_update", "bench_sent"
 
 
 @functools.cache
-def auth(user_id: str) -> list[tuple[str, str]]:
-    """A user's call metadata, minted once (tokens live an hour; a run lasts a minute or two)."""
-    return [("authorization", f"Bearer {mint_user_token(DEV_AUTH_JWT_SECRET, user_id)}")]
+def auth(user_id: str) -> tuple[tuple[str, str], ...]:
+    """A user's call metadata, minted once (tokens live an hour; a run lasts minutes)."""
+    return (("authorization", f"Bearer {mint_user_token(DEV_AUTH_JWT_SECRET, user_id)}"),)
 
 
-@dataclass(frozen=True)
-class LiveRoom:
-    room_id: str
-    host_user_id: str
+def reader(i: int) -> tuple[tuple[str, str], ...]:
+    return auth(f"reader-{i % READERS}")
 
 
-@dataclass
-class Target:
-    gateway: Gateway
-    live_rooms: list[LiveRoom]
-
-    def any_live_room(self) -> LiveRoom:
-        return random.choice(self.live_rooms)
+# --- unary scenarios: an operation per number, the same loop for each ---
 
 
-async def open_live_rooms(
-    gateway: Gateway, emulator: AsyncEmulatorClient, count: int
-) -> list[LiveRoom]:
-    """`count` rooms, each shared in a post, whose hosts joined LiveKit (the emulator), so the
-    broadcast service's webhooks made them live; the ones live within LIVE_WAIT_SECONDS."""
-    created = await asyncio.gather(
-        *(
-            gateway.CreateLiveRoomPost(
-                gw.CreateLiveRoomPostRequest(
-                    room=rs.CreateRoomRequest(title=f"live room {i}"),
-                    post=ps.CreateRoomPostRequest(text=f"live room {i} is on"),
+def echo(channel: grpc.aio.Channel, params: dict[str, Any]) -> Operation:
+    call = channel.unary_unary(ECHO_METHOD)  # bytes in, the same bytes out
+    payload = params["payload"]
+
+    async def operation(rec: Recorder, i: int) -> None:
+        await rec.call("Echo", lambda: call(payload, metadata=reader(i), timeout=CALL_TIMEOUT))
+
+    return operation
+
+
+def create_room(channel: grpc.aio.Channel, params: dict[str, Any]) -> Operation:
+    gateway = Gateway(channel)
+
+    async def operation(rec: Recorder, i: int) -> None:
+        await rec.call(
+            "CreateRoom",
+            lambda: gateway.CreateRoom(
+                rs.CreateRoomRequest(title=f"bench room {i}"),
+                metadata=auth(f"creator-{i % READERS}"),
+                timeout=CALL_TIMEOUT,
+            ),
+        )
+
+    return operation
+
+
+def get_room(channel: grpc.aio.Channel, params: dict[str, Any]) -> Operation:
+    gateway, rooms = Gateway(channel), params["room_ids"]
+
+    async def operation(rec: Recorder, i: int) -> None:
+        await rec.call(
+            "GetRoom",
+            lambda: gateway.GetRoom(
+                rs.GetRoomRequest(room_id=rooms[i % len(rooms)]),
+                metadata=reader(i),
+                timeout=CALL_TIMEOUT,
+            ),
+        )
+
+    return operation
+
+
+def get_room_view(channel: grpc.aio.Channel, params: dict[str, Any]) -> Operation:
+    gateway, rooms = Gateway(channel), params["room_ids"]
+
+    async def operation(rec: Recorder, i: int) -> None:
+        await rec.call(
+            "GetRoomView",
+            lambda: gateway.GetRoomView(
+                gw.GetRoomViewRequest(room_id=rooms[i % len(rooms)]),
+                metadata=reader(i),
+                timeout=CALL_TIMEOUT,
+            ),
+        )
+
+    return operation
+
+
+def get_broadcast_data(channel: grpc.aio.Channel, params: dict[str, Any]) -> Operation:
+    gateway, rooms = Gateway(channel), params["rooms"]  # (room id, host), asked by the host
+
+    async def operation(rec: Recorder, i: int) -> None:
+        room_id, host = rooms[i % len(rooms)]
+        await rec.call(
+            "GetBroadcastData",
+            lambda: gateway.GetBroadcastData(
+                bs.GetBroadcastDataRequest(room_id=room_id),
+                metadata=auth(host),
+                timeout=CALL_TIMEOUT,
+            ),
+        )
+
+    return operation
+
+
+def viewer_join_storm(channel: grpc.aio.Channel, params: dict[str, Any]) -> Operation:
+    """Each number is a different viewer asking once; their tokens are minted here, before
+    the timed part."""
+    gateway, room_id = Gateway(channel), params["room_id"]
+    for i in params["numbers"]:
+        auth(f"storm-{i}")
+
+    async def operation(rec: Recorder, i: int) -> None:
+        await rec.call(
+            "GetViewerData",
+            lambda: gateway.GetViewerData(
+                bs.GetViewerDataRequest(room_id=room_id),
+                metadata=auth(f"storm-{i}"),
+                timeout=CALL_TIMEOUT,
+            ),
+        )
+
+    return operation
+
+
+def live_feed(channel: grpc.aio.Channel, params: dict[str, Any]) -> Operation:
+    gateway = Gateway(channel)
+
+    async def operation(rec: Recorder, i: int) -> None:
+        await rec.call(
+            "ListLiveRoomPosts",
+            lambda: gateway.ListLiveRoomPosts(
+                gw.ListLiveRoomPostsRequest(page_size=20),
+                metadata=reader(i),
+                timeout=CALL_TIMEOUT,
+            ),
+        )
+
+    return operation
+
+
+def invite_and_accept(channel: grpc.aio.Channel, params: dict[str, Any]) -> Operation:
+    """Number i: the host of a room invites a new user, who accepts. `per_room` numbers in a row
+    go to one room (the seat race), or with no `per_room` the rooms take turns (cohost_flow)."""
+    gateway, rooms, per_room = Gateway(channel), params["rooms"], params.get("per_room")
+    prefix = params["prefix"]
+
+    async def operation(rec: Recorder, i: int) -> None:
+        room_id, host = rooms[(i // per_room if per_room else i) % len(rooms)]
+        invitee = f"{prefix}-{i}"
+        invitation = await rec.call(
+            "CreateInvitation",
+            lambda: gateway.CreateInvitation(
+                inv.CreateInvitationRequest(room_id=room_id, user_id=invitee),
+                metadata=auth(host),
+                timeout=CALL_TIMEOUT,
+            ),
+        )
+        if invitation is not None:
+            await rec.call(
+                "AcceptInvitation",
+                lambda: gateway.AcceptInvitation(
+                    inv.AcceptInvitationRequest(invitation_id=invitation.invitation_id),
+                    metadata=auth(invitee),
+                    timeout=CALL_TIMEOUT,
                 ),
-                metadata=auth(f"live-host-{i}"),
-                timeout=CALL_TIMEOUT,
             )
-            for i in range(count)
+
+    return operation
+
+
+def who_am_i(channel: grpc.aio.Channel) -> Operation:
+    gateway = Gateway(channel)
+
+    async def operation(rec: Recorder, i: int) -> None:
+        await rec.call(
+            "WhoAmI",
+            lambda: gateway.WhoAmI(gw.WhoAmIRequest(), metadata=reader(i), timeout=CALL_TIMEOUT),
         )
-    )
-    room_ids = [c.room.room_id for c in created]
-    # Each host asks for credentials (broadcast makes the LiveKit room then), then joins.
-    await asyncio.gather(
-        *(
-            gateway.GetBroadcastData(
-                bs.GetBroadcastDataRequest(room_id=c.room.room_id),
-                metadata=auth(c.room.host_user_id),
-                timeout=CALL_TIMEOUT,
+
+    return operation
+
+
+def unary(make: Callable[[grpc.aio.Channel, dict[str, Any]], Operation], warm_up_alike: bool):
+    """A runner for a scenario of one-call operations over one channel: one unrecorded
+    operation per worker first (the scenario's own, or WhoAmI where that would change what is
+    measured), then the timed part."""
+
+    async def run(job: Job, ready: Ready) -> dict[str, Any]:
+        async with grpc.aio.insecure_channel(job.target) as channel:
+            operation = make(channel, {**job.params, "numbers": job.indices()})
+            warm_up = operation if warm_up_alike else who_am_i(channel)
+            warm = Recorder()
+            first = WARM_UP + job.part * job.concurrency
+            await drive(
+                lambda i: warm_up(warm, i),
+                iter(range(first, first + job.concurrency)),
+                concurrency=job.concurrency,
+                seconds=job.seconds,
             )
-            for c in created
-        )
-    )
-    await asyncio.gather(
-        *(
-            emulator.join(c.room.room_id, c.room.host_user_id, attributes={"role": "host"})
-            for c in created
-        )
-    )
-    deadline = time.monotonic() + LIVE_WAIT_SECONDS
-    while True:
-        batch = await gateway.BatchGetRooms(
-            rs.BatchGetRoomsRequest(room_ids=room_ids),
-            metadata=auth("live-host-0"),
-            timeout=CALL_TIMEOUT,
-        )
-        live = [r for r in batch.rooms if r.status == room_pb2.ROOM_STATUS_LIVE]
-        if len(live) == count or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
-    await emulator.drain()
-    return [LiveRoom(r.room_id, r.host_user_id) for r in live]
+            await ready()
+            rec = Recorder()
+            elapsed = await drive(
+                lambda i: operation(rec, i),
+                job.indices(),
+                concurrency=job.concurrency,
+                seconds=job.seconds,
+            )
+        return {"rpcs": rec.as_dict(), "elapsed": elapsed}
+
+    return run
 
 
-# --- steady scenarios: one call per operation, each worker as its own user ---
+# --- webhooks: this process's senders, each posting its events one after another ---
 
 
-async def create_room(t: Target, rec: Recorder, worker: int) -> None:
-    await rec.call(
-        "CreateRoom",
-        lambda: t.gateway.CreateRoom(
-            rs.CreateRoomRequest(title=f"bench room {worker}"),
-            metadata=auth(f"host-{worker}"),
-            timeout=CALL_TIMEOUT,
-        ),
-    )
+async def send_webhooks(job: Job, ready: Ready) -> dict[str, Any]:
+    """Events signed before the start; the viewers each room has once its acknowledged events
+    are applied ("expected"), and what the retries were for."""
+    lanes = [
+        [(kind, viewer, webhooks.signed(kind, viewer)) for kind, viewer in lane]
+        for lane in job.params["lanes"]
+    ]
+    rec, retries, expected = Recorder(), Counter[str](), Counter[str]()
+    unsent = 0
+
+    async def sender(session: aiohttp.ClientSession, lane: list, deadline: float) -> None:
+        nonlocal unsent
+        joined, left = set(), set()
+        for number, (kind, viewer, (body, headers)) in enumerate(lane):
+            if time.monotonic() > deadline:
+                unsent += len(lane) - number
+                break
+            if await webhooks.deliver(session, job.target, body, headers, rec, retries):
+                (joined if kind == webhooks.JOINED else left).add(viewer)
+        for viewer in joined - left:
+            expected[viewer.room_id] += 1
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await ready()
+        begin = time.perf_counter()
+        deadline = time.monotonic() + job.seconds
+        await asyncio.gather(*(sender(session, lane, deadline) for lane in lanes))
+        elapsed = time.perf_counter() - begin
+    return {
+        "rpcs": rec.as_dict(),
+        "elapsed": elapsed if lanes else 0.0,
+        "expected": dict(expected),
+        "retries": dict(retries),
+        "unsent": unsent,
+    }
 
 
-async def get_room(t: Target, rec: Recorder, worker: int) -> None:
-    room = t.any_live_room()
-    await rec.call(
-        "GetRoom",
-        lambda: t.gateway.GetRoom(
-            rs.GetRoomRequest(room_id=room.room_id),
-            metadata=auth(f"viewer-{worker}"),
-            timeout=CALL_TIMEOUT,
-        ),
-    )
+# --- watch: many streams of one room, spread over channels ---
 
 
-async def get_room_view(t: Target, rec: Recorder, worker: int) -> None:
-    room = t.any_live_room()
-    await rec.call(
-        "GetRoomView",
-        lambda: t.gateway.GetRoomView(
-            gw.GetRoomViewRequest(room_id=room.room_id),
-            metadata=auth(f"viewer-{worker}"),
-            timeout=CALL_TIMEOUT,
-        ),
-    )
+StreamOpener = Callable[[grpc.aio.Channel, int, dict[str, Any]], Any]
 
 
-async def list_live_room_posts(t: Target, rec: Recorder, worker: int) -> None:
-    await rec.call(
-        "ListLiveRoomPosts",
-        lambda: t.gateway.ListLiveRoomPosts(
-            gw.ListLiveRoomPostsRequest(page_size=LIVE_ROOMS),
-            metadata=auth(f"viewer-{worker}"),
-            timeout=CALL_TIMEOUT,
-        ),
+def gateway_stream(channel: grpc.aio.Channel, i: int, p: dict[str, Any]) -> Any:
+    """Watcher i's WatchRoom, as its own user: the gateway allows a user only so many."""
+    return Gateway(channel).WatchRoom(
+        rs.WatchRoomRequest(room_id=p["room_id"]),
+        metadata=auth(f"watcher-{i}"),
+        timeout=p["stream_seconds"],
     )
 
 
-async def get_broadcast_data(t: Target, rec: Recorder, worker: int) -> None:
-    room = t.any_live_room()  # asked by its host: broadcaster credentials
-    await rec.call(
-        "GetBroadcastData",
-        lambda: t.gateway.GetBroadcastData(
-            bs.GetBroadcastDataRequest(room_id=room.room_id),
-            metadata=auth(room.host_user_id),
-            timeout=CALL_TIMEOUT,
-        ),
+def echo_stream(channel: grpc.aio.Channel, i: int, p: dict[str, Any]) -> Any:
+    """Watcher i's stream of the echo service: the snapshot it sends, back, then what the
+    supervisor publishes."""
+    snapshot = room_pb2.RoomEvent(
+        kind=room_pb2.ROOM_EVENT_KIND_SNAPSHOT, room=room_pb2.Room(room_id=p["room_id"])
+    )
+    watch = channel.unary_stream(WATCH_METHOD, response_deserializer=room_pb2.RoomEvent.FromString)
+    return watch(
+        snapshot.SerializeToString(), metadata=auth(f"watcher-{i}"), timeout=p["stream_seconds"]
     )
 
 
-Operation = Callable[[Target, Recorder, int], Awaitable[None]]
-STEADY: dict[str, Operation] = {
-    "CreateRoom": create_room,
-    "GetRoom": get_room,
-    "GetRoomView": get_room_view,
-    "ListLiveRoomPosts": list_live_room_posts,
-    "GetBroadcastData": get_broadcast_data,
-}
-# The steady scenarios that read the live rooms.
-NEEDS_LIVE_ROOMS = {"GetRoom", "GetRoomView", "ListLiveRoomPosts", "GetBroadcastData"}
+def watch(open_stream: StreamOpener) -> Runner:
+    """A runner for the fan-out scenarios: this process's share of the watchers opens its
+    streams (spread over a few channels) and reads the first snapshot; then, for each update
+    the supervisor makes (its number and send time in the room's metadata), the time from the
+    room's update_time, and from the update call, to the delivery at each watcher."""
 
-
-async def run_steady(
-    name: str, t: Target, *, concurrency: int, seconds: float, max_requests: int
-) -> list[Result]:
-    operation = STEADY[name]
-    # One unrecorded call per worker first: channels, pools and caches warm at this concurrency.
-    warm = Recorder()
-    await drive(
-        lambda i: operation(t, warm, i),
-        concurrency=concurrency,
-        seconds=seconds,
-        max_operations=concurrency,
-    )
-    rec = Recorder()
-    elapsed = await drive(
-        lambda i: operation(t, rec, i),
-        concurrency=concurrency,
-        seconds=seconds,
-        max_operations=max_requests,
-    )
-    return results_of(name, rec, concurrency, elapsed)
-
-
-# --- the seat race: `concurrency` invitees of one room accept at once for its few seats ---
-
-SEAT_RACE = "SeatRace"
-
-
-async def _contend(t: Target, rec: Recorder, room_id: str, host: str, worker: int) -> None:
-    invitee = f"invitee-{worker}"  # unique within the room; every round has a fresh room
-    invitation = await rec.call(
-        "CreateInvitation",
-        lambda: t.gateway.CreateInvitation(
-            inv.CreateInvitationRequest(room_id=room_id, user_id=invitee),
-            metadata=auth(host),
-            timeout=CALL_TIMEOUT,
-        ),
-    )
-    if invitation is None:
-        return
-    await rec.call(
-        "AcceptInvitation",
-        lambda: t.gateway.AcceptInvitation(
-            inv.AcceptInvitationRequest(invitation_id=invitation.invitation_id),
-            metadata=auth(invitee),
-            timeout=CALL_TIMEOUT,
-        ),
-    )
-
-
-async def _race_round(t: Target, rec: Recorder, host: str, concurrency: int) -> tuple[int, int]:
-    """One fresh room, `concurrency` invitees at once: (co-hosts seated after, seats)."""
-    room = await t.gateway.CreateRoom(
-        rs.CreateRoomRequest(title="seat race"), metadata=auth(host), timeout=CALL_TIMEOUT
-    )
-    await asyncio.gather(*(_contend(t, rec, room.room_id, host, i) for i in range(concurrency)))
-    after = await t.gateway.GetRoom(
-        rs.GetRoomRequest(room_id=room.room_id), metadata=auth(host), timeout=CALL_TIMEOUT
-    )
-    seated = sum(p.role == room_pb2.PARTICIPANT_ROLE_CO_HOST for p in after.participants)
-    return seated, room.max_co_hosts
-
-
-async def run_seat_race(
-    t: Target, *, concurrency: int, seconds: float, max_requests: int
-) -> list[Result]:
-    """Rounds until `seconds` pass or `max_requests` invitees contended: a host opens a fresh
-    room, `concurrency` invitees are invited and accept at once, and the ones too late find the
-    seats taken (FAILED_PRECONDITION SEAT_LIMIT_REACHED). Only the invitation calls are timed;
-    each room's co-hosts are counted afterwards (GetRoom) to show how many seats were filled."""
-    rec = Recorder()
-    host = f"race-host-{concurrency}"
-    rounds: list[tuple[int, int]] = []
-    note = ""
-    deadline = time.monotonic() + seconds
-    begin = time.perf_counter()
-    while len(rounds) * concurrency < max_requests and time.monotonic() < deadline:
+    async def run(job: Job, ready: Ready) -> dict[str, Any]:
+        channels = [grpc.aio.insecure_channel(job.target) for _ in range(job.params["channels"])]
         try:
-            rounds.append(await _race_round(t, rec, host, concurrency))
+            return await _watch(job, ready, open_stream, channels)
+        finally:
+            for channel in channels:
+                await channel.close()
+
+    return run
+
+
+async def _watch(
+    job: Job, ready: Ready, open_stream: StreamOpener, channels: list[grpc.aio.Channel]
+) -> dict[str, Any]:
+    p = job.params
+    mine = list(range(job.part, p["watchers"], job.parts))
+    rec, counted = Recorder(), Counter[str]()
+    settled = asyncio.Event()  # every stream opened or failed
+    opened = failed = 0
+
+    def settle(ok: bool) -> None:
+        nonlocal opened, failed
+        opened, failed = opened + ok, failed + (not ok)
+        if opened + failed == len(mine):
+            settled.set()
+
+    async def watcher(i: int) -> None:
+        call = open_stream(channels[i % len(channels)], i, p)
+        seen = None  # the number of the newest update seen
+        missed = 0
+        try:
+            async for event in call:
+                received = time.time()
+                if event.kind == room_pb2.ROOM_EVENT_KIND_KEEPALIVE:
+                    continue
+                fields = event.room.metadata.fields
+                number = int(fields[UPDATE_NUMBER].number_value) if UPDATE_NUMBER in fields else 0
+                if seen is None:  # the snapshot every stream starts with
+                    seen = number
+                    settle(True)
+                    continue
+                if number <= seen:
+                    continue  # another change of the room, or an update seen already
+                if event.kind == room_pb2.ROOM_EVENT_KIND_SNAPSHOT:
+                    counted["resyncs"] += 1
+                rec.add(
+                    "commit→delivery",
+                    (received - event.room.update_time.ToMicroseconds() / 1e6) * 1000,
+                )
+                rec.add("UpdateRoom→delivery", (received - fields[UPDATE_SENT].number_value) * 1000)
+                missed += number - seen - 1
+                seen = number
+                if seen >= p["updates"]:
+                    break
         except grpc.aio.AioRpcError as error:
-            note = f"; stopped: a round's CreateRoom/GetRoom failed with {error.code().name}"
-            break
-    elapsed = time.perf_counter() - begin
-    if rounds:
-        low, high = min(n for n, _ in rounds), max(n for n, _ in rounds)
-        note = (
-            f"{len(rounds)} rooms x {concurrency} invitees; co-hosts seated per room: "
-            f"{low if low == high else f'{low}-{high}'} of {rounds[0][1]}{note}"
-        )
-    return results_of(SEAT_RACE, rec, concurrency, elapsed, note.removeprefix("; "))
+            counted[f"stream ended {outcome_of(error)}"] += 1
+        finally:
+            call.cancel()
+            if seen is None:
+                settle(False)
+            else:
+                missed += p["updates"] - seen
+            if missed:
+                counted["missed updates"] += missed
+                counted["watchers that missed an update"] += 1
+
+    began = time.perf_counter()
+    tasks = [asyncio.create_task(watcher(i)) for i in mine]
+    try:
+        try:
+            await asyncio.wait_for(settled.wait(), p["open_seconds"])
+        except TimeoutError:
+            pass
+        counted["streams opened"], counted["streams not opened"] = opened, len(mine) - opened
+        opening = time.perf_counter() - began
+        await ready()
+        begin = time.perf_counter()
+        _, late = await asyncio.wait(tasks, timeout=job.seconds)
+        elapsed = time.perf_counter() - begin
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    counted["watchers still waiting at the deadline"] = len(late)
+    return {"rpcs": rec.as_dict(), "elapsed": elapsed, "counted": dict(counted), "opening": opening}
+
+
+RUNNERS: dict[str, Runner] = {
+    "baseline": unary(echo, warm_up_alike=True),
+    "create_room": unary(create_room, warm_up_alike=True),
+    "get_room": unary(get_room, warm_up_alike=True),
+    "get_room_view": unary(get_room_view, warm_up_alike=True),
+    "get_broadcast_data": unary(get_broadcast_data, warm_up_alike=True),
+    "viewer_join_storm": unary(viewer_join_storm, warm_up_alike=True),
+    "live_feed": unary(live_feed, warm_up_alike=True),
+    "cohost_flow": unary(invite_and_accept, warm_up_alike=False),
+    "seat_race": unary(invite_and_accept, warm_up_alike=False),
+    "webhooks": send_webhooks,
+    "watch": watch(gateway_stream),
+    "watch_echo": watch(echo_stream),
+}
