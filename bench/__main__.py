@@ -30,7 +30,7 @@ from costream.room.v1 import room_service_pb2 as rs
 from google.protobuf import field_mask_pb2, struct_pb2
 
 from bench import webhooks
-from bench.clients import ClientFailed, ClientPool, Job
+from bench.clients import INTERRUPTED, ClientFailed, ClientPool, Job
 from bench.echo import ECHO_METHOD, PUBLISH_METHOD
 from bench.live_rooms import (
     IN_FLIGHT,
@@ -562,6 +562,7 @@ def start_echo(port: int) -> subprocess.Popen:
 
 
 def _interrupt(*_: object) -> NoReturn:
+    INTERRUPTED.set()
     raise KeyboardInterrupt
 
 
@@ -570,7 +571,8 @@ def main() -> int:
     mode = QUICK if args.quick else FULL
     # Only warnings from this process (the migrations' info lines): stdout is for the report.
     configure_logging("bench", "console", level=logging.WARNING)
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up as Ctrl-C does
+    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGTERM cleans up as Ctrl-C does
+        signal.signal(signum, _interrupt)
     began, started = time.monotonic(), datetime.now(UTC)
     pool = ClientPool(args.clients)  # they start while the stack does
     server_url = os.environ.get("DATABASE_URL")

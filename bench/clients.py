@@ -7,6 +7,7 @@ mint tokens, sign webhooks), answer "ready" and wait for "go", then run and answ
 import asyncio
 import multiprocessing
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterator
@@ -15,6 +16,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 READY, GO, STOP = "ready", "go", "stop"
+# Set on Ctrl-C or SIGTERM: the supervisor stops waiting for its client processes.
+INTERRUPTED = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -129,10 +132,15 @@ class ClientPool:
             if waiting is not None and waiting[index] != READY:
                 replies.append(waiting[index])  # it failed before getting ready: done
                 continue
-            if not pipe.poll(max(0.0, deadline - time.monotonic())):
+            while not pipe.poll(0.2):  # in steps, so an interrupted run stops waiting
+                if INTERRUPTED.is_set() or time.monotonic() > deadline:
+                    self._broken = True
+                    raise ClientFailed(f"client process {index} did not answer in time")
+            try:
+                replies.append(pipe.recv())
+            except (EOFError, OSError) as error:
                 self._broken = True
-                raise ClientFailed(f"client process {index} did not answer in time")
-            replies.append(pipe.recv())
+                raise ClientFailed(f"client process {index} is gone") from error
         return replies
 
     def close(self) -> None:
