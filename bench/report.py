@@ -3,6 +3,7 @@ and the same as JSON under bench/results/."""
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,18 +34,19 @@ def process_usage(pid: int) -> dict[str, float]:
     return usage
 
 
-def postgres_cpu_s(database: str) -> float:
-    """CPU time of the PostgreSQL backends serving `database` (the bench's own), on this
-    machine; 0 when the server is elsewhere."""
-    total = 0.0
+def postgres_cpu_s(database: str) -> dict[int, float]:
+    """CPU time of each PostgreSQL backend serving `database` (the bench's own) on this
+    machine, by pid; none when the server is elsewhere."""
+    backends: dict[int, float] = {}
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             title = cmdline.read_bytes()
             if title.startswith(b"postgres:") and f" {database} ".encode() in title:
-                total += process_usage(int(cmdline.parent.name))["cpu_s"]
+                pid = int(cmdline.parent.name)
+                backends[pid] = process_usage(pid)["cpu_s"]
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return total
+    return backends
 
 
 def machine_busy_s() -> float:
@@ -57,6 +59,22 @@ def machine_busy_s() -> float:
 POSTGRES, OTHERS = "postgres", "others"
 
 
+@dataclass
+class CpuSample:
+    ours: dict[str, float]  # by process name
+    postgres: dict[int, float]  # by backend pid
+    machine: float
+
+    def since(self, before: "CpuSample") -> dict[str, float]:
+        """CPU seconds of each of our processes, of the PostgreSQL backends (those that were
+        gone by now are missed), and of the rest of the machine, from `before` to this."""
+        used = {name: s - before.ours.get(name, s) for name, s in self.ours.items()}
+        used[POSTGRES] = sum(s - before.postgres.get(pid, 0.0) for pid, s in self.postgres.items())
+        used[OTHERS] = self.machine - before.machine - sum(used.values())
+        # max: the samples are not taken at one instant, so a tiny "others" can go below 0
+        return {name: round(max(0.0, s), 2) for name, s in used.items()}
+
+
 class Usage:
     """Every process's usage at the start, and CPU seconds per scenario (its timed part): of
     each of ours, of PostgreSQL's backends for the bench's database, and of everything else
@@ -65,50 +83,41 @@ class Usage:
     def __init__(self, pids: dict[str, int], database: str) -> None:
         self.pids = pids
         self.database = database
-        self.start = self.sample()
+        self.start = self.cpu()
         self.by_scenario: dict[str, dict[str, float]] = {}
-        self._mark: dict[str, float] = {}
+        self._mark = self.start
 
-    def sample(self) -> dict[str, dict[str, float]]:
-        return {name: process_usage(pid) for name, pid in self.pids.items()} | {
-            POSTGRES: {"cpu_s": postgres_cpu_s(self.database)},
-            OTHERS: {"cpu_s": machine_busy_s()},  # the machine's, until `cpu_times`
-        }
-
-    def cpu_times(self) -> dict[str, float]:
-        sample = {name: usage["cpu_s"] for name, usage in self.sample().items()}
-        sample[OTHERS] -= sum(s for name, s in sample.items() if name != OTHERS)
-        return sample
+    def cpu(self) -> CpuSample:
+        ours = {name: process_usage(pid)["cpu_s"] for name, pid in self.pids.items()}
+        return CpuSample(ours, postgres_cpu_s(self.database), machine_busy_s())
 
     def begin(self) -> None:
-        self._mark = self.cpu_times()
+        self._mark = self.cpu()
 
     def end(self, scenario: str) -> None:
-        now = self.cpu_times()
-        self.by_scenario[scenario] = {
-            # max: the samples are not taken at one instant, so a tiny "others" can go below 0
-            name: round(max(0.0, now[name] - self._mark.get(name, now[name])), 2)
-            for name in now
-        }
+        self.by_scenario[scenario] = self.cpu().since(self._mark)
 
     def summary(self, services: list[str]) -> dict[str, Any]:
-        end = self.sample()
+        """Each process's memory at the end and CPU time over the whole run."""
+        cpu = self.cpu().since(self.start)
         summary: dict[str, Any] = {}
         for name, pid in self.pids.items():
+            usage = process_usage(pid)
             summary[name] = {
                 "pid": pid,
                 "service": name in services,
-                "rss_mb_end": round(end[name]["rss_mb"], 1),
-                "peak_rss_mb": round(end[name]["peak_rss_mb"], 1),
-                "cpu_s_during_run": round(end[name]["cpu_s"] - self.start[name]["cpu_s"], 2),
+                "rss_mb_end": round(usage["rss_mb"], 1),
+                "peak_rss_mb": round(usage["peak_rss_mb"], 1),
+                "cpu_s_during_run": cpu[name],
             }
-        summary[POSTGRES] = {
-            "pid": None,  # many processes and shared memory: CPU time only
-            "service": False,
-            "rss_mb_end": None,
-            "peak_rss_mb": None,
-            "cpu_s_during_run": round(end[POSTGRES]["cpu_s"] - self.start[POSTGRES]["cpu_s"], 2),
-        }
+        for name in (POSTGRES, OTHERS):  # many processes, shared memory: CPU time only
+            summary[name] = {
+                "pid": None,
+                "service": False,
+                "rss_mb_end": None,
+                "peak_rss_mb": None,
+                "cpu_s_during_run": cpu[name],
+            }
         return summary
 
 
@@ -148,7 +157,7 @@ def table(
         f"{'process':<18} {'pid':>7} {'peak RSS MB':>11} {'RSS MB end':>10} {'CPU s':>7}",
     ]
     for name, p in processes.items():
-        if p["pid"] is None:  # PostgreSQL: many processes, shared memory; CPU time only
+        if p["pid"] is None:  # postgres, others
             lines.append(f"{name:<18} {'-':>7} {'-':>11} {'-':>10} {p['cpu_s_during_run']:>7.1f}")
             continue
         lines.append(
@@ -170,7 +179,7 @@ def table(
         f"peak over {RSS_LIMIT_MB:.0f} MB: {', '.join(peak_over) or 'none'}"
     )
     if cpu:
-        names = [*processes, OTHERS]
+        names = list(processes)
         short = {"livekit-emulator": "emulator", "invitation": "invitatn", "supervisor": "superv."}
         lines += [
             "",

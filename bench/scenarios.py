@@ -352,10 +352,10 @@ async def _watch(
                 if event.kind == room_pb2.ROOM_EVENT_KIND_SNAPSHOT:
                     counted["resyncs"] += 1
                 rec.add(
-                    "commit→delivery",
+                    "update_time→delivery",
                     (received - event.room.update_time.ToMicroseconds() / 1e6) * 1000,
                 )
-                rec.add("UpdateRoom→delivery", (received - fields[UPDATE_SENT].number_value) * 1000)
+                rec.add("sent→delivery", (received - fields[UPDATE_SENT].number_value) * 1000)
                 missed += number - seen - 1
                 seen = number
                 if seen >= p["updates"]:
