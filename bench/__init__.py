@@ -1,3 +1,5 @@
-"""Speed and memory of the real stack (`make bench`, `python -m bench --help`): latency
-percentiles, throughput and errors of client calls through the gateway, and each service
-process's resident memory and CPU time. Measurement only: nothing here asserts a number."""
+"""How fast the real stack is against this machine's own gRPC ceiling (`make bench`,
+`python -m bench --help`, bench/README.md): throughput as a ratio to an echo service measured
+in the same run, latency percentiles and errors of calls through the gateway from client
+processes of their own, webhook intake with exact final counts, Watch fan-out, and each
+process's memory and CPU time. Measurement only: nothing here asserts a number."""
