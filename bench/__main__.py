@@ -92,7 +92,7 @@ QUICK = Mode(
 )
 FULL = Mode(
     "full",
-    seconds=8,
+    seconds=10,
     max_requests=100_000,
     live_rooms=500,
     storm_viewers=5000,

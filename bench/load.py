@@ -95,7 +95,6 @@ class Result:
     seconds: float
     latencies_ms: list[float] = field(repr=False)
     codes: Counter[str]
-    notes: list[str] = field(default_factory=list)
     ratio: float | None = None  # throughput over the baseline's, set once both are known
     rated: bool = True  # False where a rate means nothing (stream deliveries)
 
@@ -131,7 +130,6 @@ class Result:
             "ratio_to_baseline": round(self.ratio, 3) if self.ratio is not None else None,
             "latency_ms": {f"p{p}": round(self.percentile(p), 2) for p in (50, 95, 99)}
             | {"max": round(max(self.latencies_ms, default=0.0), 2)},
-            "notes": self.notes,
         }
 
 
