@@ -43,7 +43,7 @@ from bench.live_rooms import (
     without_webhooks,
 )
 from bench.load import CALL_TIMEOUT, Recorder, Result, merged
-from bench.report import Usage, table, write_json
+from bench.report import OTHERS, Usage, table, write_json
 from bench.scenarios import READERS, UPDATE_NUMBER, UPDATE_SENT, auth
 from services.common.logging import configure_logging
 from tools.devstack import Stack, free_port
@@ -250,6 +250,20 @@ async def baseline(b: Bench, scenario: str = "baseline") -> None:
 async def baseline_end(b: Bench) -> None:
     """The ceiling again, at the end: the ratios divide by the mean of both runs."""
     await baseline(b, "baseline_end")
+
+
+def set_server_cpu(b: Bench, clients: set[str]) -> None:
+    """On each scenario's first rated row, the CPU time of every process but the clients, the
+    supervisor and the rest of the machine (the stack and PostgreSQL; the echo service for the
+    baselines) per operation: steadier from run to run than throughput."""
+    done: set[str] = set()
+    for result in b.results:
+        cpu = b.usage.by_scenario.get(result.scenario)
+        if not result.rated or not result.requests or cpu is None or result.scenario in done:
+            continue
+        done.add(result.scenario)
+        servers = sum(s for name, s in cpu.items() if name not in clients)
+        result.server_cpu_ms = 1000 * servers / result.requests
 
 
 def set_ratios(b: Bench) -> None:
@@ -639,6 +653,7 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     set_ratios(bench)
+    set_server_cpu(bench, {"supervisor", OTHERS, *(name for name in pids if "client" in name)})
     context = {
         "mode": mode.name,
         "time": started.isoformat(timespec="seconds"),

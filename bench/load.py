@@ -96,6 +96,7 @@ class Result:
     latencies_ms: list[float] = field(repr=False)
     codes: Counter[str]
     ratio: float | None = None  # throughput over the baseline's, set once both are known
+    server_cpu_ms: float | None = None  # CPU time of the servers per operation, the same way
     rated: bool = True  # False where a rate means nothing (stream deliveries)
 
     @property
@@ -128,6 +129,9 @@ class Result:
             "codes": dict(self.codes),
             "throughput_per_s": round(self.throughput, 1) if self.rated else None,
             "ratio_to_baseline": round(self.ratio, 3) if self.ratio is not None else None,
+            "server_cpu_ms_per_operation": (
+                round(self.server_cpu_ms, 3) if self.server_cpu_ms is not None else None
+            ),
             "latency_ms": {f"p{p}": round(self.percentile(p), 2) for p in (50, 95, 99)}
             | {"max": round(max(self.latencies_ms, default=0.0), 2)},
         }

@@ -134,17 +134,18 @@ def table(
         f"{context['wall_seconds']:g} s in all; {context['setup']}",
         "",
         f"{'scenario':<20} {'rpc':<21} {'conc':>4} {'count':>6} {'rate/s':>7} {'ratio':>6} "
-        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  errors",
+        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'cpu ms':>6}  errors",
     ]
     notes_shown: set[str] = set()
     for r in results:
         errors = ", ".join(f"{code} {n}" for code, n in sorted(r.codes.items()) if code != "OK")
         rate = f"{r.throughput:>7.0f}" if r.rated else f"{'-':>7}"
         ratio = f"{r.ratio:>5.2f}x" if r.ratio is not None else f"{'-':>6}"
+        cpu_ms = f"{r.server_cpu_ms:>6.2f}" if r.server_cpu_ms is not None else f"{'-':>6}"
         lines.append(
             f"{r.scenario:<20} {r.rpc:<21} {r.concurrency:>4} {r.requests:>6} {rate} {ratio} "
-            f"{r.percentile(50):>7.1f} {r.percentile(95):>7.1f} {r.percentile(99):>7.1f}  "
-            f"{errors or '-'}"
+            f"{r.percentile(50):>7.1f} {r.percentile(95):>7.1f} {r.percentile(99):>7.1f} "
+            f"{cpu_ms}  {errors or '-'}"
         )
         if r.scenario not in notes_shown:
             notes_shown.add(r.scenario)
