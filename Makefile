@@ -55,7 +55,7 @@ test-fast: venv
 	$(PY) -m pytest tests/unit
 
 bench: venv
-	$(PY) -m benchmarks
+	$(PY) -m bench $(BENCH_ARGS)
 
 # Bugs injected into the domain modules one at a time ([tool.mutmut] in pyproject.toml), each
 # run against the unit tests; prints the share killed per file. Not part of `make test`.
