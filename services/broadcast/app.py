@@ -9,7 +9,6 @@ from services.broadcast.deliveries import outbox_deliveries
 from services.broadcast.domain import TokenMinter
 from services.broadcast.handlers import Broadcast
 from services.broadcast.livekit_client import LiveKitClient
-from services.broadcast.repository import BroadcastUnitOfWork
 from services.broadcast.servicer import INTERNAL_METHODS, SERVICE_NAME, BroadcastServicer
 from services.broadcast.webhooks import WebhookServer
 from services.common.config import LOCAL_LIVEKIT_URL, Settings
@@ -21,6 +20,9 @@ from services.room.client import RoomClient
 # Accepted webhooks are kept an hour after delivery (the room service keeps each event's id a
 # week, for deduplication).
 WEBHOOK_RETENTION = timedelta(hours=1)
+# A webhook waits this long for others to join its batch (a surge is a few calls, not one
+# per event).
+WEBHOOK_LINGER = 0.02
 
 
 def build(settings: Settings) -> ServiceSpec:
@@ -45,7 +47,6 @@ def build(settings: Settings) -> ServiceSpec:
         token_ttl=settings.token_ttl,
         reconnect_timeout=settings.reconnect_timeout,
     )
-    webhooks = WebhookServer(settings, lambda: BroadcastUnitOfWork(database))
     relay = OutboxRelay(
         database,
         "broadcast",
@@ -53,7 +54,9 @@ def build(settings: Settings) -> ServiceSpec:
         batch_size=1000,
         poll_seconds=0.5,
         retention=WEBHOOK_RETENTION,
+        linger_seconds=WEBHOOK_LINGER,
     )
+    webhooks = WebhookServer(settings, database, relay)
     return ServiceSpec(
         settings=settings,
         servicers=[

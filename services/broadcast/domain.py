@@ -16,7 +16,6 @@ from livekit.protocol import room as livekit_room_pb
 from livekit.protocol.webhook import WebhookEvent
 
 from services.common.errors import PermissionDenied
-from services.common.events import DomainEvent
 from services.common.livekit_names import LEAVES, UNKNOWN_REASON
 from services.room import errors as room_errors
 from services.room.client import RoomAccess
@@ -204,10 +203,3 @@ def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:
                 )
             )
     return out
-
-
-@dataclass(frozen=True)
-class WebhookAccepted(DomainEvent):
-    """A verified webhook, to be applied by the room service (services.broadcast.side_effects)."""
-
-    event: room_pb2.LiveKitEvent

@@ -5,19 +5,18 @@ intake is not bound by the room service's latency (LiveKit sends a room's webhoo
 another). 503 while the database is down, so LiveKit retries; a bad signature or body hash is
 401 and nothing is kept."""
 
-from collections.abc import Callable
-
 import structlog
 from aiohttp import web
 from google.protobuf.json_format import ParseError
 from livekit.api import TokenVerifier, WebhookReceiver
 
 from services.broadcast import domain
-from services.broadcast.repository import BroadcastUnitOfWork
+from services.broadcast.deliveries import accepted
 from services.common import observability
 from services.common.config import Settings
-from services.common.db import CONNECTION_ERRORS
+from services.common.db import CONNECTION_ERRORS, Database
 from services.common.errors import Unavailable
+from services.common.outbox import OutboxRelay, append_outbox
 from services.common.validation import Violations
 from services.room.client import check_livekit_event
 
@@ -27,13 +26,14 @@ WEBHOOK_PATH = "/livekit/webhook"
 
 
 class WebhookServer:
-    def __init__(self, settings: Settings, uow: Callable[[], BroadcastUnitOfWork]) -> None:
+    def __init__(self, settings: Settings, database: Database, relay: OutboxRelay) -> None:
         self._host = settings.bind_host
         self._port = settings.broadcast_http_port
         self._receiver = WebhookReceiver(
             TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
         )
-        self._uow = uow
+        self._database = database
+        self._relay = relay
         self._runner: web.AppRunner | None = None
 
     def __repr__(self) -> str:
@@ -65,7 +65,6 @@ class WebhookServer:
             log.warning("webhook refused: not signed by LiveKit", error=type(e).__name__)
             observability.WEBHOOKS.labels("unknown", "unauthorized").inc()
             return web.Response(status=401, text="invalid webhook signature")
-        bound = log.bind(event_id=event.id, event=event.event, room_id=event.room.name)
         room_event = domain.to_room_event(event)
         if room_event is None:
             observability.WEBHOOKS.labels(event.event, "ignored").inc()
@@ -76,13 +75,12 @@ class WebhookServer:
             observability.WEBHOOKS.labels(event.event, "malformed").inc()
             return web.Response(status=400, text="not an event costream can apply")
         try:
-            async with self._uow() as uow:
-                uow.record(domain.WebhookAccepted(room_event))
-                await uow.commit()
+            await append_outbox(self._database, "broadcast", accepted(room_event))
         except (Unavailable, *CONNECTION_ERRORS) as e:
-            bound.warning("webhook not kept", error=type(e).__name__)
+            log.warning("webhook not kept", event_id=event.id, error=type(e).__name__)
             observability.WEBHOOKS.labels(event.event, "failed_unavailable").inc()
             return web.Response(status=503, text="the database is unavailable; retry")
-        bound.debug("webhook accepted")
+        self._relay.wake()
+        log.debug("webhook accepted", event_id=event.id, room_id=event.room.name)
         observability.WEBHOOKS.labels(event.event, "accepted").inc()
         return web.Response(text="ok")

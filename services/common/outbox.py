@@ -12,7 +12,7 @@ import asyncpg
 import structlog
 
 from services.common import observability
-from services.common.db import Database, listen
+from services.common.db import CONNECTION_ERRORS, Database, listen
 from services.common.events import OutboxMessage
 
 log = structlog.get_logger()
@@ -38,6 +38,18 @@ async def write_outbox(
         [(m.kind, dict(m.payload)) for m in messages],
     )
     await connection.execute("SELECT pg_notify($1, '')", table)
+
+
+async def append_outbox(database: Database, schema: str, message: OutboxMessage) -> None:
+    """One row in `schema`'s outbox, committed on its own: one statement, one round trip, and
+    no NOTIFY (a NOTIFY serializes commits; the caller wakes its own relay instead, and other
+    replicas' relays find the row when they poll). A pooled connection found broken is tried
+    once more: a row written twice is delivered twice, and receivers are idempotent."""
+    query = f"INSERT INTO {schema}.outbox (kind, payload) VALUES ($1, $2)"  # noqa: S608
+    try:
+        await database.pool.execute(query, message.kind, dict(message.payload))
+    except CONNECTION_ERRORS:
+        await database.pool.execute(query, message.kind, dict(message.payload))
 
 
 Delivery = Callable[[dict], Awaitable[None]]
@@ -75,6 +87,7 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         lease_seconds: float = LEASE_SECONDS,
         retention: timedelta = RETENTION,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._database = database
         self._schema = schema
@@ -84,14 +97,16 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._lease_seconds = lease_seconds
         self._retention = retention
+        self._linger_seconds = linger_seconds
         self._wake = asyncio.Event()
         self._next_purge = 0.0
 
-    def _on_notify(self, *_: object) -> None:
+    def wake(self) -> None:
+        """A row was added: deliver without waiting for the next poll."""
         self._wake.set()
 
     async def run(self) -> None:
-        listener = asyncio.create_task(listen(self._database, self._table, self._on_notify))
+        listener = asyncio.create_task(listen(self._database, self._table, lambda *_: self.wake()))
         try:
             while True:
                 if listener.done():
@@ -100,6 +115,8 @@ class OutboxRelay:
                 if await self.deliver_batch() < self._batch_size:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                    # Rows come in surges: let more join the batch (one claim, one call).
+                    await asyncio.sleep(self._linger_seconds)
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
