@@ -197,7 +197,8 @@ class WebhookDispatcher:
                 bound.info("webhook_sent", status=status, attempt=attempt)
                 return True
             bound.warning("webhook_send_failed", attempt=attempt, status=status)
-        bound.error("webhook_dropped", attempts=self._max_retries + 1)
+        # LiveKit logs this "failed to send webhook"; "dropped" is for events never sent.
+        bound.error("webhook_failed", attempts=self._max_retries + 1)
         return False
 
     def _client(self) -> aiohttp.ClientSession:
