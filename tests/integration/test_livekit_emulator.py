@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import structlog
 from aiohttp import web
 from livekit.api import (
     AccessToken,
@@ -48,10 +49,16 @@ class WebhookInbox:
     rejected: list[str] = field(default_factory=list)
     failures_to_answer: int = 0
     attempts: int = 0
+    # When set, each request waits for it to open: a receiver that holds requests.
+    gate: asyncio.Event | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.attempts += 1
+        async with self._changed:
+            self.attempts += 1
+            self._changed.notify_all()
+        if self.gate is not None:
+            await self.gate.wait()
         if self.failures_to_answer > 0:
             self.failures_to_answer -= 1
             return web.Response(status=503)
@@ -85,6 +92,10 @@ class WebhookInbox:
             await asyncio.wait_for(self._changed.wait_for(match), WAIT_S)
         return match()
 
+    async def wait_for_attempts(self, count: int) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.attempts >= count), WAIT_S)
+
     def kinds_for(self, room: str) -> list[str]:
         return [d.event.event for d in self.deliveries if d.event.room.name == room]
 
@@ -110,7 +121,15 @@ async def inbox() -> AsyncIterator[WebhookInbox]:
 
 
 @pytest.fixture
-async def emulator(inbox: WebhookInbox) -> AsyncIterator[LiveKitEmulator]:
+def settings_changes() -> dict[str, Any]:
+    """EmulatorSettings fields a test sets otherwise, by parametrizing this fixture."""
+    return {}
+
+
+@pytest.fixture
+async def emulator(
+    inbox: WebhookInbox, settings_changes: dict[str, Any]
+) -> AsyncIterator[LiveKitEmulator]:
     settings = EmulatorSettings(
         api_key=API_KEY,
         api_secret=API_SECRET,
@@ -118,6 +137,7 @@ async def emulator(inbox: WebhookInbox) -> AsyncIterator[LiveKitEmulator]:
         webhook_urls=(inbox.url,),
         idle_check_interval_s=0.05,
         webhook_retry_backoff_s=0.05,
+        **settings_changes,
     )
     async with LiveKitEmulator(settings) as emulator:
         yield emulator
@@ -151,6 +171,12 @@ async def control(emulator: LiveKitEmulator) -> AsyncIterator[Control]:
 
 def token_with(grants: VideoGrants, secret: str = API_SECRET) -> str:
     return AccessToken(API_KEY, secret).with_grants(grants).to_jwt()
+
+
+async def delivery_states(control: Control, url: str) -> list[tuple[str, str, str]]:
+    """(room, event name, delivery state at `url`) of each event the emulator recorded."""
+    events = (await control("events"))["events"]
+    return [(e["room"], e["event"], e["deliveries"][url]) for e in events]
 
 
 # --- rooms -----------------------------------------------------------------------------------
@@ -587,3 +613,70 @@ async def test_a_webhook_is_retried_until_the_receiver_accepts_it(
     await inbox.wait_for("participant_joined", "stage-1", "host")
     assert inbox.kinds_for("stage-1") == ["room_started", "participant_joined"]
     assert inbox.attempts == 4
+
+
+# --- webhooks dropped and lost ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("settings_changes", [{"webhook_max_depth": 3}])
+async def test_an_event_arriving_when_its_lane_has_max_depth_waiting_is_dropped_not_sent(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    inbox.gate = asyncio.Event()
+    await control("participants/join", room="stage-1", identity="host")
+    await inbox.wait_for_attempts(1)  # room_started is being sent, participant_joined waits
+
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(3):  # the 2nd makes 3 waiting; the 3rd finds the lane full
+            await control("tracks/publish", room="stage-1", identity="host")
+        await control("participants/join", room="stage-2", identity="guest")  # its own lane
+    inbox.gate.set()
+    drained = await control("webhooks/drain", timeout_seconds=WAIT_S)
+
+    assert drained == {"drained": True}
+    assert inbox.kinds_for("stage-1") == [
+        "room_started",
+        "participant_joined",
+        "track_published",
+        "track_published",
+    ]
+    assert inbox.kinds_for("stage-2") == ["room_started", "participant_joined"]
+    assert inbox.attempts == 6
+    assert await delivery_states(control, inbox.url) == [
+        ("stage-1", "room_started", "delivered"),
+        ("stage-1", "participant_joined", "delivered"),
+        ("stage-1", "track_published", "delivered"),
+        ("stage-1", "track_published", "delivered"),
+        ("stage-1", "track_published", "dropped"),
+        ("stage-2", "room_started", "delivered"),
+        ("stage-2", "participant_joined", "delivered"),
+    ]
+    dropped = [entry for entry in logs if entry["event"] == "webhook_dropped"]
+    assert [(d["reason"], d["event_name"]) for d in dropped] == [("depth", "track_published")]
+
+
+@pytest.mark.parametrize("settings_changes", [{"webhook_max_age_s": 0.2}])
+async def test_an_event_that_waited_longer_than_max_age_is_dropped_when_its_turn_comes(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    inbox.gate = asyncio.Event()
+    await control("participants/join", room="stage-1", identity="host")
+    await inbox.wait_for_attempts(1)  # room_started is being sent, participant_joined waits
+
+    with structlog.testing.capture_logs() as logs:
+        await asyncio.sleep(0.4)
+        inbox.gate.set()
+        await control("webhooks/drain", timeout_seconds=WAIT_S)
+    await control("tracks/publish", room="stage-1", identity="host")
+    drained = await control("webhooks/drain", timeout_seconds=WAIT_S)
+
+    assert drained == {"drained": True}
+    assert inbox.kinds_for("stage-1") == ["room_started", "track_published"]
+    assert await delivery_states(control, inbox.url) == [
+        ("stage-1", "room_started", "delivered"),
+        ("stage-1", "participant_joined", "dropped"),
+        ("stage-1", "track_published", "delivered"),
+    ]
+    dropped = [entry for entry in logs if entry["event"] == "webhook_dropped"]
+    assert [(d["reason"], d["event_name"]) for d in dropped] == [("age", "participant_joined")]
+    assert dropped[0]["waited_s"] > 0.2

@@ -34,6 +34,8 @@ class LiveKitEmulator:
             self.settings.api_secret,
             max_retries=self.settings.webhook_max_retries,
             retry_backoff_s=self.settings.webhook_retry_backoff_s,
+            max_depth=self.settings.webhook_max_depth,
+            max_age_s=self.settings.webhook_max_age_s,
         )
         self.room_service = RoomService(self.registry, self.webhooks.emit)
         self._runner: web.AppRunner | None = None

@@ -20,6 +20,9 @@ class EmulatorSettings:
     idle_check_interval_s: float = 1.0
     webhook_max_retries: int = 4
     webhook_retry_backoff_s: float = 0.5
+    # livekit/protocol's DefaultResourceURLNotifierConfig: MaxDepth 200, MaxAge 30 s.
+    webhook_max_depth: int = 200
+    webhook_max_age_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "EmulatorSettings":
@@ -32,4 +35,10 @@ class EmulatorSettings:
             host=environ.get("EMULATOR_HOST") or "127.0.0.1",
             port=int(environ.get("EMULATOR_PORT") or LOCAL_LIVEKIT_PORT),
             webhook_urls=tuple(u.strip() for u in urls.split(",") if u.strip()),
+            webhook_max_depth=int(
+                environ.get("EMULATOR_WEBHOOK_MAX_DEPTH") or cls.webhook_max_depth
+            ),
+            webhook_max_age_s=float(
+                environ.get("EMULATOR_WEBHOOK_MAX_AGE_SECONDS") or cls.webhook_max_age_s
+            ),
         )

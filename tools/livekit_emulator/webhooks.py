@@ -4,6 +4,9 @@ Body: protojson of WebhookEvent. Header `Authorization: <JWT>` (no Bearer) whose
 claim is base64(sha256(body)), valid 5 minutes. Events with the same key (egress id, else
 room name) are delivered in order, one at a time per URL; different keys in parallel.
 A failed POST (connection error, 5xx or 429) is retried with exponential backoff.
+Events that fall too far behind are dropped, never sent, as webhook.ResourceURLNotifier drops
+them: one arriving when its lane already has `max_depth` waiting, or one that waited in its
+lane longer than `max_age_s` when its turn comes.
 """
 
 import asyncio
@@ -33,7 +36,9 @@ log = structlog.get_logger("livekit_emulator.webhooks")
 @dataclass
 class EmittedEvent:
     event: WebhookEvent
-    deliveries: dict[str, str] = field(default_factory=dict)  # url -> pending|delivered|failed
+    queued_at: float = field(default_factory=time.monotonic)  # for the age drop
+    # url -> pending|delivered|failed|dropped
+    deliveries: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
@@ -79,6 +84,8 @@ class WebhookDispatcher:
         retry_backoff_s: float = 0.5,
         max_backoff_s: float = 5.0,
         request_timeout_s: float = 5.0,
+        max_depth: int = 200,
+        max_age_s: float = 30.0,
     ) -> None:
         self.urls = tuple(urls)
         self._api_key = api_key
@@ -87,6 +94,8 @@ class WebhookDispatcher:
         self._retry_backoff_s = retry_backoff_s
         self._max_backoff_s = max_backoff_s
         self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self._max_depth = max_depth
+        self._max_age_s = max_age_s
         self._session: aiohttp.ClientSession | None = None
         self._lanes: dict[tuple[str, str], deque[EmittedEvent]] = {}
         self._workers: set[asyncio.Task] = set()
@@ -114,7 +123,7 @@ class WebhookDispatcher:
                 self._enqueue(url, event_key(event), emitted)
 
     async def drain(self, timeout_s: float | None = None) -> bool:
-        """Waits until every queued event was delivered or given up on."""
+        """Waits until every queued event was delivered, given up on or dropped."""
         try:
             await asyncio.wait_for(self._idle.wait(), timeout_s)
         except TimeoutError:
@@ -139,6 +148,9 @@ class WebhookDispatcher:
     def _enqueue(self, url: str, key: str, emitted: EmittedEvent) -> None:
         lane_key = (url, key)
         lane = self._lanes.get(lane_key)
+        if lane is not None and len(lane) >= self._max_depth:
+            self._drop(url, emitted, "depth")
+            return
         self._pending += 1
         self._idle.clear()
         if lane is not None:
@@ -154,14 +166,30 @@ class WebhookDispatcher:
         lane = self._lanes[lane_key]
         try:
             while lane:
-                emitted = lane[0]
-                delivered = await self._deliver(url, emitted.event)
-                emitted.deliveries[url] = "delivered" if delivered else "failed"
-                lane.popleft()
+                # Taken off before it is sent, as resource_queue.go's worker does: the depth
+                # counts the events waiting, not the one being sent.
+                emitted = lane.popleft()
+                waited_s = time.monotonic() - emitted.queued_at
+                if waited_s > self._max_age_s:
+                    self._drop(url, emitted, "age", waited_s=round(waited_s, 3))
+                else:
+                    delivered = await self._deliver(url, emitted.event)
+                    emitted.deliveries[url] = "delivered" if delivered else "failed"
                 self._done_one()
         finally:
             if self._lanes.get(lane_key) is lane:
                 del self._lanes[lane_key]
+
+    def _drop(self, url: str, emitted: EmittedEvent, reason: str, **fields: float) -> None:
+        emitted.deliveries[url] = "dropped"
+        log.warning(
+            "webhook_dropped",
+            reason=reason,
+            event_id=emitted.event.id,
+            event_name=emitted.event.event,
+            url=url,
+            **fields,
+        )
 
     def _done_one(self) -> None:
         self._pending -= 1
