@@ -25,6 +25,7 @@ from livekit.protocol.egress import EgressStatus
 from livekit.protocol.webhook import WebhookEvent
 
 from tools.livekit_emulator import EmulatorSettings, LiveKitEmulator
+from tools.livekit_emulator.client import AsyncEmulatorClient
 
 API_KEY = "test-api-key"
 API_SECRET = "test-api-secret-0123456789-abcdefghij"
@@ -680,3 +681,90 @@ async def test_an_event_that_waited_longer_than_max_age_is_dropped_when_its_turn
     dropped = [entry for entry in logs if entry["event"] == "webhook_dropped"]
     assert [(d["reason"], d["event_name"]) for d in dropped] == [("age", "participant_joined")]
     assert dropped[0]["waited_s"] > 0.2
+
+
+async def test_loss_of_one_event_kind_in_one_room_loses_all_of_those_and_only_those(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    await control("webhooks/loss", share=1.0, events=["participant_joined"], room="stage-1")
+
+    await control("participants/join", room="stage-1", identity="host")
+    await control("participants/join", room="stage-1", identity="guest")
+    await control("participants/join", room="stage-2", identity="host")
+    drained = await control("webhooks/drain", timeout_seconds=WAIT_S)
+
+    assert drained == {"drained": True}
+    assert inbox.kinds_for("stage-1") == ["room_started"]
+    assert inbox.kinds_for("stage-2") == ["room_started", "participant_joined"]
+    assert await delivery_states(control, inbox.url) == [
+        ("stage-1", "room_started", "delivered"),
+        ("stage-1", "participant_joined", "lost"),
+        ("stage-1", "participant_joined", "lost"),
+        ("stage-2", "room_started", "delivered"),
+        ("stage-2", "participant_joined", "delivered"),
+    ]
+    assert inbox.attempts == 3
+
+
+async def test_loss_of_half_with_a_seed_loses_some_but_not_all_and_the_same_ones_again(
+    control: Control, inbox: WebhookInbox
+) -> None:
+    async def lost_with_seed_7() -> list[bool]:
+        await control("reset")
+        inbox.deliveries.clear()
+        await control("webhooks/loss", share=0.5, seed=7)
+        await control("participants/join", room="stage-1", identity="host")
+        for _ in range(20):
+            await control("tracks/publish", room="stage-1", identity="host")
+        await control("webhooks/drain", timeout_seconds=WAIT_S)
+        events = (await control("events"))["events"]
+        sent = [e["id"] for e in events if e["deliveries"][inbox.url] == "delivered"]
+        assert [d.event.id for d in inbox.deliveries] == sent
+        return [e["deliveries"][inbox.url] == "lost" for e in events]
+
+    first = await lost_with_seed_7()
+    again = await lost_with_seed_7()
+
+    assert len(first) == 22 and 0 < sum(first) < 22
+    assert again == first
+
+
+async def test_share_0_and_reset_each_turn_webhook_loss_off(
+    emulator: LiveKitEmulator, control: Control, inbox: WebhookInbox
+) -> None:
+    client = AsyncEmulatorClient(emulator.url)
+    await client.loss(1.0)
+    await control("participants/join", room="stage-1", identity="host")
+    stopped = await client.loss(0)
+    await control("participants/join", room="stage-1", identity="guest")
+    await client.drain()
+    await client.loss(1.0, events=["participant_joined"])
+    await control("reset")
+    await control("participants/join", room="stage-2", identity="host")
+    await client.drain()
+
+    assert stopped == {"share": 0.0, "events": None, "room": None, "seed": None}
+    assert inbox.kinds_for("stage-1") == ["participant_joined"]
+    assert inbox.kinds_for("stage-2") == ["room_started", "participant_joined"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"share": 1.5},
+        {"share": True},
+        {"share": 0.5, "events": []},
+        {"share": 0.5, "seed": "x"},
+    ],
+)
+async def test_loss_refuses_a_share_outside_0_to_1_and_malformed_filters(
+    emulator: LiveKitEmulator, body: dict[str, Any]
+) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{emulator.url}/emulator/webhooks/loss", json=body) as response,
+    ):
+        assert response.status == 400
+        assert "error" in await response.json()
+    assert emulator.webhooks.loss.share == 0

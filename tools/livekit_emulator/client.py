@@ -38,6 +38,16 @@ class EmulatorClient:
     def post(self, path: str, body: dict[str, Any] | None = None, /, **fields: Any) -> Any:
         return self.request("POST", path, {**(body or {}), **fields})
 
+    def loss(
+        self,
+        share: float,
+        events: list[str] | None = None,
+        room: str | None = None,
+        seed: int | None = None,
+    ) -> Any:
+        """Lose that share of webhooks (of these events, in this room) from now on; 0 stops."""
+        return self.post("webhooks/loss", share=share, events=events, room=room, seed=seed)
+
 
 class AsyncEmulatorClient:
     """The same calls, off the event loop."""
@@ -57,6 +67,10 @@ class AsyncEmulatorClient:
     async def state(self) -> Any:
         """Rooms with their participants, as the emulator holds them now."""
         return await asyncio.to_thread(self._client.request, "GET", "state")
+
+    async def loss(self, share: float, **filters: Any) -> Any:
+        """Lose that share of webhooks; `events`, `room` and `seed` as in EmulatorClient.loss."""
+        return await asyncio.to_thread(self._client.loss, share, **filters)
 
     async def drain(self) -> None:
         """Wait until queued webhooks were delivered."""

@@ -16,7 +16,7 @@ from livekit.protocol import models
 from tools.livekit_emulator import rooms
 from tools.livekit_emulator.rooms import RoomRegistry
 from tools.livekit_emulator.twirp import CallLog, TwirpHandler
-from tools.livekit_emulator.webhooks import WebhookDispatcher
+from tools.livekit_emulator.webhooks import WebhookDispatcher, WebhookLoss
 
 PREFIX = "/emulator"
 
@@ -58,6 +58,7 @@ class ControlApi:
             web.post(f"{PREFIX}/reset", self._guard(self.reset)),
             web.post(f"{PREFIX}/webhooks/urls", self._guard(self.set_webhook_urls)),
             web.post(f"{PREFIX}/webhooks/drain", self._guard(self.drain_webhooks)),
+            web.post(f"{PREFIX}/webhooks/loss", self._guard(self.lose_webhooks)),
             web.post(f"{PREFIX}/outage", self._guard(self.outage)),
         ]
 
@@ -188,6 +189,29 @@ class ControlApi:
         body = await _body(request)
         drained = await self._webhooks.drain(float(body.get("timeout_seconds", 10)))
         return web.json_response({"drained": drained})
+
+    async def lose_webhooks(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        share = body.get("share")
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+            raise BadInput("share must be a number from 0 to 1")
+        events = body.get("events")
+        if events is not None and (
+            not isinstance(events, list)
+            or not events
+            or not all(isinstance(e, str) and e for e in events)
+        ):
+            raise BadInput("events must be a non-empty list of event names, or left out")
+        room = body.get("room")
+        if room is not None and not isinstance(room, str):
+            raise BadInput("room must be a string")
+        seed = body.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise BadInput("seed must be a whole number")
+        self._webhooks.loss = WebhookLoss(
+            share=float(share), events=frozenset(events or ()), room=room or "", seed=seed
+        )
+        return web.json_response(self._webhooks.loss.as_dict())
 
     @staticmethod
     def _guard(handler: Handler) -> Handler:

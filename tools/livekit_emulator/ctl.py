@@ -5,6 +5,7 @@
     python -m tools.livekit_emulator.ctl leave room-1 alice --reason DUPLICATE_IDENTITY
     python -m tools.livekit_emulator.ctl finish room-1
     python -m tools.livekit_emulator.ctl egress-ended room-1 --duration 120
+    python -m tools.livekit_emulator.ctl loss 0.5 --event participant_left --seed 7
     python -m tools.livekit_emulator.ctl state
 
 The emulator is found at --url or EMULATOR_URL (default: the emulator `make run` starts).
@@ -79,10 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     egress.add_argument("--size", type=int, default=0, help="bytes")
     egress.add_argument("--status", default="EGRESS_COMPLETE")
 
+    loss = commands.add_parser("loss", help="lose a share of webhooks on purpose (0 stops)")
+    loss.add_argument("share", type=float, help="from 0 to 1")
+    loss.add_argument(
+        "--event", action="append", default=[], help="only this event name (repeatable)"
+    )
+    loss.add_argument("--room", default="", help="only in this room")
+    loss.add_argument("--seed", type=int, default=None, help="repeat the same losses")
+
     commands.add_parser("state", help="rooms and participants")
     commands.add_parser("calls", help="RoomService calls received, per method")
     commands.add_parser("events", help="webhook events sent and their delivery")
-    commands.add_parser("reset", help="forget every room, call and event")
+    commands.add_parser("reset", help="forget every room, call, event and webhook loss")
     return parser
 
 
@@ -149,6 +158,17 @@ def request_for(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | No
                     "duration_seconds": args.duration,
                     "size": args.size,
                     "status": args.status,
+                },
+            )
+        case "loss":
+            return (
+                "POST",
+                "/emulator/webhooks/loss",
+                {
+                    "share": args.share,
+                    "events": args.event or None,
+                    "room": args.room or None,
+                    "seed": args.seed,
                 },
             )
         case "reset":

@@ -6,13 +6,14 @@ room name) are delivered in order, one at a time per URL; different keys in para
 A failed POST (connection error, 5xx or 429) is retried with exponential backoff.
 Events that fall too far behind are dropped, never sent, as webhook.ResourceURLNotifier drops
 them: one arriving when its lane already has `max_depth` waiting, or one that waited in its
-lane longer than `max_age_s` when its turn comes.
+lane longer than `max_age_s` when its turn comes. A `WebhookLoss` loses events on purpose.
 """
 
 import asyncio
 import base64
 import datetime
 import hashlib
+import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ log = structlog.get_logger("livekit_emulator.webhooks")
 class EmittedEvent:
     event: WebhookEvent
     queued_at: float = field(default_factory=time.monotonic)  # for the age drop
-    # url -> pending|delivered|failed|dropped
+    # url -> pending|delivered|failed|dropped|lost
     deliveries: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -50,6 +51,41 @@ class EmittedEvent:
             "participant": self.event.participant.identity,
             "deliveries": dict(self.deliveries),
             "body": MessageToDict(self.event, preserving_proto_field_name=True),
+        }
+
+
+@dataclass
+class WebhookLoss:
+    """Events lost on purpose, never sent: for tests of what converges without them.
+
+    Each event that matches (`events` empty: any name; `room` empty: any room) is lost with
+    probability `share`, drawn from its own random.Random so that a seed repeats a run.
+    """
+
+    share: float = 0.0
+    events: frozenset[str] = frozenset()
+    room: str = ""
+    seed: int | None = None
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def loses(self, event: WebhookEvent) -> bool:
+        if self.share <= 0:
+            return False
+        if self.events and event.event not in self.events:
+            return False
+        if self.room and event.room.name != self.room:
+            return False
+        return self._random.random() < self.share
+
+    def as_dict(self) -> dict:
+        return {
+            "share": self.share,
+            "events": sorted(self.events) or None,
+            "room": self.room or None,
+            "seed": self.seed,
         }
 
 
@@ -103,6 +139,7 @@ class WebhookDispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
         self.recent: deque[EmittedEvent] = deque(maxlen=_RECENT_EVENTS)
+        self.loss = WebhookLoss()
 
     def emit(self, events: list[WebhookEvent]) -> None:
         """Queues the events and returns at once; delivery happens in the background."""
@@ -111,16 +148,20 @@ class WebhookDispatcher:
             event.created_at = int(time.time())
             emitted = EmittedEvent(event=event)
             self.recent.append(emitted)
+            lost = self.loss.loses(event)
             log.info(
-                "webhook_queued",
+                "webhook_lost" if lost else "webhook_queued",
                 event_id=event.id,
                 event_name=event.event,
                 room=event.room.name,
                 identity=event.participant.identity,
             )
             for url in self.urls:
-                emitted.deliveries[url] = "pending"
-                self._enqueue(url, event_key(event), emitted)
+                if lost:
+                    emitted.deliveries[url] = "lost"
+                else:
+                    emitted.deliveries[url] = "pending"
+                    self._enqueue(url, event_key(event), emitted)
 
     async def drain(self, timeout_s: float | None = None) -> bool:
         """Waits until every queued event was delivered, given up on or dropped."""
@@ -136,6 +177,7 @@ class WebhookDispatcher:
     async def reset(self) -> None:
         await self._cancel_workers()
         self.recent.clear()
+        self.loss = WebhookLoss()
 
     async def close(self, drain_timeout_s: float = 2.0) -> None:
         if not await self.drain(drain_timeout_s):
