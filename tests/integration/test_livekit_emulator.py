@@ -619,13 +619,19 @@ async def test_a_webhook_is_retried_until_the_receiver_accepts_it(
 # --- webhooks dropped and lost ---------------------------------------------------------------
 
 
+async def hold_room_started(control: Control, inbox: WebhookInbox, room: str) -> None:
+    """A host joins `room` and the receiver holds its room_started, so that the lane's next
+    event (participant_joined) waits behind it until `inbox.gate` is set."""
+    inbox.gate = asyncio.Event()
+    await control("participants/join", room=room, identity="host")
+    await inbox.wait_for_attempts(1)
+
+
 @pytest.mark.parametrize("settings_changes", [{"webhook_max_depth": 3}])
 async def test_an_event_arriving_when_its_lane_has_max_depth_waiting_is_dropped_not_sent(
     control: Control, inbox: WebhookInbox
 ) -> None:
-    inbox.gate = asyncio.Event()
-    await control("participants/join", room="stage-1", identity="host")
-    await inbox.wait_for_attempts(1)  # room_started is being sent, participant_joined waits
+    await hold_room_started(control, inbox, "stage-1")
 
     with structlog.testing.capture_logs() as logs:
         for _ in range(3):  # the 2nd makes 3 waiting; the 3rd finds the lane full
@@ -660,9 +666,7 @@ async def test_an_event_arriving_when_its_lane_has_max_depth_waiting_is_dropped_
 async def test_an_event_that_waited_longer_than_max_age_is_dropped_when_its_turn_comes(
     control: Control, inbox: WebhookInbox
 ) -> None:
-    inbox.gate = asyncio.Event()
-    await control("participants/join", room="stage-1", identity="host")
-    await inbox.wait_for_attempts(1)  # room_started is being sent, participant_joined waits
+    await hold_room_started(control, inbox, "stage-1")
 
     with structlog.testing.capture_logs() as logs:
         await asyncio.sleep(0.4)
