@@ -61,6 +61,9 @@ def make_settings(database_url: str, ports: dict[str, int]) -> Callable[..., Set
             "shutdown_grace": 2.0,
             "metrics_port": 0,
             "peer_timeout": 3.0,
+            # Off: these tests feed LiveKit events of rooms LiveKit never had. The tests of
+            # reconciliation turn it on.
+            "livekit_reconcile_per_second": 0,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

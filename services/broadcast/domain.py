@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import jwt
+from costream.broadcast.v1 import broadcast_service_pb2
 from costream.room.v1 import room_pb2
 from google.protobuf import duration_pb2
 from livekit.api import AccessToken, VideoGrants
@@ -155,6 +156,29 @@ def _enum_name(enum: object, value: int, default: str) -> str:
         return enum.Name(value)  # type: ignore[attr-defined]
     except ValueError:
         return default
+
+
+def livekit_room_state(
+    room: models.Room | None, participants: list[models.ParticipantInfo]
+) -> broadcast_service_pb2.LiveKitRoomState:
+    """What LiveKit holds for a room, as the room service reconciles it: the people connected
+    (not egress, ingress, agents or SIP, as for webhooks)."""
+    if room is None:
+        return broadcast_service_pb2.LiveKitRoomState(exists=False)
+    state = broadcast_service_pb2.LiveKitRoomState(
+        exists=True, room_sid=room.sid, ours=is_ours(room)
+    )
+    state.create_time.FromSeconds(room.creation_time)
+    for participant in participants:
+        if participant.kind != models.ParticipantInfo.STANDARD:
+            continue
+        seen = state.participants.add(
+            sid=participant.sid,
+            identity=participant.identity,
+            can_publish=participant.permission.can_publish,
+        )
+        seen.join_time.FromSeconds(participant.joined_at)
+    return state
 
 
 def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:

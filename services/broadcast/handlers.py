@@ -3,6 +3,8 @@ for (idempotent, so the room outbox may deliver them more than once)."""
 
 from dataclasses import dataclass
 
+from costream.broadcast.v1.broadcast_service_pb2 import LiveKitRoomState
+
 from services.broadcast import domain
 from services.broadcast.livekit_client import LiveKitClient
 from services.common.auth import Caller
@@ -62,6 +64,14 @@ async def get_viewer_data(room_id: str, caller: Caller, b: Broadcast) -> domain.
     return b.tokens.mint(
         user, room_id, domain.Role.VIEWER, live_chat_enabled=access.live_chat_enabled
     )
+
+
+async def livekit_room_state(room_id: str, b: Broadcast) -> LiveKitRoomState:
+    """The room's LiveKit room and its participants now (two calls to LiveKit: a room that
+    goes between them has nobody in it)."""
+    room = await b.livekit.get_room(room_id)
+    participants = await b.livekit.list_participants(room_id) if room is not None else []
+    return domain.livekit_room_state(room, participants)
 
 
 async def end_livekit_room(room_id: str, b: Broadcast) -> None:

@@ -74,6 +74,20 @@ class LiveKitClient:
             "RemoveParticipant", self._rooms.remove_participant(request), missing_ok=True
         )
 
+    async def get_room(self, room_id: str) -> models.Room | None:
+        """The LiveKit room of this name, if LiveKit has one."""
+        request = livekit_room_pb.ListRoomsRequest(names=[room_id])
+        reply = await self._call("ListRooms", self._rooms.list_rooms(request))
+        return next((room for room in reply.rooms if room.name == room_id), None) if reply else None
+
+    async def list_participants(self, room_id: str) -> list[models.ParticipantInfo]:
+        """Who is connected to the LiveKit room now; nobody when it is not there."""
+        request = livekit_room_pb.ListParticipantsRequest(room=room_id)
+        reply = await self._call(
+            "ListParticipants", self._rooms.list_participants(request), missing_ok=True
+        )
+        return list(reply.participants) if reply else []
+
     async def _call(
         self, method: str, call: Awaitable[_T], *, missing_ok: bool = False
     ) -> _T | None:

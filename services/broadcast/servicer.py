@@ -9,7 +9,7 @@ from services.common.timestamps import to_timestamp
 from services.common.validation import require_ids
 
 SERVICE_NAME = broadcast_service_pb2.DESCRIPTOR.services_by_name["BroadcastService"].full_name
-INTERNAL_METHODS = frozenset({"EndLiveKitRoom", "RemoveLiveKitParticipant"})
+INTERNAL_METHODS = frozenset({"EndLiveKitRoom", "RemoveLiveKitParticipant", "GetLiveKitRoom"})
 
 
 class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
@@ -45,3 +45,7 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
         require_ids(room_id=request.room_id, user_id=request.user_id)
         await handlers.remove_livekit_participant(request.room_id, request.user_id, self._b)
         return empty_pb2.Empty()
+
+    async def GetLiveKitRoom(self, request, context):
+        require_ids(room_id=request.room_id)
+        return await handlers.livekit_room_state(request.room_id, self._b)

@@ -81,6 +81,11 @@ class Settings:
     # An idle Watch stream is sent a keepalive this often.
     watch_keepalive_seconds: float = 15.0
     max_streams_per_user: int = 20
+    # Each room with a LiveKit session is compared with LiveKit's participants this often,
+    # at most this many rooms a second per room replica, 0 for none
+    # (services/room/livekit/reconcile.py).
+    livekit_reconcile_seconds: float = 10.0
+    livekit_reconcile_per_second: int = 20
     # gRPC server reflection (grpcurl, Postman): off by default in production.
     grpc_reflection: bool = True
 
@@ -225,6 +230,8 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         peer_timeout=float(_int(environ, "PEER_TIMEOUT_SECONDS", 5)),
         watch_keepalive_seconds=float(_int(environ, "WATCH_KEEPALIVE_SECONDS", 15)),
         max_streams_per_user=_int(environ, "MAX_STREAMS_PER_USER", 20),
+        livekit_reconcile_seconds=_seconds(environ, "LIVEKIT_RECONCILE_SECONDS", 10.0),
+        livekit_reconcile_per_second=_int(environ, "LIVEKIT_RECONCILE_PER_SECOND", 20, minimum=0),
         grpc_reflection=_bool(environ, "GRPC_REFLECTION", env != "production"),
     )
     problems = settings.problems()

@@ -29,6 +29,11 @@ WEBHOOKS = prom.Counter(
     "LiveKit webhooks received, by event and result",
     ["event", "result"],
 )
+LIVEKIT_RECONCILED = prom.Counter(
+    "costream_livekit_reconciled_events",
+    "Events LiveKit's webhooks lost, found by comparing rooms with LiveKit, by event",
+    ["event"],
+)
 ROOMS_BY_STATUS = prom.Gauge("costream_rooms", "Rooms not deleted, by status", ["status"])
 WATCHERS = prom.Gauge("costream_watchers", "Open Watch streams, by stream", ["stream"])
 

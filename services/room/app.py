@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from costream.broadcast.v1 import broadcast_service_pb2, broadcast_service_pb2_grpc
 from costream.room.v1 import room_service_pb2_grpc
 
 from services.common.config import Settings
@@ -11,7 +12,9 @@ from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec, peer_channel
 from services.room.cache import RoomCache
 from services.room.deliveries import outbox_deliveries
+from services.room.livekit.reconcile import run_reconciliation
 from services.room.peers import Attachments
+from services.room.repository import RoomUnitOfWork
 from services.room.servicer import INTERNAL_METHODS, SERVICE_NAME, RoomServicer, room_to_proto
 from services.room.timers import TIMER_SECONDS, run_timers
 from services.room.watch import RoomWatch
@@ -41,6 +44,22 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
     async def room_timers() -> None:
         await run_timers(database, timedelta(seconds=settings.max_live_duration), timer_seconds)
 
+    broadcast = broadcast_service_pb2_grpc.BroadcastServiceStub(broadcast_channel)
+
+    async def livekit_room(room_id: str) -> broadcast_service_pb2.LiveKitRoomState:
+        request = broadcast_service_pb2.GetLiveKitRoomRequest(room_id=room_id)
+        return await broadcast.GetLiveKitRoom(request)
+
+    async def reconciliation() -> None:
+        await run_reconciliation(
+            database,
+            livekit_room,
+            lambda: RoomUnitOfWork(database, cache),
+            interval_seconds=settings.livekit_reconcile_seconds,
+            per_second=settings.livekit_reconcile_per_second,
+            reconnect_timeout=timedelta(seconds=settings.reconnect_timeout),
+        )
+
     return ServiceSpec(
         settings=settings,
         servicers=[
@@ -48,7 +67,7 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
         ],
         internal_methods=INTERNAL_METHODS,
         startup=[database.open],
-        loops=[watch.listen, relay.run, room_timers],
+        loops=[watch.listen, relay.run, room_timers, reconciliation],
         shutdown=[
             database.close,
             broadcast_channel.close,

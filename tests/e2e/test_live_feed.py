@@ -15,7 +15,7 @@ from tests.support import unique
 
 ROOMS = 50
 # Calls other services make on their own (webhooks applied, hosts checked): not the gateway's.
-INTERNAL = {"ApplyLiveKitEvent", "GetRoomAccess", "AddCoHost", "PurgeRoom"}
+INTERNAL = {"ApplyLiveKitEvent", "ApplyLiveKitEvents", "GetRoomAccess", "AddCoHost", "PurgeRoom"}
 
 
 async def _client_calls(stack) -> dict[str, float]:

@@ -28,10 +28,14 @@ def fault_database(make_database) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(fault_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    fault_database: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Stack]:
     logs: Path = tmp_path_factory.mktemp("fault-logs")
     stack = Stack.isolated(fault_database, log_dir=logs, say=lambda *_: None)
     stack.service_env["gateway"]["SHUTDOWN_DELAY_SECONDS"] = GATEWAY_SHUTDOWN_DELAY
+    # A module may set STACK_ENV: settings of its stack's services.
+    stack.env.update(getattr(request.module, "STACK_ENV", {}))
     stack.start()
     yield stack
     stack.stop()

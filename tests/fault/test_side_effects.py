@@ -20,6 +20,10 @@ from tests.fault.conftest import serving_again, wait_until
 from tests.integration.test_livekit_webhooks import post, signed
 from tests.support import unique, webhooks_applied
 
+# Webhooks alone must keep the counts exact through crashes: no reconciliation with LiveKit
+# (which has none of the viewers whose webhooks these tests send) to hide a lost one.
+STACK_ENV = {"LIVEKIT_RECONCILE_PER_SECOND": "0"}
+
 PUBLISHER = {"can_subscribe": True, "can_publish": True, "can_publish_data": True}
 
 

@@ -9,6 +9,7 @@ import pytest
 from costream.broadcast.v1 import broadcast_service_pb2, broadcast_service_pb2_grpc
 from costream.room.v1 import room_service_pb2, room_service_pb2_grpc
 from livekit.api import TokenVerifier
+from livekit.protocol import models
 
 from services.common.config import DEV_LIVEKIT_API_KEY, DEV_LIVEKIT_API_SECRET
 from tests.conftest import RunningService
@@ -234,6 +235,12 @@ async def test_livekit_outage_is_unavailable_and_leaks_no_secret(
                         metadata=service_metadata("room"),
                     )
                 ),
+                await failure(
+                    stub.GetLiveKitRoom(
+                        broadcast_service_pb2.GetLiveKitRoomRequest(room_id=room.room_id),
+                        metadata=service_metadata("room"),
+                    )
+                ),
             ]
     finally:
         await service.close()
@@ -241,3 +248,42 @@ async def test_livekit_outage_is_unavailable_and_leaks_no_secret(
         assert (e.code(), reason_of(e)) == (grpc.StatusCode.UNAVAILABLE, "DEPENDENCY_UNAVAILABLE")
         assert secret not in (e.details() or "")
         assert secret not in str(e.trailing_metadata())
+
+
+async def test_get_livekit_room_says_who_livekit_has_and_whether_the_session_is_ours(
+    rooms, broadcast, livekit_emulator
+):
+    host = unique("host")
+    room = await create_room(rooms, host)
+    request = broadcast_service_pb2.GetLiveKitRoomRequest(room_id=room.room_id)
+    nothing = await broadcast.GetLiveKitRoom(request, metadata=service_metadata("room"))
+    assert nothing == broadcast_service_pb2.LiveKitRoomState(exists=False)
+
+    await broadcast_data(broadcast, room.room_id, host)  # the LiveKit room is made
+    registry = livekit_emulator.registry
+    registry.join(room.room_id, host)
+    viewer_permission = models.ParticipantPermission(can_subscribe=True, can_publish=False)
+    viewer, _ = registry.join(room.room_id, "vic", permission=viewer_permission)
+    registry.join(room.room_id, "recorder", kind=models.ParticipantInfo.Kind.EGRESS)
+    state = await broadcast.GetLiveKitRoom(request, metadata=service_metadata("room"))
+    [livekit_room] = registry.list_rooms([room.room_id])
+    assert (state.exists, state.ours, state.room_sid) == (True, True, livekit_room.sid)
+    assert state.create_time.seconds == livekit_room.creation_time
+    assert sorted((p.identity, p.can_publish) for p in state.participants) == [
+        (host, True),
+        ("vic", False),
+    ]  # people only: not the egress
+    [seen] = [p for p in state.participants if p.identity == "vic"]
+    assert (seen.sid, seen.join_time.seconds) == (viewer.sid, viewer.joined_at)
+
+    # A LiveKit room someone else opened (a viewer token where LiveKit auto-creates rooms).
+    other = await create_room(rooms, unique("host"))
+    registry.join(other.room_id, "early")
+    theirs = await broadcast.GetLiveKitRoom(
+        broadcast_service_pb2.GetLiveKitRoomRequest(room_id=other.room_id),
+        metadata=service_metadata("room"),
+    )
+    assert (theirs.exists, theirs.ours) == (True, False)
+
+    e = await failure(broadcast.GetLiveKitRoom(request, metadata=user_metadata(host, "admin")))
+    assert (e.code(), reason_of(e)) == (grpc.StatusCode.PERMISSION_DENIED, "INTERNAL_ONLY")

@@ -163,8 +163,19 @@ def test_equal_secrets_are_allowed_when_client_tokens_come_from_a_jwks_file():
         {"COSTREAM_ENV": "staging"},
         {"LOG_FORMAT": "xml"},
         {"GRPC_REFLECTION": "yes please"},
+        {"LIVEKIT_RECONCILE_PER_SECOND": "-1"},
+        {"LIVEKIT_RECONCILE_SECONDS": "soon"},
     ],
 )
 def test_malformed_settings_fail_loudly(env):
     with pytest.raises(ConfigError):
         load_settings("room", env)
+
+
+def test_reconciliation_with_livekit_runs_every_10_s_unless_turned_off():
+    default = load_settings("room", {})
+    assert (default.livekit_reconcile_seconds, default.livekit_reconcile_per_second) == (10, 20)
+    off = load_settings(
+        "room", {"LIVEKIT_RECONCILE_PER_SECOND": "0", "LIVEKIT_RECONCILE_SECONDS": "2.5"}
+    )
+    assert (off.livekit_reconcile_seconds, off.livekit_reconcile_per_second) == (2.5, 0)

@@ -30,6 +30,7 @@ from services.room.livekit.events import (
     follow_host,
     host_presence,
 )
+from services.room.livekit.repository import Connection
 from services.room.side_effects import side_effects
 
 ROOM = "room-x"
@@ -124,6 +125,8 @@ class Store:
     update_times: dict[str, datetime] = field(default_factory=dict)
     outbox: list[tuple[str, dict]] = field(default_factory=list)
     notices: list[tuple[str, str]] = field(default_factory=list)
+    # room_id -> due within this many seconds (a suspected gap)
+    reconcile_soon: dict[str, float] = field(default_factory=dict)
 
     def counts(self, room_id: str) -> tuple[int, int]:
         """(viewers, publishers): distinct identities, as the room view counts them."""
@@ -187,12 +190,15 @@ class FakeLiveKit:
     async def park(self, event_id, payload) -> None:
         self._s.events[event_id].update(state="parked", payload=payload)
 
-    async def take_parked(self, room_id, room_sid) -> list[bytes]:
+    async def reconcile_soon(self, room_id, seconds=0.0) -> None:
+        self._s.reconcile_soon[room_id] = min(seconds, self._s.reconcile_soon.get(room_id, seconds))
+
+    async def take_parked(self, room_id, room_sid) -> list[tuple[bytes, datetime]]:
         taken = []
         for row in self._s.events.values():
             if (row["room_id"], row["room_sid"], row["state"]) == (room_id, room_sid, "parked"):
                 row["state"] = "done"
-                taken.append(row["payload"])
+                taken.append((row["payload"], row["receive_time"]))
         return taken
 
     async def session_time(self, room_id):
@@ -235,6 +241,13 @@ class FakeLiveKit:
             del self._s.connections[key]
         return bool(gone)
 
+    async def connections(self, room_id, room_sid):
+        return {
+            sid: Connection(row["identity"], row["can_publish"], row["join_time"])
+            for (r, sid), row in self._s.connections.items()
+            if r == room_id and row["room_sid"] == room_sid
+        }
+
     async def presence(self, room_id, identity, room_sid):
         connected = sum(
             1
@@ -273,6 +286,9 @@ class FakeUnitOfWork:
         self._seen: list[Room] = []
         self.rooms = FakeRooms(store, self._seen)
         self.livekit = FakeLiveKit(store)
+
+    def read(self) -> "FakeUnitOfWork":
+        return self
 
     async def __aenter__(self) -> "FakeUnitOfWork":
         self._saved = copy.deepcopy(self._store.__dict__)

@@ -72,6 +72,10 @@ class AsyncEmulatorClient:
         """Lose that share of webhooks; `events`, `room` and `seed` as in EmulatorClient.loss."""
         return await asyncio.to_thread(self._client.loss, share, **filters)
 
+    async def events(self) -> list[dict[str, Any]]:
+        """The latest webhooks emitted (up to 1000), each with how its deliveries went."""
+        return (await asyncio.to_thread(self._client.request, "GET", "events"))["events"]
+
     async def drain(self) -> None:
         """Wait until queued webhooks were delivered."""
         await self.post("webhooks/drain", timeout_seconds=10)

@@ -204,12 +204,15 @@ class _Application:
         # A viewer joined since the peak was last taken: take it before the count can fall,
         # so the peak is the most there ever were, however many events one batch holds.
         self._peak_pending = False
+        self._gap_suspected = False
         self._recording_added = False
 
     def _is_host(self, event: room_pb2.LiveKitEvent) -> bool:
         return event.participant_identity == self._room.host_user_id
 
-    async def apply(self, event: room_pb2.LiveKitEvent) -> None:
+    async def apply(self, event: room_pb2.LiveKitEvent, received: datetime | None = None) -> None:
+        """Apply one event; `received`: when a parked event arrived (its join counts from
+        then, which reconciliation relies on: services.room.livekit.reconcile)."""
         if event.event == EGRESS_ENDED:
             await self._recording(event)
             return
@@ -226,6 +229,8 @@ class _Application:
         )
         if session is Session.PARK:
             await self._uow.livekit.park(event.event_id, event.SerializeToString())
+            # Its session's room_started may have been lost: ask LiveKit soon.
+            self._gap_suspected = True
         elif session is Session.STALE:
             if self._is_host(event) and self._room.status is RoomStatus.IDLE:
                 # The host was live in an older session; this session says where it is now.
@@ -234,7 +239,7 @@ class _Application:
         elif session is Session.CURRENT:
             if self._session_time is None or created < self._session_time:
                 self._session_time = created
-            await self._in_session(event)
+            await self._in_session(event, received or self._now)
         else:
             await self._start_session(event, created, replace=session is Session.REPLACE)
 
@@ -252,15 +257,15 @@ class _Application:
             # are parked, and applied below).
             await self._take_peak()
             self._counts_changed |= await self._uow.livekit.drop_connections(room_id)
-        await self._in_session(event)
+        await self._in_session(event, self._now)
         parked = [
-            room_pb2.LiveKitEvent.FromString(payload)
-            for payload in await self._uow.livekit.take_parked(room_id, event.room_sid)
+            (room_pb2.LiveKitEvent.FromString(payload), received)
+            for payload, received in await self._uow.livekit.take_parked(room_id, event.room_sid)
         ]
-        for waiting in sorted(parked, key=lambda e: (event_time(e), e.event_id)):
-            await self.apply(waiting)
+        for waiting, received in sorted(parked, key=lambda p: (event_time(p[0]), p[0].event_id)):
+            await self.apply(waiting, received)
 
-    async def _in_session(self, event: room_pb2.LiveKitEvent) -> None:
+    async def _in_session(self, event: room_pb2.LiveKitEvent, received: datetime) -> None:
         room_id = self._room.room_id
         room_sid = event.room_sid or self._room.livekit_room_sid or ""
         if event.event in JOINS:
@@ -274,7 +279,7 @@ class _Application:
                 event.participant_identity,
                 room_sid,
                 can_publish,
-                self._now,
+                received,
             )
             # Bans and removals stick: LiveKit lets a client back in with a token it holds.
             identity = event.participant_identity
@@ -352,6 +357,8 @@ class _Application:
         await self._take_peak()
         if self._counts_changed:
             room.live_counts_changed()
+        if self._gap_suspected:
+            await self._uow.livekit.reconcile_soon(room.room_id)
         return room_changed or session_changed or self._counts_changed or self._recording_added
 
 

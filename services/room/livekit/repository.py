@@ -1,11 +1,26 @@
 """SQL of what LiveKit reported about rooms (asyncpg, $n parameters); the tables are in the room
 schema (services/room/migrations)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from services.room.domain import Recording
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A participant sid counted as connected, since it was applied."""
+
+    identity: str
+    can_publish: bool
+    join_time: datetime
+
+
+# Rooms whose connections are compared with LiveKit's: a LiveKit session that has not ended.
+_RECONCILED = """NOT deleted AND (status IN ('live', 'waiting_reconnect')
+                 OR (status = 'idle' AND livekit_room_sid IS NOT NULL))"""
 
 
 class LiveKitRepository:
@@ -37,16 +52,16 @@ class LiveKitRepository:
             payload,
         )
 
-    async def take_parked(self, room_id: str, room_sid: str) -> list[bytes]:
-        """The parked events of a session, marked done."""
+    async def take_parked(self, room_id: str, room_sid: str) -> list[tuple[bytes, datetime]]:
+        """The parked events of a session with when each arrived, marked done."""
         rows = await self._conn.fetch(
             """UPDATE room.livekit_events SET state = 'done'
                WHERE room_id = $1 AND room_sid = $2 AND state = 'parked'
-               RETURNING payload""",
+               RETURNING payload, receive_time""",
             room_id,
             room_sid,
         )
-        return [row["payload"] for row in rows]
+        return [(row["payload"], row["receive_time"]) for row in rows]
 
     async def session_time(self, room_id: str) -> datetime | None:
         return await self._conn.fetchval(
@@ -145,6 +160,46 @@ class LiveKitRepository:
             room_sid,
         )
         return connected, [(row["leave_time"], row["disconnect_reason"]) for row in rows]
+
+    async def connections(self, room_id: str, room_sid: str) -> dict[str, Connection]:
+        """The participant sids of one session counted as connected."""
+        rows = await self._conn.fetch(
+            """SELECT participant_sid, identity, can_publish, join_time FROM room.connections
+               WHERE room_id = $1 AND livekit_room_sid = $2""",
+            room_id,
+            room_sid,
+        )
+        return {
+            row["participant_sid"]: Connection(
+                row["identity"], row["can_publish"], row["join_time"]
+            )
+            for row in rows
+        }
+
+    async def claim_reconciliations(self, limit: int, interval_seconds: float) -> list[str]:
+        """Rooms due for reconciliation, each then not due for `interval_seconds` (replicas
+        skip the rooms another is claiming)."""
+        rows = await self._conn.fetch(
+            f"""UPDATE room.rooms SET livekit_reconcile_time = now() + make_interval(secs => $2)
+                WHERE room_id IN (SELECT room_id FROM room.rooms
+                                  WHERE {_RECONCILED} AND livekit_reconcile_time <= now()
+                                  ORDER BY livekit_reconcile_time LIMIT $1
+                                  FOR UPDATE SKIP LOCKED)
+                RETURNING room_id""",  # noqa: S608 (a constant)
+            limit,
+            interval_seconds,
+        )
+        return [row["room_id"] for row in rows]
+
+    async def reconcile_soon(self, room_id: str, seconds: float = 0.0) -> None:
+        """A gap is suspected: the room is due within `seconds`."""
+        await self._conn.execute(
+            """UPDATE room.rooms
+               SET livekit_reconcile_time = now() + make_interval(secs => $2)
+               WHERE room_id = $1 AND livekit_reconcile_time > now() + make_interval(secs => $2)""",
+            room_id,
+            seconds,
+        )
 
     async def update_peak(self, room_id: str) -> None:
         await self._conn.execute(

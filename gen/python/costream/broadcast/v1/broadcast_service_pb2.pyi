@@ -1,8 +1,13 @@
+import datetime
+
 from costream.broadcast.v1 import broadcast_pb2 as _broadcast_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -31,3 +36,35 @@ class RemoveLiveKitParticipantRequest(_message.Message):
     room_id: str
     user_id: str
     def __init__(self, room_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class GetLiveKitRoomRequest(_message.Message):
+    __slots__ = ("room_id",)
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    def __init__(self, room_id: _Optional[str] = ...) -> None: ...
+
+class LiveKitRoomState(_message.Message):
+    __slots__ = ("exists", "room_sid", "ours", "create_time", "participants")
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    ROOM_SID_FIELD_NUMBER: _ClassVar[int]
+    OURS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    exists: bool
+    room_sid: str
+    ours: bool
+    create_time: _timestamp_pb2.Timestamp
+    participants: _containers.RepeatedCompositeFieldContainer[LiveKitParticipant]
+    def __init__(self, exists: _Optional[bool] = ..., room_sid: _Optional[str] = ..., ours: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., participants: _Optional[_Iterable[_Union[LiveKitParticipant, _Mapping]]] = ...) -> None: ...
+
+class LiveKitParticipant(_message.Message):
+    __slots__ = ("sid", "identity", "can_publish", "join_time")
+    SID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    CAN_PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    JOIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    sid: str
+    identity: str
+    can_publish: bool
+    join_time: _timestamp_pb2.Timestamp
+    def __init__(self, sid: _Optional[str] = ..., identity: _Optional[str] = ..., can_publish: _Optional[bool] = ..., join_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -57,6 +57,11 @@ class BroadcastServiceStub:
                 request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.RemoveLiveKitParticipantRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.GetLiveKitRoom = channel.unary_unary(
+                '/costream.broadcast.v1.BroadcastService/GetLiveKitRoom',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetLiveKitRoomRequest.SerializeToString,
+                response_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.LiveKitRoomState.FromString,
+                _registered_method=True)
 
 
 class BroadcastServiceServicer:
@@ -89,6 +94,14 @@ class BroadcastServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLiveKitRoom(self, request, context):
+        """Internal: the LiveKit room of a room and who is connected to it now, as LiveKit says
+        (ListRooms, ListParticipants), for the room service to reconcile what webhooks told it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BroadcastServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +124,11 @@ def add_BroadcastServiceServicer_to_server(servicer, server):
                     servicer.RemoveLiveKitParticipant,
                     request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.RemoveLiveKitParticipantRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'GetLiveKitRoom': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLiveKitRoom,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetLiveKitRoomRequest.FromString,
+                    response_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.LiveKitRoomState.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +240,33 @@ class BroadcastService:
             '/costream.broadcast.v1.BroadcastService/RemoveLiveKitParticipant',
             costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.RemoveLiveKitParticipantRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLiveKitRoom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.broadcast.v1.BroadcastService/GetLiveKitRoom',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetLiveKitRoomRequest.SerializeToString,
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.LiveKitRoomState.FromString,
             options,
             channel_credentials,
             insecure,
