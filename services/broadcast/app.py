@@ -11,6 +11,7 @@ from services.broadcast.handlers import Broadcast
 from services.broadcast.livekit_client import LiveKitClient
 from services.broadcast.servicer import INTERNAL_METHODS, SERVICE_NAME, BroadcastServicer
 from services.broadcast.webhooks import WebhookServer
+from services.common.auth import TokenVerifier
 from services.common.config import LOCAL_LIVEKIT_URL, Settings
 from services.common.db import Database
 from services.common.outbox import OutboxRelay
@@ -62,7 +63,7 @@ def build(settings: Settings) -> ServiceSpec:
         servicers=[
             (
                 broadcast_service_pb2_grpc.add_BroadcastServiceServicer_to_server,
-                BroadcastServicer(broadcast),
+                BroadcastServicer(broadcast, TokenVerifier(settings)),
                 SERVICE_NAME,
             )
         ],

@@ -1,20 +1,35 @@
 """BroadcastService over gRPC: proto in → validated ids → handler → proto out."""
 
+import asyncio
+
 from costream.broadcast.v1 import broadcast_pb2, broadcast_service_pb2, broadcast_service_pb2_grpc
 from google.protobuf import empty_pb2
 
-from services.broadcast import handlers
-from services.common.auth import current_caller
+from services.broadcast import domain, handlers
+from services.common.auth import TokenVerifier, current_caller
+from services.common.server import status_details
 from services.common.timestamps import to_timestamp
-from services.common.validation import require_ids
+from services.common.validation import Violations, require_ids
 
 SERVICE_NAME = broadcast_service_pb2.DESCRIPTOR.services_by_name["BroadcastService"].full_name
-INTERNAL_METHODS = frozenset({"EndLiveKitRoom", "RemoveLiveKitParticipant", "GetLiveKitRoom"})
+INTERNAL_METHODS = frozenset(
+    {"BatchGetViewerData", "EndLiveKitRoom", "RemoveLiveKitParticipant", "GetLiveKitRoom"}
+)
+MAX_VIEWER_BATCH = 1000
+
+
+def viewer_data_to_proto(creds: domain.Credentials) -> broadcast_pb2.ViewerData:
+    return broadcast_pb2.ViewerData(
+        viewer_token=creds.token,
+        viewer_url=creds.url,
+        expire_time=to_timestamp(creds.expire_time),
+    )
 
 
 class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
-    def __init__(self, broadcast: handlers.Broadcast) -> None:
+    def __init__(self, broadcast: handlers.Broadcast, verifier: TokenVerifier) -> None:
         self._b = broadcast
+        self._verifier = verifier
 
     async def GetBroadcastData(self, request, context):
         require_ids(room_id=request.room_id)
@@ -30,11 +45,30 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
     async def GetViewerData(self, request, context):
         require_ids(room_id=request.room_id)
         creds = await handlers.get_viewer_data(request.room_id, current_caller.get(), self._b)
-        return broadcast_pb2.ViewerData(
-            viewer_token=creds.token,
-            viewer_url=creds.url,
-            expire_time=to_timestamp(creds.expire_time),
-        )
+        return viewer_data_to_proto(creds)
+
+    async def BatchGetViewerData(self, request, context):
+        v = Violations()
+        v.count("requests", request.requests, MAX_VIEWER_BATCH)
+        v.raise_if_any()
+        # All at once: their access checks go to the room service together.
+        results = await asyncio.gather(*(self._one_viewer(r) for r in request.requests))
+        return broadcast_service_pb2.BatchGetViewerDataResponse(results=results)
+
+    async def _one_viewer(
+        self, request: broadcast_service_pb2.ViewerDataRequest
+    ) -> broadcast_service_pb2.ViewerDataResult:
+        """GetViewerData of one viewer of a batch, failing as it fails alone: the token first,
+        then the room id, then the credentials."""
+        try:
+            caller = self._verifier.authenticate_passed_on(
+                request.user_token, current_caller.get().service
+            )
+            require_ids(room_id=request.room_id)
+            creds = await handlers.get_viewer_data(request.room_id, caller, self._b)
+        except Exception as error:
+            return broadcast_service_pb2.ViewerDataResult(error=status_details(error))
+        return broadcast_service_pb2.ViewerDataResult(viewer_data=viewer_data_to_proto(creds))
 
     async def EndLiveKitRoom(self, request, context):
         require_ids(room_id=request.room_id)

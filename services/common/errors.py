@@ -141,6 +141,20 @@ def status_from_rpc_error(error: grpc.aio.AioRpcError) -> grpc.Status:
     )
 
 
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def rpc_error_from_status(status: status_pb2.Status) -> grpc.aio.AioRpcError:
+    """The error a call to a peer raises when the peer fails it with this status: what a
+    peer answers for each item of a batch reaches its caller as if asked alone."""
+    return grpc.aio.AioRpcError(
+        _CODES.get(status.code, grpc.StatusCode.UNKNOWN),
+        grpc.aio.Metadata(),
+        grpc.aio.Metadata(("grpc-status-details-bin", status.SerializeToString())),
+        status.message,
+    )
+
+
 def peer_detail(error: grpc.RpcError, detail_type: type[M]) -> M | None:
     """The first detail of that type (ErrorInfo, BadRequest) a peer attached to its error, the
     error of a grpc.aio or a sync call."""

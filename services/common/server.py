@@ -238,6 +238,13 @@ def _status_for(error: Exception) -> tuple[grpc.Status, grpc.StatusCode]:
     return to_status(internal), grpc.StatusCode.INTERNAL
 
 
+def status_details(error: Exception) -> bytes:
+    """The google.rpc.Status, serialized, that a call failing with `error` answers: for an item
+    of a batch, which fails as it would have alone."""
+    status, _ = _status_for(error)
+    return next(v for k, v in status.trailing_metadata if k == "grpc-status-details-bin")
+
+
 # A call slower than this is logged at INFO even when it succeeds.
 SLOW_CALL_SECONDS = 0.5
 

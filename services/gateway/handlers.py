@@ -9,14 +9,16 @@ from typing import Any
 
 import grpc
 import structlog
+from costream.broadcast.v1 import broadcast_pb2, broadcast_service_pb2
 from costream.gateway.v1 import gateway_pb2, gateway_service_pb2
 from costream.invitation.v1 import invitation_service_pb2
 from costream.post.v1 import post_service_pb2
 from costream.room.v1 import room_pb2, room_service_pb2
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from services.common.auth import Caller
-from services.common.errors import InvalidArgument, peer_detail
+from services.common.batching import Coalescer
+from services.common.errors import InvalidArgument, peer_detail, rpc_error_from_status
 from services.common.pagination import within_bytes
 from services.common.server import REPLAYED_HEADER, request_deadline
 from services.gateway import domain
@@ -38,6 +40,10 @@ PURGE_ATTEMPTS = 5
 PURGE_BACKOFF_SECONDS = 0.5
 # Undo tasks still running after their call answered; kept so they are not garbage collected.
 _undoing: set[asyncio.Task[Any]] = set()
+# GetViewerData callers asked about in one BatchGetViewerData, at most, and how long they wait
+# for the batch on its way before they go anyway.
+MAX_VIEWER_BATCH = 256
+VIEWER_LINGER = 0.002
 
 
 @dataclass(frozen=True)
@@ -208,3 +214,39 @@ async def list_live_room_posts(
             response.items.extend(fitting)
             return response
         page_size = max(1, min(len(page.rooms) // 2, len(fitting)))
+
+
+class ViewerCredentials:
+    """GetViewerData for many callers: the calls of the same moment (a crowd joining a room)
+    go to the broadcast service as one BatchGetViewerData (services.common.batching), each
+    with its caller's own client token, which the broadcast service verifies as it verifies
+    GetViewerData's; each caller gets what GetViewerData would answer it, errors included."""
+
+    def __init__(
+        self, broadcast: Any, max_batch: int = MAX_VIEWER_BATCH, linger: float = VIEWER_LINGER
+    ) -> None:
+        self._broadcast = broadcast  # broadcast_service_pb2_grpc.BroadcastServiceStub
+        self._calls: Coalescer[None, tuple[str, str], broadcast_pb2.ViewerData] = Coalescer(
+            self._batch, max_batch=max_batch, linger=linger
+        )
+
+    async def get(self, room_id: str, caller: Caller) -> broadcast_pb2.ViewerData:
+        return await self._calls.call(None, (room_id, caller.token or ""))
+
+    async def _batch(
+        self, _: None, requests: list[tuple[str, str]]
+    ) -> list[broadcast_pb2.ViewerData | Exception]:
+        reply = await self._broadcast.BatchGetViewerData(
+            broadcast_service_pb2.BatchGetViewerDataRequest(
+                requests=[
+                    broadcast_service_pb2.ViewerDataRequest(room_id=room_id, user_token=token)
+                    for room_id, token in requests
+                ]
+            )
+        )
+        return [
+            rpc_error_from_status(status_pb2.Status.FromString(r.error))
+            if r.error
+            else r.viewer_data
+            for r in reply.results
+        ]

@@ -14,7 +14,7 @@ from costream.gateway.v1 import gateway_service_pb2, gateway_service_pb2_grpc
 from services.common.auth import Caller, current_caller
 from services.gateway import handlers
 from services.gateway.domain import RateLimiter, StreamLimit
-from services.gateway.handlers import Backends
+from services.gateway.handlers import Backends, ViewerCredentials
 
 SERVICE_NAME = gateway_service_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
 # Backend streams are capped by the client's deadline (peer_channel); without one, a day.
@@ -26,6 +26,7 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         self._b = backends
         self._limiter = limiter
         self._streams = streams
+        self._viewers = ViewerCredentials(backends.broadcast)
 
     def _admit(self) -> Caller:
         caller = current_caller.get()
@@ -181,8 +182,8 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         return await self._b.broadcast.GetBroadcastData(request)
 
     async def GetViewerData(self, request, context):
-        self._admit()
-        return await self._b.broadcast.GetViewerData(request)
+        caller = self._admit()
+        return await self._viewers.get(request.room_id, caller)
 
     # --- Aggregates ---
 

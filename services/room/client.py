@@ -6,12 +6,19 @@ from dataclasses import dataclass
 
 import grpc
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
+from google.rpc import status_pb2
 
+from services.common.batching import Coalescer
+from services.common.errors import rpc_error_from_status
 from services.common.validation import Violations
 from services.room import errors
 
 _ROLE = {room_pb2.PARTICIPANT_ROLE_HOST: "host", room_pb2.PARTICIPANT_ROLE_CO_HOST: "co_host"}
 _ENDED = frozenset({room_pb2.ROOM_STATUS_ENDED, room_pb2.ROOM_STATUS_RECORDED})
+# Users of one room asked about in one BatchGetRoomAccess, at most.
+MAX_ACCESS_BATCH = 1000
+# How long checks of a room wait for the room's batch on its way, at most, before they go.
+ACCESS_LINGER = 0.002
 
 
 @dataclass(frozen=True)
@@ -34,24 +41,61 @@ class RoomAccess:
             raise errors.not_room_host()
 
 
+def access_answers(
+    user_ids: list[str], reply: room_service_pb2.BatchGetRoomAccessResponse
+) -> list[RoomAccess | Exception]:
+    """Each user's answer in a batch's reply: the access, or the error GetRoomAccess would
+    have raised for them."""
+    if [u.user_id for u in reply.users] != user_ids:
+        raise RuntimeError("BatchGetRoomAccess answered for other users than asked")
+    return [
+        rpc_error_from_status(status_pb2.Status.FromString(u.error))
+        if u.error
+        else _access(reply.room, u.role, u.banned, u.user_id)
+        for u in reply.users
+    ]
+
+
+def _access(room: room_pb2.Room, role: int, banned: bool, user_id: str) -> RoomAccess:
+    return RoomAccess(
+        room_id=room.room_id,
+        host_user_id=room.host_user_id,
+        ended=room.status in _ENDED,
+        deleted=room.deleted,
+        role=_ROLE.get(role),
+        banned=banned,
+        live_chat_enabled=room.live_chat_enabled,
+        user_id=user_id,
+    )
+
+
 class RoomClient:
-    def __init__(self, channel: grpc.aio.Channel) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        *,
+        max_access_batch: int = MAX_ACCESS_BATCH,
+        access_linger: float = ACCESS_LINGER,
+    ) -> None:
         self._stub = room_service_pb2_grpc.RoomServiceStub(channel)
+        self._access: Coalescer[str, str, RoomAccess] = Coalescer(
+            self._batch_access, max_batch=max_access_batch, linger=access_linger
+        )
 
     async def access(self, room_id: str, user_id: str) -> RoomAccess:
-        reply = await self._stub.GetRoomAccess(
-            room_service_pb2.GetRoomAccessRequest(room_id=room_id, user_id=user_id)
+        """The room (deleted ones too) and where the user stands in it, read after this call
+        began. Checks of one room that arrive together are asked in one BatchGetRoomAccess
+        (services.common.batching); each gets what GetRoomAccess gives it, errors included
+        (ROOM_NOT_FOUND, a bad id, UNAVAILABLE)."""
+        return await self._access.call(room_id, user_id)
+
+    async def _batch_access(
+        self, room_id: str, user_ids: list[str]
+    ) -> list[RoomAccess | Exception]:
+        reply = await self._stub.BatchGetRoomAccess(
+            room_service_pb2.BatchGetRoomAccessRequest(room_id=room_id, user_ids=user_ids)
         )
-        return RoomAccess(
-            room_id=reply.room.room_id,
-            host_user_id=reply.room.host_user_id,
-            ended=reply.room.status in _ENDED,
-            deleted=reply.room.deleted,
-            role=_ROLE.get(reply.role),
-            banned=reply.banned,
-            live_chat_enabled=reply.room.live_chat_enabled,
-            user_id=user_id,
-        )
+        return access_answers(user_ids, reply)
 
     async def add_co_host(self, room_id: str, user_id: str, invitation_id: str) -> None:
         """Claim a seat for an invitee: atomic, idempotent per invitation."""

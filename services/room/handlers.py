@@ -306,10 +306,18 @@ async def add_co_host(room_id: str, user_id: str, invitation_id: str, uow: RoomU
 
 async def get_room_access(room_id: str, user_id: str, uow: RoomUnitOfWork) -> UserInRoom:
     """The room (deleted too), the user's role on stage and whether they are banned."""
+    [access] = await get_room_accesses(room_id, [user_id], uow)
+    return access
+
+
+async def get_room_accesses(
+    room_id: str, user_ids: list[str], uow: RoomUnitOfWork
+) -> list[UserInRoom]:
+    """get_room_access for each of these users, from one read of the room and its bans."""
     async with uow.read():
         view = await _view(uow, room_id)
-        banned = await uow.rooms.is_banned(room_id, user_id, utcnow())
-        return UserInRoom(view, view.role_of(user_id), banned)
+        banned = await uow.rooms.banned_among(room_id, user_ids, utcnow())
+    return [UserInRoom(view, view.role_of(u), u in banned) for u in user_ids]
 
 
 class Attachments(Protocol):

@@ -61,6 +61,11 @@ _VIEW_COLUMNS = """
 """
 
 
+def _in_force(expire_time: datetime | None, now: datetime) -> bool:
+    """Whether a ban that lapses at `expire_time` (None: until unbanned) holds now."""
+    return expire_time is None or expire_time > now
+
+
 def _time(value: datetime | str) -> datetime:
     """A timestamp as jsonb gives it back (ISO 8601 text)."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
@@ -385,6 +390,11 @@ class RoomRepository:
         )
 
     async def is_banned(self, room_id: str, user_id: str, now: datetime) -> bool:
+        return user_id in await self.banned_among(room_id, [user_id], now)
+
+    async def banned_among(self, room_id: str, user_ids: Sequence[str], now: datetime) -> set[str]:
+        """Which of these users a ban keeps out of the room now."""
+        wanted = set(user_ids)
         if self._cache is not None:
             bans = self._cache.bans(room_id)
             if bans is None:
@@ -400,15 +410,15 @@ class RoomRepository:
                 bans = {row["user_id"]: row["expire_time"] for row in rows}
                 self._cache.keep_bans(room_id, bans, read_at)
             if len(bans) <= BANS_PER_ROOM:
-                expires = bans.get(user_id, now)
-                return user_id in bans and (expires is None or expires > now)
-        return await self._conn.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM room.bans WHERE room_id = $1 AND user_id = $2
-                              AND (expire_time IS NULL OR expire_time > $3))""",
+                return {u for u in wanted if u in bans and _in_force(bans[u], now)}
+        rows = await self._conn.fetch(
+            """SELECT user_id FROM room.bans WHERE room_id = $1 AND user_id = ANY($2::text[])
+               AND (expire_time IS NULL OR expire_time > $3)""",
             room_id,
-            user_id,
+            list(wanted),
             now,
         )
+        return {row["user_id"] for row in rows}
 
     async def list_bans(
         self, room_id: str, now: datetime, after: tuple[datetime, str] | None, limit: int

@@ -8,21 +8,29 @@ from google.protobuf import empty_pb2, struct_pb2
 from services.common.auth import current_caller
 from services.common.db import Database
 from services.common.enums import EnumMap
+from services.common.errors import InvalidArgument, ServiceError
 from services.common.pagination import PageTokens, within_bytes
-from services.common.server import mark_replayed
+from services.common.server import mark_replayed, status_details
 from services.common.timestamps import duration_from_ms, to_timestamp
 from services.common.update_mask import apply_update_mask
 from services.common.validation import Violations, require_ids
 from services.room import domain, handlers
 from services.room.cache import RoomCache
-from services.room.client import check_livekit_event
+from services.room.client import MAX_ACCESS_BATCH, check_livekit_event
 from services.room.livekit.events import apply_livekit_events
 from services.room.repository import RoomUnitOfWork
 from services.room.watch import RoomWatch
 
 SERVICE_NAME = room_service_pb2.DESCRIPTOR.services_by_name["RoomService"].full_name
 INTERNAL_METHODS = frozenset(
-    {"AddCoHost", "ApplyLiveKitEvent", "ApplyLiveKitEvents", "GetRoomAccess", "PurgeRoom"}
+    {
+        "AddCoHost",
+        "ApplyLiveKitEvent",
+        "ApplyLiveKitEvents",
+        "BatchGetRoomAccess",
+        "GetRoomAccess",
+        "PurgeRoom",
+    }
 )
 MAX_EVENTS = 1000
 
@@ -334,6 +342,36 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         return room_service_pb2.RoomAccess(
             room=room_to_proto(access.room), role=ROLE.to_proto(access.role), banned=access.banned
         )
+
+    async def BatchGetRoomAccess(self, request, context):
+        v = Violations()
+        v.count("user_ids", request.user_ids, MAX_ACCESS_BATCH)
+        v.raise_if_any()
+        # Each user is answered as GetRoomAccess answers them alone: its checks first, then
+        # the room's own failure (ROOM_NOT_FOUND, UNAVAILABLE) is each checked user's.
+        answers: dict[str, domain.UserInRoom | ServiceError] = {}
+        for user_id in request.user_ids:
+            try:
+                require_ids(room_id=request.room_id, user_id=user_id)
+            except InvalidArgument as error:
+                answers[user_id] = error
+        checked = [u for u in dict.fromkeys(request.user_ids) if u not in answers]
+        if checked:
+            try:
+                accesses = await handlers.get_room_accesses(request.room_id, checked, self._uow())
+                answers.update(zip(checked, accesses, strict=True))
+            except ServiceError as error:
+                answers.update(dict.fromkeys(checked, error))
+        reply = room_service_pb2.BatchGetRoomAccessResponse()
+        for user_id in request.user_ids:
+            answer = answers[user_id]
+            if isinstance(answer, ServiceError):
+                reply.users.add(user_id=user_id, error=status_details(answer))
+                continue
+            if not reply.HasField("room"):
+                reply.room.CopyFrom(room_to_proto(answer.room))
+            reply.users.add(user_id=user_id, role=ROLE.to_proto(answer.role), banned=answer.banned)
+        return reply
 
     async def ApplyLiveKitEvent(self, request, context):
         v = Violations()

@@ -15,7 +15,14 @@ from tests.support import unique
 
 ROOMS = 50
 # Calls other services make on their own (webhooks applied, hosts checked): not the gateway's.
-INTERNAL = {"ApplyLiveKitEvent", "ApplyLiveKitEvents", "GetRoomAccess", "AddCoHost", "PurgeRoom"}
+INTERNAL = {
+    "ApplyLiveKitEvent",
+    "ApplyLiveKitEvents",
+    "GetRoomAccess",
+    "BatchGetRoomAccess",
+    "AddCoHost",
+    "PurgeRoom",
+}
 
 
 async def _client_calls(stack) -> dict[str, float]:

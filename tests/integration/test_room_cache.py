@@ -76,12 +76,19 @@ async def test_another_replica_sees_the_write_once_its_notify_arrives(replicas):
     await eventually(renamed)
 
 
-async def test_a_ban_is_seen_by_the_access_check_of_every_replica(replicas):
+@pytest.mark.parametrize("batched", [False, True], ids=["GetRoomAccess", "BatchGetRoomAccess"])
+async def test_a_ban_is_seen_by_the_access_check_of_every_replica(replicas, batched):
     a, b = replicas
     host, guest = unique("host"), unique("guest")
     room = await a.CreateRoom(rs.CreateRoomRequest(title="t"), metadata=user_metadata(host))
 
     async def banned(stub) -> bool:
+        if batched:
+            reply = await stub.BatchGetRoomAccess(
+                rs.BatchGetRoomAccessRequest(room_id=room.room_id, user_ids=[unique("v"), guest]),
+                metadata=service_metadata(),
+            )
+            return reply.users[1].banned
         access = await stub.GetRoomAccess(
             rs.GetRoomAccessRequest(room_id=room.room_id, user_id=guest),
             metadata=service_metadata(),

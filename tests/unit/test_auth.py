@@ -218,3 +218,24 @@ def test_a_token_refused_once_is_refused_again():
     for _ in range(2):
         with pytest.raises(Unauthenticated):
             verifier.verify_user(forged)
+
+
+def test_a_token_passed_on_in_a_request_is_verified_as_in_metadata():
+    token = mint_user_token(DEV_AUTH_JWT_SECRET, "alice", ["admin"])
+    caller = VERIFIER.authenticate_passed_on(token, "gateway")
+    assert (caller.user_id, caller.is_admin, caller.service, caller.token) == (
+        "alice",
+        True,
+        "gateway",
+        token,
+    )
+    for bad, reason in (("", "MISSING_CREDENTIALS"), ("nope", "INVALID_CREDENTIALS")):
+        with pytest.raises(Unauthenticated) as refused:
+            VERIFIER.authenticate_passed_on(bad, "gateway")
+        with pytest.raises(Unauthenticated) as alone:
+            VERIFIER.authenticate(bearer(bad) if bad else [], False)
+        assert refused.value.reason == reason
+        assert (refused.value.reason, refused.value.message) == (
+            alone.value.reason,
+            alone.value.message,
+        )

@@ -98,6 +98,14 @@ def test_token_expires_after_the_ttl_and_says_so():
     assert creds.expire_time == datetime.fromtimestamp(exp, UTC)
 
 
+@pytest.mark.parametrize("identity", ["a", "ab", "abc", "abcd", "abcde", "abcdef"])
+def test_the_expiry_is_read_back_from_any_token(identity):
+    # Identities of every length mod 4, so the payload needs every amount of padding.
+    token = minter().mint(identity, "room-1", Role.VIEWER).token
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert domain.expiry_of(token) == datetime.fromtimestamp(exp, UTC)
+
+
 def test_token_signed_with_another_secret_is_refused():
     token = minter().mint("hana", "room-1", Role.HOST).token
     with pytest.raises(jwt.InvalidSignatureError):

@@ -1,11 +1,14 @@
 """The gateway's aggregates against fake backends (no I/O): what they ask, in what order, and
 what is left when a half fails."""
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import grpc
 import pytest
+from costream.broadcast.v1 import broadcast_pb2
+from costream.broadcast.v1 import broadcast_service_pb2 as bs
 from costream.gateway.v1 import gateway_pb2
 from costream.gateway.v1 import gateway_service_pb2 as gw
 from costream.invitation.v1 import invitation_pb2
@@ -16,9 +19,11 @@ from costream.room.v1 import room_service_pb2 as rs
 
 from services.common.auth import Caller
 from services.common.errors import InvalidArgument, NotFound, ServiceError, to_status
-from services.common.server import REPLAYED_HEADER
+from services.common.server import REPLAYED_HEADER, status_details
 from services.gateway import handlers
 from services.gateway.handlers import Backends
+from services.room.errors import user_banned
+from tests.support import reason_of
 
 ALICE = Caller(user_id="alice", token="t")
 
@@ -317,3 +322,44 @@ async def test_list_live_room_posts_with_no_live_room_asks_only_the_room_service
     reply = await handlers.list_live_room_posts(gw.ListLiveRoomPostsRequest(), b)
     assert [rpc for rpc, _ in calls] == ["ListRooms"]
     assert list(reply.items) == [] and reply.next_page_token == ""
+
+
+class FakeBroadcast:
+    """BatchGetViewerData: a token for each viewer named by their token, USER_BANNED for a
+    token "banned", and the whole call failing while `down`."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[str, str]]] = []
+        self.down = False
+
+    async def BatchGetViewerData(self, request):
+        self.batches.append([(r.room_id, r.user_token) for r in request.requests])
+        if self.down:
+            raise rpc_error(grpc.StatusCode.UNAVAILABLE)
+        results = []
+        for r in request.requests:
+            if r.user_token == "banned":
+                results.append(bs.ViewerDataResult(error=status_details(user_banned("b"))))
+            else:
+                data = broadcast_pb2.ViewerData(viewer_token=f"{r.room_id}/{r.user_token}")
+                results.append(bs.ViewerDataResult(viewer_data=data))
+        return bs.BatchGetViewerDataResponse(results=results)
+
+
+async def test_viewer_credentials_of_the_same_moment_go_together_each_with_its_own_token():
+    broadcast = FakeBroadcast()
+    viewers = handlers.ViewerCredentials(broadcast)
+    callers = [Caller(user_id=u, token=u) for u in ("ann", "banned", "bob")]
+    got = await asyncio.gather(
+        *(viewers.get(f"room-{c.user_id}", c) for c in callers), return_exceptions=True
+    )
+    assert broadcast.batches == [
+        [("room-ann", "ann"), ("room-banned", "banned"), ("room-bob", "bob")]
+    ]
+    assert got[0].viewer_token == "room-ann/ann" and got[2].viewer_token == "room-bob/bob"
+    assert isinstance(got[1], grpc.aio.AioRpcError)
+    assert (got[1].code(), reason_of(got[1])) == (grpc.StatusCode.PERMISSION_DENIED, "USER_BANNED")
+    broadcast.down = True
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await viewers.get("room-ann", callers[0])
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE

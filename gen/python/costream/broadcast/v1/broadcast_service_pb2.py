@@ -27,7 +27,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-costream/broadcast/v1/broadcast_service.proto\x12\x15\x63ostream.broadcast.v1\x1a%costream/broadcast/v1/broadcast.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x17GetBroadcastDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"\'\n\x14GetViewerDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"(\n\x15\x45ndLiveKitRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"C\n\x1fRemoveLiveKitParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"(\n\x15GetLiveKitRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"\xb4\x01\n\x10LiveKitRoomState\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\x12\x10\n\x08room_sid\x18\x02 \x01(\t\x12\x0c\n\x04ours\x18\x03 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x0cparticipants\x18\x05 \x03(\x0b\x32).costream.broadcast.v1.LiveKitParticipant\"w\n\x12LiveKitParticipant\x12\x0b\n\x03sid\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61n_publish\x18\x03 \x01(\x08\x12-\n\tjoin_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x8a\x04\n\x10\x42roadcastService\x12h\n\x10GetBroadcastData\x12..costream.broadcast.v1.GetBroadcastDataRequest\x1a$.costream.broadcast.v1.BroadcastData\x12_\n\rGetViewerData\x12+.costream.broadcast.v1.GetViewerDataRequest\x1a!.costream.broadcast.v1.ViewerData\x12V\n\x0e\x45ndLiveKitRoom\x12,.costream.broadcast.v1.EndLiveKitRoomRequest\x1a\x16.google.protobuf.Empty\x12j\n\x18RemoveLiveKitParticipant\x12\x36.costream.broadcast.v1.RemoveLiveKitParticipantRequest\x1a\x16.google.protobuf.Empty\x12g\n\x0eGetLiveKitRoom\x12,.costream.broadcast.v1.GetLiveKitRoomRequest\x1a\'.costream.broadcast.v1.LiveKitRoomStateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-costream/broadcast/v1/broadcast_service.proto\x12\x15\x63ostream.broadcast.v1\x1a%costream/broadcast/v1/broadcast.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x17GetBroadcastDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"\'\n\x14GetViewerDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"W\n\x19\x42\x61tchGetViewerDataRequest\x12:\n\x08requests\x18\x01 \x03(\x0b\x32(.costream.broadcast.v1.ViewerDataRequest\"8\n\x11ViewerDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x12\n\nuser_token\x18\x02 \x01(\t\"V\n\x1a\x42\x61tchGetViewerDataResponse\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.costream.broadcast.v1.ViewerDataResult\"Y\n\x10ViewerDataResult\x12\x36\n\x0bviewer_data\x18\x01 \x01(\x0b\x32!.costream.broadcast.v1.ViewerData\x12\r\n\x05\x65rror\x18\x02 \x01(\x0c\"(\n\x15\x45ndLiveKitRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"C\n\x1fRemoveLiveKitParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"(\n\x15GetLiveKitRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"\xb4\x01\n\x10LiveKitRoomState\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\x12\x10\n\x08room_sid\x18\x02 \x01(\t\x12\x0c\n\x04ours\x18\x03 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x0cparticipants\x18\x05 \x03(\x0b\x32).costream.broadcast.v1.LiveKitParticipant\"w\n\x12LiveKitParticipant\x12\x0b\n\x03sid\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61n_publish\x18\x03 \x01(\x08\x12-\n\tjoin_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x85\x05\n\x10\x42roadcastService\x12h\n\x10GetBroadcastData\x12..costream.broadcast.v1.GetBroadcastDataRequest\x1a$.costream.broadcast.v1.BroadcastData\x12_\n\rGetViewerData\x12+.costream.broadcast.v1.GetViewerDataRequest\x1a!.costream.broadcast.v1.ViewerData\x12y\n\x12\x42\x61tchGetViewerData\x12\x30.costream.broadcast.v1.BatchGetViewerDataRequest\x1a\x31.costream.broadcast.v1.BatchGetViewerDataResponse\x12V\n\x0e\x45ndLiveKitRoom\x12,.costream.broadcast.v1.EndLiveKitRoomRequest\x1a\x16.google.protobuf.Empty\x12j\n\x18RemoveLiveKitParticipant\x12\x36.costream.broadcast.v1.RemoveLiveKitParticipantRequest\x1a\x16.google.protobuf.Empty\x12g\n\x0eGetLiveKitRoom\x12,.costream.broadcast.v1.GetLiveKitRoomRequest\x1a\'.costream.broadcast.v1.LiveKitRoomStateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,16 +38,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETBROADCASTDATAREQUEST']._serialized_end=215
   _globals['_GETVIEWERDATAREQUEST']._serialized_start=217
   _globals['_GETVIEWERDATAREQUEST']._serialized_end=256
-  _globals['_ENDLIVEKITROOMREQUEST']._serialized_start=258
-  _globals['_ENDLIVEKITROOMREQUEST']._serialized_end=298
-  _globals['_REMOVELIVEKITPARTICIPANTREQUEST']._serialized_start=300
-  _globals['_REMOVELIVEKITPARTICIPANTREQUEST']._serialized_end=367
-  _globals['_GETLIVEKITROOMREQUEST']._serialized_start=369
-  _globals['_GETLIVEKITROOMREQUEST']._serialized_end=409
-  _globals['_LIVEKITROOMSTATE']._serialized_start=412
-  _globals['_LIVEKITROOMSTATE']._serialized_end=592
-  _globals['_LIVEKITPARTICIPANT']._serialized_start=594
-  _globals['_LIVEKITPARTICIPANT']._serialized_end=713
-  _globals['_BROADCASTSERVICE']._serialized_start=716
-  _globals['_BROADCASTSERVICE']._serialized_end=1238
+  _globals['_BATCHGETVIEWERDATAREQUEST']._serialized_start=258
+  _globals['_BATCHGETVIEWERDATAREQUEST']._serialized_end=345
+  _globals['_VIEWERDATAREQUEST']._serialized_start=347
+  _globals['_VIEWERDATAREQUEST']._serialized_end=403
+  _globals['_BATCHGETVIEWERDATARESPONSE']._serialized_start=405
+  _globals['_BATCHGETVIEWERDATARESPONSE']._serialized_end=491
+  _globals['_VIEWERDATARESULT']._serialized_start=493
+  _globals['_VIEWERDATARESULT']._serialized_end=582
+  _globals['_ENDLIVEKITROOMREQUEST']._serialized_start=584
+  _globals['_ENDLIVEKITROOMREQUEST']._serialized_end=624
+  _globals['_REMOVELIVEKITPARTICIPANTREQUEST']._serialized_start=626
+  _globals['_REMOVELIVEKITPARTICIPANTREQUEST']._serialized_end=693
+  _globals['_GETLIVEKITROOMREQUEST']._serialized_start=695
+  _globals['_GETLIVEKITROOMREQUEST']._serialized_end=735
+  _globals['_LIVEKITROOMSTATE']._serialized_start=738
+  _globals['_LIVEKITROOMSTATE']._serialized_end=918
+  _globals['_LIVEKITPARTICIPANT']._serialized_start=920
+  _globals['_LIVEKITPARTICIPANT']._serialized_end=1039
+  _globals['_BROADCASTSERVICE']._serialized_start=1042
+  _globals['_BROADCASTSERVICE']._serialized_end=1687
 # @@protoc_insertion_point(module_scope)

@@ -23,6 +23,34 @@ class GetViewerDataRequest(_message.Message):
     room_id: str
     def __init__(self, room_id: _Optional[str] = ...) -> None: ...
 
+class BatchGetViewerDataRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[ViewerDataRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[ViewerDataRequest, _Mapping]]] = ...) -> None: ...
+
+class ViewerDataRequest(_message.Message):
+    __slots__ = ("room_id", "user_token")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    user_token: str
+    def __init__(self, room_id: _Optional[str] = ..., user_token: _Optional[str] = ...) -> None: ...
+
+class BatchGetViewerDataResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ViewerDataResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ViewerDataResult, _Mapping]]] = ...) -> None: ...
+
+class ViewerDataResult(_message.Message):
+    __slots__ = ("viewer_data", "error")
+    VIEWER_DATA_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    viewer_data: _broadcast_pb2.ViewerData
+    error: bytes
+    def __init__(self, viewer_data: _Optional[_Union[_broadcast_pb2.ViewerData, _Mapping]] = ..., error: _Optional[bytes] = ...) -> None: ...
+
 class EndLiveKitRoomRequest(_message.Message):
     __slots__ = ("room_id",)
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]

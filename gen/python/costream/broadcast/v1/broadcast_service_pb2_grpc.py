@@ -47,6 +47,11 @@ class BroadcastServiceStub:
                 request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetViewerDataRequest.SerializeToString,
                 response_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.ViewerData.FromString,
                 _registered_method=True)
+        self.BatchGetViewerData = channel.unary_unary(
+                '/costream.broadcast.v1.BroadcastService/BatchGetViewerData',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.BatchGetViewerDataRequest.SerializeToString,
+                response_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.BatchGetViewerDataResponse.FromString,
+                _registered_method=True)
         self.EndLiveKitRoom = channel.unary_unary(
                 '/costream.broadcast.v1.BroadcastService/EndLiveKitRoom',
                 request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.EndLiveKitRoomRequest.SerializeToString,
@@ -76,6 +81,15 @@ class BroadcastServiceServicer:
 
     def GetViewerData(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchGetViewerData(self, request, context):
+        """Internal: GetViewerData of many viewers in one call (the gateway's callers of the same
+        moment). Each viewer's own client token is verified here as GetViewerData verifies it, and
+        each gets what GetViewerData would answer them, its failures included.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -114,6 +128,11 @@ def add_BroadcastServiceServicer_to_server(servicer, server):
                     servicer.GetViewerData,
                     request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetViewerDataRequest.FromString,
                     response_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.ViewerData.SerializeToString,
+            ),
+            'BatchGetViewerData': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetViewerData,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.BatchGetViewerDataRequest.FromString,
+                    response_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.BatchGetViewerDataResponse.SerializeToString,
             ),
             'EndLiveKitRoom': grpc.unary_unary_rpc_method_handler(
                     servicer.EndLiveKitRoom,
@@ -186,6 +205,33 @@ class BroadcastService:
             '/costream.broadcast.v1.BroadcastService/GetViewerData',
             costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetViewerDataRequest.SerializeToString,
             costream_dot_broadcast_dot_v1_dot_broadcast__pb2.ViewerData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetViewerData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.broadcast.v1.BroadcastService/BatchGetViewerData',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.BatchGetViewerDataRequest.SerializeToString,
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.BatchGetViewerDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -225,6 +225,34 @@ class RoomAccess(_message.Message):
     banned: bool
     def __init__(self, room: _Optional[_Union[_room_pb2.Room, _Mapping]] = ..., role: _Optional[_Union[_room_pb2.ParticipantRole, str]] = ..., banned: _Optional[bool] = ...) -> None: ...
 
+class BatchGetRoomAccessRequest(_message.Message):
+    __slots__ = ("room_id", "user_ids")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, room_id: _Optional[str] = ..., user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BatchGetRoomAccessResponse(_message.Message):
+    __slots__ = ("room", "users")
+    ROOM_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    room: _room_pb2.Room
+    users: _containers.RepeatedCompositeFieldContainer[UserRoomAccess]
+    def __init__(self, room: _Optional[_Union[_room_pb2.Room, _Mapping]] = ..., users: _Optional[_Iterable[_Union[UserRoomAccess, _Mapping]]] = ...) -> None: ...
+
+class UserRoomAccess(_message.Message):
+    __slots__ = ("user_id", "role", "banned", "error")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    BANNED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    role: _room_pb2.ParticipantRole
+    banned: bool
+    error: bytes
+    def __init__(self, user_id: _Optional[str] = ..., role: _Optional[_Union[_room_pb2.ParticipantRole, str]] = ..., banned: _Optional[bool] = ..., error: _Optional[bytes] = ...) -> None: ...
+
 class PurgeRoomRequest(_message.Message):
     __slots__ = ("room_id",)
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]

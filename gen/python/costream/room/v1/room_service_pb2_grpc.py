@@ -127,6 +127,11 @@ class RoomServiceStub:
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.GetRoomAccessRequest.SerializeToString,
                 response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.RoomAccess.FromString,
                 _registered_method=True)
+        self.BatchGetRoomAccess = channel.unary_unary(
+                '/costream.room.v1.RoomService/BatchGetRoomAccess',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.BatchGetRoomAccessRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.BatchGetRoomAccessResponse.FromString,
+                _registered_method=True)
         self.PurgeRoom = channel.unary_unary(
                 '/costream.room.v1.RoomService/PurgeRoom',
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.PurgeRoomRequest.SerializeToString,
@@ -250,6 +255,14 @@ class RoomServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchGetRoomAccess(self, request, context):
+        """Internal: GetRoomAccess of many users of one room in one call (a crowd joining at once);
+        each user gets what GetRoomAccess would answer them, its failures included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PurgeRoom(self, request, context):
         """Internal: remove a room for good, only while it is idle and was never live, and only for
         its host (the forwarded client token). The gateway undoes a CreateLiveRoomPost whose post
@@ -351,6 +364,11 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.GetRoomAccess,
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.GetRoomAccessRequest.FromString,
                     response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.RoomAccess.SerializeToString,
+            ),
+            'BatchGetRoomAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetRoomAccess,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.BatchGetRoomAccessRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.BatchGetRoomAccessResponse.SerializeToString,
             ),
             'PurgeRoom': grpc.unary_unary_rpc_method_handler(
                     servicer.PurgeRoom,
@@ -845,6 +863,33 @@ class RoomService:
             '/costream.room.v1.RoomService/GetRoomAccess',
             costream_dot_room_dot_v1_dot_room__service__pb2.GetRoomAccessRequest.SerializeToString,
             costream_dot_room_dot_v1_dot_room__service__pb2.RoomAccess.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetRoomAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/BatchGetRoomAccess',
+            costream_dot_room_dot_v1_dot_room__service__pb2.BatchGetRoomAccessRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__service__pb2.BatchGetRoomAccessResponse.FromString,
             options,
             channel_credentials,
             insecure,
