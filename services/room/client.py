@@ -28,10 +28,19 @@ class RoomAccess:
     live_chat_enabled: bool = False
     # The user asked about.
     user_id: str = ""
+    moderator_user_ids: tuple[str, ...] = ()
 
     def require_host(self, user_id: str) -> None:
         if user_id != self.host_user_id:
             raise errors.not_room_host()
+
+    def is_moderator_or_host(self, user_id: str) -> bool:
+        """The same rule as services.room.domain.Room.is_moderator_or_host."""
+        return user_id == self.host_user_id or user_id in self.moderator_user_ids
+
+    def require_moderator_or_host(self, user_id: str) -> None:
+        if not self.is_moderator_or_host(user_id):
+            raise errors.not_room_moderator()
 
 
 class RoomClient:
@@ -51,6 +60,7 @@ class RoomClient:
             banned=reply.banned,
             live_chat_enabled=reply.room.live_chat_enabled,
             user_id=user_id,
+            moderator_user_ids=tuple(reply.room.moderator_user_ids),
         )
 
     async def add_co_host(self, room_id: str, user_id: str, invitation_id: str) -> None:

@@ -284,7 +284,9 @@ async def list_banned_users(
     return Page.of(rows, page)
 
 
-async def add_moderator(room_id: str, user_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
+async def add_moderator(
+    room_id: str, user_id: str, caller: Caller, uow: RoomUnitOfWork
+) -> RoomView:
     """The host names a moderator: at most MAX_MODERATORS (counted under the room's lock), never
     the host or a banned user; naming one twice changes nothing."""
     host = caller.require_user()
