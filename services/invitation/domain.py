@@ -181,8 +181,9 @@ class Invitation:
             raise errors.not_invitee()
 
     def is_party(self, user_id: str) -> bool:
-        """The inviter, the invitee, or the requester of a stage request."""
-        return user_id in (self.user_id, self.inviter_user_id)
+        """The inviter, the invitee, or the requester of a stage request (which has no
+        inviter: the empty id is nobody)."""
+        return bool(user_id) and user_id in (self.user_id, self.inviter_user_id)
 
     def require_party(self, user_id: str) -> None:
         """The inviter and the invitee read an invitation; nobody else."""
