@@ -212,6 +212,21 @@ def cmd_invitations_list(args: argparse.Namespace, gateway: Gateway, out: Output
     )
 
 
+def cmd_stage_request(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
+    request = gateway.RequestStage(
+        inv.RequestStageRequest(room_id=args.room, request_id=args.request_id)
+    )
+    out.show(request, lambda: invitation_text(request))
+
+
+def moderator_verb(rpc: str, request_type: Any) -> Callable[..., None]:
+    def run(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
+        room = getattr(gateway, rpc)(request_type(room_id=args.room, user_id=args.user_id))
+        out.show(room, lambda: room_text(room))
+
+    return run
+
+
 def invitation_verb(rpc: str, request_type: Any) -> Callable[..., None]:
     def run(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
         invitation = getattr(gateway, rpc)(request_type(invitation_id=args.invitation_id))

@@ -3,6 +3,7 @@
     costream token alice                       # a development token (dev secret)
     costream --user alice rooms create "Friday jam"
     costream --user bob invitations list
+    costream --user erin stage request <room_id>    # ask to go on stage
     costream demo                              # the whole main flow against `make run`
 
 The gateway is COSTREAM_GATEWAY or --gateway (127.0.0.1:50051). The token is --token, or one
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 import grpc
 from costream.invitation.v1 import invitation_service_pb2 as inv
+from costream.room.v1 import room_service_pb2 as rs
 
 from cli.commands import (
     INVITATION_STATUSES,
@@ -32,10 +34,12 @@ from cli.commands import (
     cmd_rooms_get,
     cmd_rooms_list,
     cmd_rooms_stop,
+    cmd_stage_request,
     cmd_token,
     cmd_viewer_data,
     cmd_whoami,
     invitation_verb,
+    moderator_verb,
 )
 from cli.demo import DEMO_WAIT_SECONDS, run_demo
 from cli.gateway import (
@@ -168,6 +172,33 @@ def build_parser() -> argparse.ArgumentParser:
         sub = invitations.add_parser(verb, parents=[as_json], help=f"{verb} an invitation")
         sub.add_argument("invitation_id")
         sub.set_defaults(run=invitation_verb(rpc, request_type))
+
+    stage = commands.add_parser(
+        "stage", help="ask to go on stage; answer requests (host, moderators)"
+    ).add_subparsers(dest="stage_command", required=True, metavar="ACTION")
+    srequest = stage.add_parser("request", parents=[as_json], help="ask to go on a room's stage")
+    srequest.add_argument("room")
+    srequest.add_argument("--request-id", default="")
+    srequest.set_defaults(run=cmd_stage_request)
+    for verb, rpc, request_type in (
+        ("approve", "ApproveStageRequest", inv.ApproveStageRequestRequest),
+        ("decline", "DeclineStageRequest", inv.DeclineStageRequestRequest),
+    ):
+        sub = stage.add_parser(verb, parents=[as_json], help=f"{verb} a stage request")
+        sub.add_argument("invitation_id")
+        sub.set_defaults(run=invitation_verb(rpc, request_type))
+
+    moderators = commands.add_parser(
+        "moderators", help="name or withdraw your room's moderators"
+    ).add_subparsers(dest="moderators_command", required=True, metavar="ACTION")
+    for verb, rpc, request_type, what in (
+        ("add", "AddModerator", rs.AddModeratorRequest, "name a moderator (at most 5)"),
+        ("remove", "RemoveModerator", rs.RemoveModeratorRequest, "withdraw a moderator"),
+    ):
+        sub = moderators.add_parser(verb, parents=[as_json], help=what)
+        sub.add_argument("room")
+        sub.add_argument("user_id")
+        sub.set_defaults(run=moderator_verb(rpc, request_type))
 
     bdata = commands.add_parser(
         "broadcast-data", parents=[as_json], help="LiveKit credentials to broadcast"

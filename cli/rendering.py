@@ -97,6 +97,7 @@ def room_text(room: room_pb2.Room) -> str:
             ("status", room_status(room) + (" (deleted)" if room.deleted else "")),
             ("host", room.host_user_id),
             ("co-hosts", ", ".join(co_hosts) or "-"),
+            ("moderators", ", ".join(room.moderator_user_ids)),
             ("connected", ", ".join(connected)),
             (
                 "viewers",
@@ -136,13 +137,15 @@ def post_text(post: post_pb2.Post) -> str:
 
 
 def invitation_text(i: invitation_pb2.Invitation) -> str:
+    stage_request = i.type == invitation_pb2.INVITATION_TYPE_STAGE_REQUEST
     return fields(
         [
-            ("invitation", i.invitation_id),
+            ("stage request" if stage_request else "invitation", i.invitation_id),
             ("room", i.room_id),
-            ("invitee", i.user_id),
+            ("requester" if stage_request else "invitee", i.user_id),
             ("inviter", i.inviter_user_id),
             ("status", invitation_status(i)),
+            ("answered by", i.responder_user_id),
             ("expires", _time(i.expire_time)),
         ]
     )

@@ -111,6 +111,14 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         async for event in self._watch(self._b.rooms.WatchRoom, request, context):
             yield event
 
+    async def AddModerator(self, request, context):
+        self._admit()
+        return await self._b.rooms.AddModerator(request)
+
+    async def RemoveModerator(self, request, context):
+        self._admit()
+        return await self._b.rooms.RemoveModerator(request)
+
     # --- Posts ---
 
     async def CreateRoomPost(self, request, context):
@@ -173,6 +181,23 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def WatchMyInvitations(self, request, context):
         async for event in self._watch(self._b.invitations.WatchMyInvitations, request, context):
+            yield event
+
+    async def RequestStage(self, request, context):
+        self._admit()
+        return await self._b.invitations.RequestStage(request)
+
+    async def ApproveStageRequest(self, request, context):
+        self._admit()
+        return await self._b.invitations.ApproveStageRequest(request)
+
+    async def DeclineStageRequest(self, request, context):
+        self._admit()
+        return await self._b.invitations.DeclineStageRequest(request)
+
+    async def WatchRoomInvitations(self, request, context):
+        watch = self._b.invitations.WatchRoomInvitations
+        async for event in self._watch(watch, request, context):
             yield event
 
     # --- Broadcast credentials ---

@@ -30,7 +30,10 @@ class InvitationStatus(StrEnum):
 
 
 class InvitationType(StrEnum):
+    # The host invites a user on stage; the invitee accepts or rejects.
     LIVESTREAM_CO_HOST = "livestream_co_host"
+    # A viewer asks to go on stage; the host or a moderator approves or declines.
+    STAGE_REQUEST = "stage_request"
 
 
 class ChangeKind(StrEnum):
@@ -86,6 +89,16 @@ def require_can_invite(room: RoomAccess, inviter: str, invitee: str) -> None:
         raise room_errors.user_banned(invitee)
 
 
+def require_can_request_stage(room: RoomAccess, requester: str) -> None:
+    """Anyone asks, into a room that is not ended, unless banned or on stage already."""
+    if room.ended or room.deleted:
+        raise room_errors.room_ended(room.room_id)
+    if requester == room.host_user_id or room.role is not None:
+        raise room_errors.already_on_stage(requester)
+    if room.banned:
+        raise room_errors.user_banned(requester)
+
+
 @dataclass(frozen=True)
 class InvitationChanged(DomainEvent):
     """The invitation as it is at commit, and how it changed."""
@@ -105,6 +118,8 @@ class Invitation:
     expire_time: datetime
     respond_time: datetime | None = None
     type: InvitationType = InvitationType.LIVESTREAM_CO_HOST
+    # Who resolved it; empty while pending, once expired, and when the system cancelled it.
+    responder_user_id: str = ""
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -130,6 +145,28 @@ class Invitation:
         invitation.events.append(InvitationChanged(invitation, ChangeKind.CREATED))
         return invitation
 
+    @classmethod
+    def request_stage(
+        cls, invitation_id: str, room_id: str, requester: str, now: datetime, ttl_seconds: int
+    ) -> "Invitation":
+        """A new pending stage request (no inviter), expiring after the TTL."""
+        request = cls(
+            invitation_id=invitation_id,
+            room_id=room_id,
+            user_id=requester,
+            inviter_user_id="",
+            status=InvitationStatus.PENDING,
+            create_time=now,
+            expire_time=expire_time_for(now, ttl_seconds),
+            type=InvitationType.STAGE_REQUEST,
+        )
+        request.events.append(InvitationChanged(request, ChangeKind.CREATED))
+        return request
+
+    @property
+    def is_stage_request(self) -> bool:
+        return self.type is InvitationType.STAGE_REQUEST
+
     def status_at(self, now: datetime) -> InvitationStatus:
         return effective_status(self.status, self.expire_time, now)
 
@@ -143,13 +180,29 @@ class Invitation:
         if user_id != self.user_id:
             raise errors.not_invitee()
 
+    def is_party(self, user_id: str) -> bool:
+        """The inviter, the invitee, or the requester of a stage request (which has no
+        inviter: the empty id is nobody)."""
+        return bool(user_id) and user_id in (self.user_id, self.inviter_user_id)
+
     def require_party(self, user_id: str) -> None:
         """The inviter and the invitee read an invitation; nobody else."""
-        if user_id not in (self.user_id, self.inviter_user_id):
+        if not self.is_party(user_id):
             raise errors.not_invitee("only the invitee or the inviter may read this invitation")
 
     def is_inviter(self, user_id: str) -> bool:
         return user_id == self.inviter_user_id
+
+    def may_withdraw(self, user_id: str) -> bool:
+        """Who cancels without being the host: the inviter of an invitation, the requester
+        of a stage request."""
+        if self.is_stage_request:
+            return user_id == self.user_id
+        return self.is_inviter(user_id)
+
+    def require_type(self, expected: InvitationType) -> None:
+        if self.type is not expected:
+            raise errors.wrong_invitation_type(self.invitation_id, self.type.value)
 
     # --- the status machine ---
 
@@ -158,18 +211,22 @@ class Invitation:
         if current is not InvitationStatus.PENDING:
             raise errors.invitation_not_pending(self.invitation_id, current.value)
 
-    def _resolve(self, target: InvitationStatus, now: datetime) -> None:
+    def _resolve(self, target: InvitationStatus, now: datetime, by: str) -> None:
         self.require_pending(now)
         assert can_move(self.status, target)
+        assert by, "a user resolves it"
         self.status = target
         self.respond_time = now
+        self.responder_user_id = by
         self.events.append(InvitationChanged(self, ChangeKind.STATUS_CHANGED))
 
-    def accept(self, now: datetime) -> None:
-        self._resolve(InvitationStatus.ACCEPTED, now)
+    def accept(self, now: datetime, by: str) -> None:
+        """Accepted by the invitee, or a stage request approved by the host or a moderator."""
+        self._resolve(InvitationStatus.ACCEPTED, now, by)
 
-    def reject(self, now: datetime) -> None:
-        self._resolve(InvitationStatus.REJECTED, now)
+    def reject(self, now: datetime, by: str) -> None:
+        """Rejected by the invitee, or a stage request declined by the host or a moderator."""
+        self._resolve(InvitationStatus.REJECTED, now, by)
 
-    def cancel(self, now: datetime) -> None:
-        self._resolve(InvitationStatus.CANCELLED, now)
+    def cancel(self, now: datetime, by: str) -> None:
+        self._resolve(InvitationStatus.CANCELLED, now, by)

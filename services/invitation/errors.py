@@ -35,3 +35,12 @@ def invitation_pending(user_id: str, invitation_id: str) -> AlreadyExists:
 
 def not_invitee(message: str = "only the invitee may do this") -> PermissionDenied:
     return PermissionDenied("NOT_INVITEE", message)
+
+
+def wrong_invitation_type(invitation_id: str, actual: str) -> FailedPrecondition:
+    """An RPC for co-host invitations on a stage request, or the other way round."""
+    return FailedPrecondition(
+        "WRONG_INVITATION_TYPE",
+        f"invitation {invitation_id} is a {actual.replace('_', ' ')}",
+        metadata={"invitation_id": invitation_id, "type": actual},
+    )

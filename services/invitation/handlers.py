@@ -21,8 +21,10 @@ from services.invitation.domain import (
     Invitation,
     InvitationChanged,
     InvitationStatus,
+    InvitationType,
     RoomAccess,
     require_can_invite,
+    require_can_request_stage,
 )
 from services.invitation.repository import InvitationUnitOfWork
 from services.room import errors as room_errors
@@ -98,12 +100,17 @@ async def _get(uow: InvitationUnitOfWork, invitation_id: str, *, lock: bool) -> 
 
 
 async def get_invitation(
-    invitation_id: str, caller: Caller, uow: InvitationUnitOfWork
+    invitation_id: str, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
 ) -> Invitation:
+    """For its parties (inviter, invitee or requester), and the room's host and moderators,
+    who see every invitation and stage request of the room anyway."""
     user = caller.require_user()
     async with uow.read():
         invitation = await _get(uow, invitation_id, lock=False)
-    invitation.require_party(user)
+    if invitation.is_party(user):
+        return invitation
+    if not (await rooms.access(invitation.room_id, user)).is_moderator_or_host(user):
+        invitation.require_party(user)
     return invitation
 
 
@@ -111,19 +118,33 @@ async def get_invitation(
 class ListInvitations:
     statuses: list[InvitationStatus]
     page: PageRequest
+    types: tuple[InvitationType, ...] = ()
 
 
 async def list_room_invitations(
     room_id: str, cmd: ListInvitations, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
 ) -> Page[Invitation]:
-    """A page of the invitations a room's host sent, newest first."""
+    """A page of a room's invitations and stage requests, newest first: for its host and
+    moderators."""
     user = caller.require_user()
-    (await rooms.access(room_id, user)).require_host(user)
+    (await rooms.access(room_id, user)).require_moderator_or_host(user)
     async with uow.read():
         rows = await uow.invitations.list_by_room(
-            room_id, [s.value for s in cmd.statuses], utcnow(), cmd.page.after, cmd.page.limit
+            room_id,
+            [s.value for s in cmd.statuses],
+            utcnow(),
+            cmd.page.after,
+            cmd.page.limit,
+            [t.value for t in cmd.types],
         )
     return Page.of(rows, cmd.page)
+
+
+async def require_room_watcher(room_id: str, caller: Caller, rooms: Rooms) -> str:
+    """WatchRoomInvitations: the room's host and moderators only."""
+    user = caller.require_user()
+    (await rooms.access(room_id, user)).require_moderator_or_host(user)
+    return user
 
 
 async def list_my_invitations(
@@ -166,10 +187,11 @@ async def accept_invitation(
     async with uow:
         invitation = await _get(uow, invitation_id, lock=True)
         invitation.require_invitee(user)
+        invitation.require_type(InvitationType.LIVESTREAM_CO_HOST)
         now = utcnow()
         invitation.require_pending(now)
         await rooms.add_co_host(invitation.room_id, invitation.user_id, invitation_id)
-        invitation.accept(now)
+        invitation.accept(now, user)
         return await _resolved(uow, invitation)
 
 
@@ -180,23 +202,112 @@ async def reject_invitation(
     async with uow:
         invitation = await _get(uow, invitation_id, lock=True)
         invitation.require_invitee(user)
-        invitation.reject(utcnow())
+        invitation.require_type(InvitationType.LIVESTREAM_CO_HOST)
+        invitation.reject(utcnow(), user)
         return await _resolved(uow, invitation)
 
 
 async def cancel_invitation(
     invitation_id: str, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
 ) -> Invitation:
-    """Cancelled by the inviter or the room's host."""
+    """Cancelled by the inviter or the room's host; a stage request by its requester or the
+    room's host (moderators decline it instead)."""
     user = caller.require_user()
     async with uow.read():
         invitation = await _get(uow, invitation_id, lock=False)
-    if not invitation.is_inviter(user):
+    if not invitation.may_withdraw(user):
         (await rooms.access(invitation.room_id, user)).require_host(user)
     async with uow:
         invitation = await _get(uow, invitation_id, lock=True)
-        invitation.cancel(utcnow())
+        invitation.cancel(utcnow(), user)
         return await _resolved(uow, invitation)
+
+
+@dataclass(frozen=True)
+class RequestStage:
+    room_id: str
+    request_id: str
+
+
+async def request_stage(
+    cmd: RequestStage,
+    caller: Caller,
+    uow: InvitationUnitOfWork,
+    rooms: Rooms,
+    ttl_seconds: int,
+) -> tuple[Invitation, bool]:
+    """The stage request, and whether it was made by an earlier call with the same
+    request_id. One pending invitation or stage request per (room, user): a second is
+    INVITATION_PENDING.
+
+    The room is asked before the transaction (refusals cost no connection) and again under
+    the room's advisory lock: a ban committed in between is seen then, and a later ban's
+    cancellation (CancelRoomInvitations, same lock) waits for this one and cancels it."""
+    requester = caller.require_user()
+    if cmd.request_id:
+        async with uow.read():
+            existing = await uow.invitations.find_stage_request(requester, cmd.request_id)
+            if existing is not None:
+                return existing, True
+    require_can_request_stage(await rooms.access(cmd.room_id, requester), requester)
+    now = utcnow()
+    request = Invitation.request_stage(new_id(), cmd.room_id, requester, now, ttl_seconds)
+    try:
+        async with uow:
+            if await uow.invitations.lock_room(cmd.room_id):
+                raise room_errors.room_ended(cmd.room_id)
+            _changed(uow, await uow.invitations.expire_stale(cmd.room_id, requester, now))
+            await uow.invitations.insert(request, cmd.request_id, now)
+            require_can_request_stage(await rooms.access(cmd.room_id, requester), requester)
+            await uow.commit()
+            return request, False
+    except DuplicateKey:
+        async with uow.read():
+            existing = None
+            if cmd.request_id:
+                existing = await uow.invitations.find_stage_request(requester, cmd.request_id)
+            pending = await uow.invitations.latest_of(cmd.room_id, requester)
+        if existing is not None:
+            return existing, True
+        pending_id = pending.invitation_id if pending else ""
+        raise errors.invitation_pending(requester, pending_id) from None
+
+
+async def _answerable(
+    invitation_id: str, user: str, uow: InvitationUnitOfWork, rooms: Rooms
+) -> None:
+    """Only the room's host and moderators answer, and only stage requests."""
+    async with uow.read():
+        invitation = await _get(uow, invitation_id, lock=False)
+    (await rooms.access(invitation.room_id, user)).require_moderator_or_host(user)
+    invitation.require_type(InvitationType.STAGE_REQUEST)
+
+
+async def approve_stage_request(
+    invitation_id: str, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
+) -> Invitation:
+    """The requester takes a seat: the same atomic, idempotent seat claim as an accept, under
+    the request's row lock. Seats full: SEAT_LIMIT_REACHED and the request stays pending."""
+    user = caller.require_user()
+    await _answerable(invitation_id, user, uow, rooms)
+    async with uow:
+        request = await _get(uow, invitation_id, lock=True)
+        now = utcnow()
+        request.require_pending(now)
+        await rooms.add_co_host(request.room_id, request.user_id, invitation_id)
+        request.accept(now, user)
+        return await _resolved(uow, request)
+
+
+async def decline_stage_request(
+    invitation_id: str, caller: Caller, uow: InvitationUnitOfWork, rooms: Rooms
+) -> Invitation:
+    user = caller.require_user()
+    await _answerable(invitation_id, user, uow, rooms)
+    async with uow:
+        request = await _get(uow, invitation_id, lock=True)
+        request.reject(utcnow(), user)
+        return await _resolved(uow, request)
 
 
 async def cancel_room_invitations(room_id: str, user_id: str, uow: InvitationUnitOfWork) -> int:

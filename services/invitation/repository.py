@@ -15,6 +15,7 @@ from services.invitation.side_effects import side_effects
 # Unique indexes of invitation.invitations, by the domain key they guard.
 _UNIQUE_KEYS = {
     "invitations_create_request": "request_id",
+    "invitations_stage_request": "request_id",
     "invitations_one_pending": "pending_invitation",
 }
 
@@ -35,6 +36,7 @@ def _invitation(row: asyncpg.Record) -> Invitation:
         expire_time=row["expire_time"],
         respond_time=row["respond_time"],
         type=InvitationType(row["type"]),
+        responder_user_id=row["responder_user_id"],
     )
 
 
@@ -56,8 +58,18 @@ class InvitationRepository:
     async def find_by_request(self, inviter_user_id: str, request_id: str) -> Invitation | None:
         row = await self._conn.fetchrow(
             """SELECT * FROM invitation.invitations
-               WHERE inviter_user_id = $1 AND create_request_id = $2""",
+               WHERE inviter_user_id = $1 AND create_request_id = $2
+                 AND type = 'livestream_co_host'""",
             inviter_user_id,
+            request_id,
+        )
+        return _invitation(row) if row else None
+
+    async def find_stage_request(self, requester: str, request_id: str) -> Invitation | None:
+        row = await self._conn.fetchrow(
+            """SELECT * FROM invitation.invitations
+               WHERE user_id = $1 AND create_request_id = $2 AND type = 'stage_request'""",
+            requester,
             request_id,
         )
         return _invitation(row) if row else None
@@ -88,12 +100,13 @@ class InvitationRepository:
         more (the row is locked by the caller, so this is a guard, not the mechanism)."""
         status = await self._conn.execute(
             """UPDATE invitation.invitations
-               SET status = $2, respond_time = $3, update_time = $4
+               SET status = $2, respond_time = $3, update_time = $4, responder_user_id = $5
                WHERE invitation_id = $1 AND status = 'pending'""",
             invitation.invitation_id,
             invitation.status.value,
             invitation.respond_time,
             now,
+            invitation.responder_user_id,
         )
         return status != "UPDATE 0"
 
@@ -176,6 +189,7 @@ class InvitationRepository:
         now: datetime,
         after: tuple[datetime, str] | None,
         limit: int,
+        types: Sequence[str] = (),
     ) -> list[Invitation]:
         assert column in ("room_id", "user_id")
         rows = await self._conn.fetch(
@@ -183,6 +197,7 @@ class InvitationRepository:
                 WHERE {column} = $1
                   AND (cardinality($2::text[]) = 0 OR {_EFFECTIVE_STATUS} = ANY($2::text[]))
                   AND ($4::timestamptz IS NULL OR (create_time, invitation_id) < ($4, $5))
+                  AND (cardinality($7::text[]) = 0 OR type = ANY($7::text[]))
                 ORDER BY create_time DESC, invitation_id DESC
                 LIMIT $6""",  # noqa: S608
             value,
@@ -191,6 +206,7 @@ class InvitationRepository:
             after[0] if after else None,
             after[1] if after else "",
             limit,
+            list(types),
         )
         return [_invitation(r) for r in rows]
 
@@ -201,9 +217,11 @@ class InvitationRepository:
         now: datetime,
         after: tuple[datetime, str] | None,
         limit: int,
+        types: Sequence[str] = (),
     ) -> list[Invitation]:
-        """A room's invitations newest first, filtered by the status a reader sees."""
-        return await self._page("room_id", room_id, statuses, now, after, limit)
+        """A room's invitations and stage requests newest first, filtered by the status a
+        reader sees and by type."""
+        return await self._page("room_id", room_id, statuses, now, after, limit, types)
 
     async def list_by_invitee(
         self,

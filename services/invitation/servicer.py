@@ -9,6 +9,10 @@ LISTEN/NOTIFY). The server sends its initial metadata once the stream is subscri
 client that awaits it misses nothing committed after that. A stream that may have missed
 changes (it fell 100 events behind, or the replica lost its LISTEN connection) is sent a
 RESYNC event: read the current state again with ListMyInvitations.
+
+WatchRoomInvitations streams every invitation and stage request of one room the same way, for
+its host and moderators (checked when the stream opens), with the same RESYNC policy (read
+again with ListRoomInvitations).
 """
 
 from datetime import datetime
@@ -49,6 +53,7 @@ def invitation_to_proto(
         room_id=invitation.room_id,
         user_id=invitation.user_id,
         inviter_user_id=invitation.inviter_user_id,
+        responder_user_id=invitation.responder_user_id,
         status=STATUS.to_proto(invitation.status_at(now)),
         create_time=to_timestamp(invitation.create_time),
         respond_time=to_timestamp(invitation.respond_time),
@@ -74,13 +79,18 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
     def _uow(self) -> InvitationUnitOfWork:
         return InvitationUnitOfWork(self._database)
 
-    def _list(self, request: Any, filters: dict[str, Any]) -> handlers.ListInvitations:
+    def _list(
+        self, request: Any, filters: dict[str, Any], *, by_type: bool = False
+    ) -> handlers.ListInvitations:
         v = Violations()
         statuses = STATUS.read_set(v, "statuses", request.statuses)
+        types = TYPE.read_set(v, "types", request.types) if by_type else []
+        if by_type:
+            filters = {**filters, "types": types}
         page = self._pages.request(
             v, request.page_size, request.page_token, {**filters, "statuses": statuses}
         )
-        return handlers.ListInvitations(statuses, page)
+        return handlers.ListInvitations(statuses, page, tuple(types))
 
     def _page(
         self, page: Page[domain.Invitation], cmd: handlers.ListInvitations
@@ -107,13 +117,13 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
     async def GetInvitation(self, request, context):
         require_ids(invitation_id=request.invitation_id)
         invitation = await handlers.get_invitation(
-            request.invitation_id, current_caller.get(), self._uow()
+            request.invitation_id, current_caller.get(), self._uow(), self._rooms
         )
         return invitation_to_proto(invitation)
 
     async def ListRoomInvitations(self, request, context):
         require_ids(room_id=request.room_id)
-        cmd = self._list(request, {"room": request.room_id})
+        cmd = self._list(request, {"room": request.room_id}, by_type=True)
         page = await handlers.list_room_invitations(
             request.room_id, cmd, current_caller.get(), self._uow(), self._rooms
         )
@@ -158,6 +168,42 @@ class InvitationServicer(invitation_service_pb2_grpc.InvitationServiceServicer):
             request.invitation_id, current_caller.get(), self._uow(), self._rooms
         )
         return invitation_to_proto(invitation)
+
+    async def RequestStage(self, request, context):
+        v = Violations()
+        v.room_id("room_id", request.room_id)
+        v.text("request_id", request.request_id, max_len=domain.MAX_REQUEST_ID)
+        v.raise_if_any()
+        request_, replayed = await handlers.request_stage(
+            handlers.RequestStage(request.room_id, request.request_id),
+            current_caller.get(),
+            self._uow(),
+            self._rooms,
+            self._ttl,
+        )
+        mark_replayed(context, replayed)
+        return invitation_to_proto(request_)
+
+    async def ApproveStageRequest(self, request, context):
+        require_ids(invitation_id=request.invitation_id)
+        invitation = await handlers.approve_stage_request(
+            request.invitation_id, current_caller.get(), self._uow(), self._rooms
+        )
+        return invitation_to_proto(invitation)
+
+    async def DeclineStageRequest(self, request, context):
+        require_ids(invitation_id=request.invitation_id)
+        invitation = await handlers.decline_stage_request(
+            request.invitation_id, current_caller.get(), self._uow(), self._rooms
+        )
+        return invitation_to_proto(invitation)
+
+    async def WatchRoomInvitations(self, request, context):
+        require_ids(room_id=request.room_id)
+        await handlers.require_room_watcher(request.room_id, current_caller.get(), self._rooms)
+        subscribed = lambda: context.send_initial_metadata(())  # noqa: E731
+        async for event in self._watch.stream_room(request.room_id, subscribed):
+            yield event
 
     async def CancelRoomInvitations(self, request, context):
         require_ids(room_id=request.room_id)

@@ -43,6 +43,7 @@ def to_json(invitation: Invitation) -> dict:
         "create_time": _time(invitation.create_time),
         "expire_time": _time(invitation.expire_time),
         "respond_time": _time(invitation.respond_time),
+        "responder_user_id": invitation.responder_user_id,
     }
 
 
@@ -58,6 +59,7 @@ def from_json(data: dict) -> Invitation:
         expire_time=datetime.fromisoformat(data["expire_time"]),
         respond_time=datetime.fromisoformat(respond_time) if respond_time else None,
         type=InvitationType(data["type"]),
+        responder_user_id=data.get("responder_user_id", ""),
     )
 
 

@@ -35,10 +35,19 @@ class RoomAccess:
     live_chat_enabled: bool = False
     # The user asked about.
     user_id: str = ""
+    moderator_user_ids: tuple[str, ...] = ()
 
     def require_host(self, user_id: str) -> None:
         if user_id != self.host_user_id:
             raise errors.not_room_host()
+
+    def is_moderator_or_host(self, user_id: str) -> bool:
+        """The same rule as services.room.domain.Room.is_moderator_or_host."""
+        return user_id == self.host_user_id or user_id in self.moderator_user_ids
+
+    def require_moderator_or_host(self, user_id: str) -> None:
+        if not self.is_moderator_or_host(user_id):
+            raise errors.not_room_moderator()
 
 
 def access_answers(
@@ -66,6 +75,7 @@ def _access(room: room_pb2.Room, role: int, banned: bool, user_id: str) -> RoomA
         banned=banned,
         live_chat_enabled=room.live_chat_enabled,
         user_id=user_id,
+        moderator_user_ids=tuple(room.moderator_user_ids),
     )
 
 

@@ -20,6 +20,8 @@ MAX_THUMBNAIL_FILE_ID = 256
 MAX_BATCH = 100
 # Longer bans would overflow datetime; 0 means until unbanned anyway.
 MAX_BAN_DURATION = timedelta(days=36500)
+# Moderators a host may name per room (Tencent's room admins).
+MAX_MODERATORS = 5
 
 
 class RoomStatus(StrEnum):
@@ -158,6 +160,7 @@ class Room:
     # A recording arrived before the end: the room becomes recorded as it ends.
     recording_pending: bool = False
     deleted: bool = False
+    moderator_ids: list[str] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -193,6 +196,45 @@ class Room:
         if user_id == self.host_user_id:
             return Role.HOST
         return Role.CO_HOST if user_id in self.co_host_ids else None
+
+    def is_moderator_or_host(self, user_id: str) -> bool:
+        """May this user moderate this room: the host or a current moderator."""
+        return user_id == self.host_user_id or user_id in self.moderator_ids
+
+    def require_moderator_or_host(self, user_id: str) -> None:
+        if not self.is_moderator_or_host(user_id):
+            raise errors.not_room_moderator()
+
+    def require_moderator_host_or_admin(self, user_id: str, is_admin: bool) -> None:
+        if not is_admin:
+            self.require_moderator_or_host(user_id)
+
+    # --- moderators ---
+
+    def add_moderator(self, user_id: str) -> bool:
+        """Name a moderator (the caller checked the host and the ban); False when they are
+        one already."""
+        self.require_not_ended()
+        if user_id == self.host_user_id:
+            raise errors.host_cannot_moderate()
+        if user_id in self.moderator_ids:
+            return False
+        if len(self.moderator_ids) >= MAX_MODERATORS:
+            raise errors.moderator_limit_reached(MAX_MODERATORS)
+        self.moderator_ids.append(user_id)
+        self._changed(ChangeKind.UPDATED)
+        return True
+
+    def remove_moderator(self, user_id: str) -> bool:
+        """Withdraw a moderator; False when they were not one (nothing changes)."""
+        self.require_not_ended()
+        if user_id == self.host_user_id:
+            raise errors.host_cannot_moderate()
+        if user_id not in self.moderator_ids:
+            return False
+        self.moderator_ids.remove(user_id)
+        self._changed(ChangeKind.UPDATED)
+        return True
 
     # --- the status machine ---
 
@@ -290,6 +332,10 @@ class Room:
         if user_id == self.host_user_id:
             raise errors.host_cannot_be_banned()
         self.take_off_stage(user_id, now)
+        if user_id in self.moderator_ids:
+            # A moderator who is banned stops being one.
+            self.moderator_ids.remove(user_id)
+            self._changed(ChangeKind.UPDATED)
         self.events.append(UserBanned(self.room_id, user_id, now, room_open=not self.ended))
         self._changed(ChangeKind.BANS_CHANGED)
 
@@ -361,6 +407,7 @@ class RoomView:
     recorded_time: datetime | None
     deleted: bool
     delete_time: datetime | None
+    moderator_user_ids: tuple[str, ...] = ()
 
     @property
     def live_channel_id(self) -> str:
@@ -382,6 +429,9 @@ class RoomView:
 
     def role_of(self, user_id: str) -> Role | None:
         return next((p.role for p in self.participants if p.user_id == user_id), None)
+
+    def is_moderator_or_host(self, user_id: str) -> bool:
+        return user_id == self.host_user_id or user_id in self.moderator_user_ids
 
 
 @dataclass(frozen=True)

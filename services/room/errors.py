@@ -12,6 +12,7 @@ from services.common.errors import (
 ROOM_NOT_FOUND = "ROOM_NOT_FOUND"
 ROOM_ENDED = "ROOM_ENDED"
 NOT_ROOM_HOST = "NOT_ROOM_HOST"
+NOT_ROOM_MODERATOR = "NOT_ROOM_MODERATOR"
 NOT_ON_STAGE = "NOT_ON_STAGE"
 USER_BANNED = "USER_BANNED"
 
@@ -36,6 +37,24 @@ def room_in_use(room_id: str) -> FailedPrecondition:
 
 def not_room_host() -> PermissionDenied:
     return PermissionDenied(NOT_ROOM_HOST, "only the room's host may do this")
+
+
+def not_room_moderator() -> PermissionDenied:
+    return PermissionDenied(
+        NOT_ROOM_MODERATOR, "only the room's host or one of its moderators may do this"
+    )
+
+
+def moderator_limit_reached(max_moderators: int) -> FailedPrecondition:
+    return FailedPrecondition(
+        "MODERATOR_LIMIT_REACHED",
+        f"a room has at most {max_moderators} moderators",
+        metadata={"max_moderators": str(max_moderators)},
+    )
+
+
+def host_cannot_moderate() -> InvalidArgument:
+    return InvalidArgument([("user_id", "the host moderates their room already")])
 
 
 def not_on_stage(user_id: str) -> FailedPrecondition:

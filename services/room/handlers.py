@@ -211,10 +211,10 @@ async def dismiss_room(room_id: str, reason: str, caller: Caller, uow: RoomUnitO
 async def remove_participant(
     room_id: str, user_id: str, caller: Caller, uow: RoomUnitOfWork
 ) -> RoomView:
-    host = caller.require_user()
+    by = caller.require_user()
     async with uow:
         room = await _locked(uow, room_id)
-        room.require_host(host)
+        room.require_moderator_or_host(by)
         room.require_not_ended()
         if not room.take_off_stage(user_id, utcnow()):
             raise errors.not_on_stage(user_id)
@@ -249,10 +249,11 @@ async def ban_user(
     now = utcnow()
     async with uow:
         room = await _locked(uow, room_id)
-        room.require_host_or_admin(by, caller.is_admin)
+        room.require_moderator_host_or_admin(by, caller.is_admin)
         room.ban(user_id, now)
         await uow.rooms.ban(room_id, user_id, reason, by, now, ban_expiry(now, duration))
         await uow.rooms.remove_participant(room_id, user_id)
+        await uow.rooms.remove_moderator(room_id, user_id)
         view = await _view(uow, room_id)
         await uow.commit()
         return view
@@ -262,7 +263,7 @@ async def unban_user(room_id: str, user_id: str, caller: Caller, uow: RoomUnitOf
     by = caller.require_user()
     async with uow:
         room = await _locked(uow, room_id)
-        room.require_host_or_admin(by, caller.is_admin)
+        room.require_moderator_host_or_admin(by, caller.is_admin)
         room.unban()
         await uow.rooms.unban(room_id, user_id)
         view = await _view(uow, room_id)
@@ -278,9 +279,44 @@ async def list_banned_users(
         room = await uow.rooms.get(room_id)
         if room is None:
             raise errors.room_not_found(room_id)
-        room.require_host_or_admin(user, caller.is_admin)
+        room.require_moderator_host_or_admin(user, caller.is_admin)
         rows = await uow.rooms.list_bans(room_id, utcnow(), page.after, page.limit)
     return Page.of(rows, page)
+
+
+async def add_moderator(
+    room_id: str, user_id: str, caller: Caller, uow: RoomUnitOfWork
+) -> RoomView:
+    """The host names a moderator: at most MAX_MODERATORS (counted under the room's lock), never
+    the host or a banned user; naming one twice changes nothing."""
+    host = caller.require_user()
+    now = utcnow()
+    async with uow:
+        room = await _locked(uow, room_id)
+        room.require_host(host)
+        room.require_not_ended()
+        if user_id in room.moderator_ids:
+            return await _view(uow, room_id)
+        if await uow.rooms.is_banned(room_id, user_id, now):
+            raise errors.user_banned(user_id)
+        if room.add_moderator(user_id):
+            await uow.rooms.add_moderator(room_id, user_id, host, now)
+        return await _saved(uow, room, now)
+
+
+async def remove_moderator(
+    room_id: str, user_id: str, caller: Caller, uow: RoomUnitOfWork
+) -> RoomView:
+    """The host withdraws a moderator; one who is not a moderator changes nothing."""
+    host = caller.require_user()
+    now = utcnow()
+    async with uow:
+        room = await _locked(uow, room_id)
+        room.require_host(host)
+        if not room.remove_moderator(user_id):
+            return await _view(uow, room_id)
+        await uow.rooms.remove_moderator(room_id, user_id)
+        return await _saved(uow, room, now)
 
 
 async def add_co_host(room_id: str, user_id: str, invitation_id: str, uow: RoomUnitOfWork) -> Room:

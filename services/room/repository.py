@@ -57,7 +57,9 @@ _VIEW_COLUMNS = """
         SELECT jsonb_agg(jsonb_build_object(
                    'egress_id', pb.egress_id, 'url', pb.url, 'thumbnail_url', pb.thumbnail_url,
                    'duration_ms', pb.duration_ms) ORDER BY pb.create_time, pb.egress_id)
-        FROM room.playbacks pb WHERE pb.room_id = r.room_id), '[]') AS playbacks
+        FROM room.playbacks pb WHERE pb.room_id = r.room_id), '[]') AS playbacks,
+    ARRAY(SELECT m.user_id FROM room.moderators m WHERE m.room_id = r.room_id
+          ORDER BY m.add_time, m.user_id) AS moderator_user_ids
 """
 
 
@@ -71,7 +73,7 @@ def _time(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def _room(row: asyncpg.Record, co_host_ids: list[str]) -> Room:
+def _room(row: asyncpg.Record, co_host_ids: list[str], moderator_ids: list[str]) -> Room:
     return Room(
         room_id=row["room_id"],
         host_user_id=row["host_user_id"],
@@ -86,6 +88,7 @@ def _room(row: asyncpg.Record, co_host_ids: list[str]) -> Room:
         livekit_room_sid=row["livekit_room_sid"],
         recording_pending=row["recording_pending"],
         deleted=row["deleted"],
+        moderator_ids=moderator_ids,
     )
 
 
@@ -132,6 +135,7 @@ def _view(row: asyncpg.Record) -> RoomView:
         recorded_time=row["recorded_time"],
         deleted=row["deleted"],
         delete_time=row["delete_time"],
+        moderator_user_ids=tuple(row["moderator_user_ids"]),
     )
 
 
@@ -236,20 +240,28 @@ class RoomRepository:
         return rooms[0] if rooms else None
 
     async def _aggregates(self, rows: list[asyncpg.Record]) -> list[Room]:
-        """The rooms with their co-hosts, read in a statement of its own: after the lock, so
-        it sees the seats taken by whoever held the lock before."""
+        """The rooms with their co-hosts and moderators, read in a statement of its own: after
+        the lock, so it sees the seats taken by whoever held the lock before."""
         if not rows:
             return []
-        seated = await self._conn.fetch(
-            """SELECT room_id, user_id FROM room.participants
-               WHERE room_id = ANY($1::text[]) AND role = 'co_host'
-               ORDER BY join_time, user_id""",
+        people = await self._conn.fetch(
+            """SELECT room_id, user_id, 'co_host' AS kind, join_time AS since
+               FROM room.participants WHERE room_id = ANY($1::text[]) AND role = 'co_host'
+               UNION ALL
+               SELECT room_id, user_id, 'moderator', add_time
+               FROM room.moderators WHERE room_id = ANY($1::text[])
+               ORDER BY since, user_id""",
             [row["room_id"] for row in rows],
         )
         co_hosts: dict[str, list[str]] = {row["room_id"]: [] for row in rows}
-        for seat in seated:
-            co_hosts[seat["room_id"]].append(seat["user_id"])
-        return [self._seen(_room(row, co_hosts[row["room_id"]])) for row in rows]
+        moderators: dict[str, list[str]] = {row["room_id"]: [] for row in rows}
+        for person in people:
+            found = co_hosts if person["kind"] == "co_host" else moderators
+            found[person["room_id"]].append(person["user_id"])
+        return [
+            self._seen(_room(row, co_hosts[row["room_id"]], moderators[row["room_id"]]))
+            for row in rows
+        ]
 
     async def exists(self, room_id: str) -> bool:
         return await self._conn.fetchval(
@@ -357,6 +369,23 @@ class RoomRepository:
             now,
         )
         await self.add_participant(room_id, user_id, Role.CO_HOST, now, invitation_id)
+
+    # --- moderators ---
+
+    async def add_moderator(self, room_id: str, user_id: str, by: str, now: datetime) -> None:
+        await self._conn.execute(
+            """INSERT INTO room.moderators (room_id, user_id, added_by_user_id, add_time)
+               VALUES ($1, $2, $3, $4) ON CONFLICT (room_id, user_id) DO NOTHING""",
+            room_id,
+            user_id,
+            by,
+            now,
+        )
+
+    async def remove_moderator(self, room_id: str, user_id: str) -> None:
+        await self._conn.execute(
+            "DELETE FROM room.moderators WHERE room_id = $1 AND user_id = $2", room_id, user_id
+        )
 
     # --- bans ---
 

@@ -71,6 +71,7 @@ def room_to_proto(view: domain.RoomView) -> room_pb2.Room:
         recorded_time=to_timestamp(view.recorded_time),
         deleted=view.deleted,
         delete_time=to_timestamp(view.delete_time),
+        moderator_user_ids=view.moderator_user_ids,
         participants=[
             room_pb2.Participant(
                 user_id=p.user_id,
@@ -326,6 +327,20 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         )
         protos, token = self._pages.respond(bans, page, ban_to_proto)
         return room_service_pb2.ListBannedUsersResponse(bans=protos, next_page_token=token)
+
+    async def AddModerator(self, request, context):
+        require_ids(room_id=request.room_id, user_id=request.user_id)
+        view = await handlers.add_moderator(
+            request.room_id, request.user_id, current_caller.get(), self._uow()
+        )
+        return room_to_proto(view)
+
+    async def RemoveModerator(self, request, context):
+        require_ids(room_id=request.room_id, user_id=request.user_id)
+        view = await handlers.remove_moderator(
+            request.room_id, request.user_id, current_caller.get(), self._uow()
+        )
+        return room_to_proto(view)
 
     async def AddCoHost(self, request, context):
         require_ids(

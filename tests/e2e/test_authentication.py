@@ -42,8 +42,9 @@ def test_the_descriptor_lists_every_gateway_rpc():
     names = {m.name for m in METHODS}
     assert {"CreateLiveRoomPost", "GetRoomView", "ListLiveRoomPosts", "WhoAmI"} <= names
     assert {"CreateRoom", "CreateRoomPost", "CreateInvitation", "GetViewerData"} <= names
-    assert {"WatchRoom", "WatchMyInvitations"} <= names
-    assert len(names) == 35
+    assert {"WatchRoom", "WatchMyInvitations", "WatchRoomInvitations"} <= names
+    assert {"AddModerator", "RemoveModerator", "RequestStage", "ApproveStageRequest"} <= names
+    assert len(names) == 41
 
 
 @pytest.mark.parametrize("kind", sorted(TOKENS))

@@ -2,8 +2,10 @@
 gateway and the emulator only, finishing with a recorded room."""
 
 import asyncio
+import json
 import os
 import sys
+import uuid
 
 
 async def _costream(*args: str, env: dict[str, str]) -> tuple[int, str]:
@@ -49,3 +51,29 @@ async def test_costream_whoami_with_a_minted_token(e2e_stack):
     code, output = await _costream("whoami", "--json", env=env)
     assert code == 0, output
     assert '"user_id": "zoe"' in output and '"admin"' in output
+
+
+async def test_costream_names_a_moderator_who_approves_a_stage_request(e2e_stack):
+    env = _env(e2e_stack)
+    host, mod, viewer = (f"{n}-{uuid.uuid4().hex[:8]}" for n in ("host", "mod", "viewer"))
+    code, output = await _costream("--user", host, "--json", "rooms", "create", "Open mic",
+                                   env=env)  # fmt: skip
+    assert code == 0, output
+    room_id = json.loads(output)["room_id"]
+    code, output = await _costream("--user", host, "moderators", "add", room_id, mod, env=env)
+    assert code == 0, output
+    assert any(line.split() == ["moderators:", mod] for line in output.splitlines())
+    code, output = await _costream("--user", viewer, "--json", "stage", "request", room_id,
+                                   env=env)  # fmt: skip
+    assert code == 0, output
+    request_id = json.loads(output)["invitation_id"]
+    code, output = await _costream("--user", mod, "stage", "approve", request_id, env=env)
+    assert code == 0, output
+    assert "accepted" in output
+    assert any(line.split() == ["answered", "by:", mod] for line in output.splitlines())
+    code, output = await _costream("--user", mod, "moderators", "remove", room_id, mod, env=env)
+    assert code == 1
+    assert "PERMISSION_DENIED NOT_ROOM_HOST" in output
+    code, output = await _costream("--user", host, "stage", "decline", request_id, env=env)
+    assert code == 1
+    assert "FAILED_PRECONDITION INVITATION_NOT_PENDING" in output

@@ -28,8 +28,8 @@ OK = None
 
 @dataclass
 class Scene:
-    """A room with a host, a co-host, an invitee with a pending invitation, a banned user, an
-    outsider and an admin; the host has posted the room."""
+    """A room with a host, a co-host, a moderator, an invitee with a pending invitation, a
+    banned user, an outsider and an admin; the host has posted the room."""
 
     gateway: object
     room_id: str
@@ -41,6 +41,7 @@ class Scene:
     banned: str
     outsider: str
     admin: str
+    moderator: str
 
     def user(self, who: str) -> str:
         return getattr(self, who)
@@ -62,9 +63,13 @@ async def scene(gateway) -> Scene:
         inv.CreateInvitationRequest(room_id=room.room_id, user_id=invitee), **auth(host)
     )
     await gateway.BanUser(rs.BanUserRequest(room_id=room.room_id, user_id=banned), **auth(host))
+    moderator = unique("mod")
+    await gateway.AddModerator(
+        rs.AddModeratorRequest(room_id=room.room_id, user_id=moderator), **auth(host)
+    )
     return Scene(
         gateway, room.room_id, post.post_id, invitation.invitation_id,
-        host, co_host, invitee, banned, unique("out"), unique("admin"),
+        host, co_host, invitee, banned, unique("out"), unique("admin"), moderator,
     )  # fmt: skip
 
 
@@ -110,6 +115,7 @@ def token_identity(token: str) -> str:
 
 
 NOT_HOST = (DENIED, "NOT_ROOM_HOST")
+NOT_MODERATOR = (DENIED, "NOT_ROOM_MODERATOR")
 ADMIN_ONLY = (DENIED, "ADMIN_ONLY")
 NOT_AUTHOR = (DENIED, "NOT_POST_AUTHOR")
 NOT_INVITEE = (DENIED, "NOT_INVITEE")
@@ -162,8 +168,9 @@ async def test_list_rooms_any_user_include_deleted_admin_only(scene, who, includ
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
-)
+    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST),
+     ("moderator", NOT_HOST)],
+)  # fmt: skip
 async def test_update_room_host_or_admin(scene, who, outcome):
     request = rs.UpdateRoomRequest(
         room=room_pb2.Room(room_id=scene.room_id, title="renamed"),
@@ -178,8 +185,9 @@ async def test_update_room_host_or_admin(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
-)
+    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST),
+     ("moderator", NOT_HOST)],
+)  # fmt: skip
 async def test_delete_room_host_or_admin(scene, who, outcome):
     request = rs.DeleteRoomRequest(room_id=scene.room_id)
 
@@ -191,8 +199,9 @@ async def test_delete_room_host_or_admin(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST)],
-)
+    [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST),
+     ("moderator", NOT_HOST)],
+)  # fmt: skip
 async def test_stop_room_host_only(scene, who, outcome):
     request = rs.StopRoomRequest(room_id=scene.room_id)
 
@@ -204,7 +213,8 @@ async def test_stop_room_host_only(scene, who, outcome):
 
 
 @pytest.mark.parametrize(
-    ("who", "outcome"), [("admin", OK), ("host", ADMIN_ONLY), ("outsider", ADMIN_ONLY)]
+    ("who", "outcome"),
+    [("admin", OK), ("host", ADMIN_ONLY), ("outsider", ADMIN_ONLY), ("moderator", ADMIN_ONLY)],
 )
 async def test_dismiss_room_admin_only(scene, who, outcome):
     request = rs.DismissRoomRequest(room_id=scene.room_id, reason="spam")
@@ -217,9 +227,10 @@ async def test_dismiss_room_admin_only(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST)],
-)
-async def test_remove_participant_host_only(scene, who, outcome):
+    [("host", OK), ("moderator", OK), ("co_host", NOT_MODERATOR),
+     ("outsider", NOT_MODERATOR), ("admin", NOT_MODERATOR)],
+)  # fmt: skip
+async def test_remove_participant_host_or_moderator(scene, who, outcome):
     request = rs.RemoveParticipantRequest(room_id=scene.room_id, user_id=scene.co_host)
 
     async def removed(_) -> bool:
@@ -248,9 +259,10 @@ async def test_leave_room_co_host_only(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
-)
-async def test_ban_user_host_or_admin(scene, who, outcome):
+    [("host", OK), ("admin", OK), ("moderator", OK), ("co_host", NOT_MODERATOR),
+     ("outsider", NOT_MODERATOR)],
+)  # fmt: skip
+async def test_ban_user_host_moderator_or_admin(scene, who, outcome):
     troll = unique("troll")
     request = rs.BanUserRequest(room_id=scene.room_id, user_id=troll)
 
@@ -262,9 +274,10 @@ async def test_ban_user_host_or_admin(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
-)
-async def test_unban_user_host_or_admin(scene, who, outcome):
+    [("host", OK), ("admin", OK), ("moderator", OK), ("co_host", NOT_MODERATOR),
+     ("outsider", NOT_MODERATOR)],
+)  # fmt: skip
+async def test_unban_user_host_moderator_or_admin(scene, who, outcome):
     request = rs.UnbanUserRequest(room_id=scene.room_id, user_id=scene.banned)
 
     async def unbanned(_) -> bool:
@@ -275,9 +288,10 @@ async def test_unban_user_host_or_admin(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("admin", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
-)
-async def test_list_banned_users_host_or_admin(scene, who, outcome):
+    [("host", OK), ("admin", OK), ("moderator", OK), ("co_host", NOT_MODERATOR),
+     ("outsider", NOT_MODERATOR)],
+)  # fmt: skip
+async def test_list_banned_users_host_moderator_or_admin(scene, who, outcome):
     request = rs.ListBannedUsersRequest(room_id=scene.room_id)
 
     async def listed(reply) -> bool:
@@ -377,8 +391,9 @@ async def test_delete_post_author_or_admin(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST)],
-)
+    [("host", OK), ("co_host", NOT_HOST), ("outsider", NOT_HOST), ("admin", NOT_HOST),
+     ("moderator", NOT_HOST)],
+)  # fmt: skip
 async def test_create_invitation_room_host_only(scene, who, outcome):
     guest = unique("guest")
     request = inv.CreateInvitationRequest(room_id=scene.room_id, user_id=guest)
@@ -392,9 +407,10 @@ async def test_create_invitation_room_host_only(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("invitee", OK), ("co_host", NOT_INVITEE), ("outsider", NOT_INVITEE)],
-)
-async def test_get_invitation_inviter_or_invitee(scene, who, outcome):
+    [("host", OK), ("invitee", OK), ("moderator", OK), ("co_host", NOT_INVITEE),
+     ("outsider", NOT_INVITEE)],
+)  # fmt: skip
+async def test_get_invitation_inviter_invitee_or_moderator(scene, who, outcome):
     request = inv.GetInvitationRequest(invitation_id=scene.invitation_id)
 
     async def read(reply) -> bool:
@@ -405,9 +421,10 @@ async def test_get_invitation_inviter_or_invitee(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("co_host", NOT_HOST), ("invitee", NOT_HOST), ("outsider", NOT_HOST)],
-)
-async def test_list_room_invitations_room_host_only(scene, who, outcome):
+    [("host", OK), ("moderator", OK), ("co_host", NOT_MODERATOR), ("invitee", NOT_MODERATOR),
+     ("outsider", NOT_MODERATOR)],
+)  # fmt: skip
+async def test_list_room_invitations_room_host_or_moderator(scene, who, outcome):
     request = inv.ListRoomInvitationsRequest(room_id=scene.room_id)
 
     async def listed(reply) -> bool:
@@ -472,8 +489,9 @@ async def test_reject_invitation_invitee_only(scene, who, outcome):
 
 @pytest.mark.parametrize(
     ("who", "outcome"),
-    [("host", OK), ("invitee", NOT_HOST), ("co_host", NOT_HOST), ("outsider", NOT_HOST)],
-)
+    [("host", OK), ("invitee", NOT_HOST), ("co_host", NOT_HOST), ("outsider", NOT_HOST),
+     ("moderator", NOT_HOST)],
+)  # fmt: skip
 async def test_cancel_invitation_inviter_or_host(scene, who, outcome):
     request = inv.CancelInvitationRequest(invitation_id=scene.invitation_id)
 
@@ -551,6 +569,156 @@ async def test_get_viewer_data_any_user_not_banned(scene, who, outcome):
         return reply is not None and token_identity(reply.viewer_token) == scene.user(who)
 
     await check(scene.gateway.GetViewerData(request, **scene.opts(who)), outcome, credentials)
+
+
+# --- Moderators and stage requests ------------------------------------------------------------
+
+FAILED = grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def moderators(scene: Scene) -> list[str]:
+    return list((await room_of(scene)).moderator_user_ids)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("moderator", NOT_HOST), ("co_host", NOT_HOST), ("outsider", NOT_HOST),
+     ("admin", NOT_HOST), ("banned", NOT_HOST)],
+)  # fmt: skip
+async def test_add_moderator_host_only(scene, who, outcome):
+    named = unique("mod")
+    request = rs.AddModeratorRequest(room_id=scene.room_id, user_id=named)
+
+    async def added(_) -> bool:
+        return named in await moderators(scene)
+
+    await check(scene.gateway.AddModerator(request, **scene.opts(who)), outcome, added)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("moderator", NOT_HOST), ("co_host", NOT_HOST), ("outsider", NOT_HOST),
+     ("admin", NOT_HOST)],
+)  # fmt: skip
+async def test_remove_moderator_host_only(scene, who, outcome):
+    request = rs.RemoveModeratorRequest(room_id=scene.room_id, user_id=scene.moderator)
+
+    async def removed(_) -> bool:
+        return scene.moderator not in await moderators(scene)
+
+    await check(scene.gateway.RemoveModerator(request, **scene.opts(who)), outcome, removed)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [
+        ("outsider", OK),
+        ("moderator", OK),
+        ("banned", (DENIED, "USER_BANNED")),
+        ("co_host", (FAILED, "ALREADY_ON_STAGE")),
+        ("host", (FAILED, "ALREADY_ON_STAGE")),
+        ("invitee", (grpc.StatusCode.ALREADY_EXISTS, "INVITATION_PENDING")),
+    ],
+)
+async def test_request_stage_any_user_not_banned_not_on_stage_without_a_pending_one(
+    scene, who, outcome
+):
+    request = inv.RequestStageRequest(room_id=scene.room_id)
+
+    async def requested(_) -> bool:
+        reply = await scene.gateway.ListRoomInvitations(
+            inv.ListRoomInvitationsRequest(
+                room_id=scene.room_id, types=[invitation_pb2.INVITATION_TYPE_STAGE_REQUEST]
+            ),
+            **auth(scene.host),
+        )
+        return [i.user_id for i in reply.invitations] == [scene.user(who)]
+
+    await check(scene.gateway.RequestStage(request, **scene.opts(who)), outcome, requested)
+
+
+async def stage_request(scene: Scene) -> invitation_pb2.Invitation:
+    """The outsider asks to go on stage."""
+    return await scene.gateway.RequestStage(
+        inv.RequestStageRequest(room_id=scene.room_id), **auth(scene.outsider)
+    )
+
+
+ANSWERERS = [
+    ("host", OK), ("moderator", OK), ("outsider", NOT_MODERATOR), ("co_host", NOT_MODERATOR),
+    ("invitee", NOT_MODERATOR), ("banned", NOT_MODERATOR), ("admin", NOT_MODERATOR),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("who", "outcome"), ANSWERERS)
+async def test_approve_stage_request_host_or_moderator(scene, who, outcome):
+    request = await stage_request(scene)
+    call = scene.gateway.ApproveStageRequest(
+        inv.ApproveStageRequestRequest(invitation_id=request.invitation_id), **scene.opts(who)
+    )
+
+    async def seated(_) -> bool:
+        return scene.outsider in await on_stage(scene)
+
+    await check(call, outcome, seated)
+
+
+@pytest.mark.parametrize(("who", "outcome"), ANSWERERS)
+async def test_decline_stage_request_host_or_moderator(scene, who, outcome):
+    request = await stage_request(scene)
+    call = scene.gateway.DeclineStageRequest(
+        inv.DeclineStageRequestRequest(invitation_id=request.invitation_id), **scene.opts(who)
+    )
+
+    async def declined(_) -> bool:
+        got = await scene.gateway.GetInvitation(
+            inv.GetInvitationRequest(invitation_id=request.invitation_id), **auth(scene.outsider)
+        )
+        return got.status == invitation_pb2.INVITATION_STATUS_REJECTED
+
+    await check(call, outcome, declined)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("outsider", OK), ("host", OK), ("moderator", NOT_HOST), ("co_host", NOT_HOST),
+     ("invitee", NOT_HOST)],
+)  # fmt: skip
+async def test_cancel_stage_request_requester_or_host(scene, who, outcome):
+    request = await stage_request(scene)
+    call = scene.gateway.CancelInvitation(
+        inv.CancelInvitationRequest(invitation_id=request.invitation_id), **scene.opts(who)
+    )
+
+    async def cancelled(_) -> bool:
+        got = await scene.gateway.GetInvitation(
+            inv.GetInvitationRequest(invitation_id=request.invitation_id), **auth(scene.outsider)
+        )
+        return got.status == invitation_pb2.INVITATION_STATUS_CANCELLED
+
+    await check(call, outcome, cancelled)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("moderator", OK), ("co_host", NOT_MODERATOR), ("outsider", NOT_MODERATOR),
+     ("banned", NOT_MODERATOR), ("admin", NOT_MODERATOR)],
+)  # fmt: skip
+async def test_watch_room_invitations_host_or_moderator(scene, who, outcome):
+    call = scene.gateway.WatchRoomInvitations(
+        inv.WatchRoomInvitationsRequest(room_id=scene.room_id), **scene.opts(who)
+    )
+    try:
+        if outcome is not OK:
+            await expect_error(call.read(), *outcome)
+            return
+        await call.initial_metadata()  # subscribed
+        request = await stage_request(scene)
+        event = await asyncio.wait_for(call.read(), timeout=5)
+        assert event.kind == invitation_pb2.INVITATION_EVENT_KIND_CREATED
+        assert event.invitation.invitation_id == request.invitation_id
+    finally:
+        call.cancel()
 
 
 # --- Gateway aggregates ------------------------------------------------------------------------

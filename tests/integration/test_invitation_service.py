@@ -240,7 +240,7 @@ async def test_only_the_parties_act_on_an_invitation(stubs):
             metadata=user_metadata(guest),
         ),
         denied,
-        "NOT_ROOM_HOST",
+        "NOT_ROOM_MODERATOR",
     )
     assert (await stubs.get(guest, invitation_id)).status == PENDING
     await refused(

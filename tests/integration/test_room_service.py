@@ -739,7 +739,7 @@ async def test_host_removes_co_host_who_is_taken_off_livekit(stub, db):
     assert await outbox(db, room.room_id) == [("livekit.remove_participant", guest)]
 
 
-async def test_remove_participant_is_for_the_host_only(stub):
+async def test_remove_participant_is_for_the_host_or_a_moderator_only(stub):
     host, guest = unique("host"), unique("guest")
     room = await create(stub, host, co_host_user_ids=[guest])
     for metadata in (user_metadata(unique("stranger")), user_metadata(guest)):
@@ -750,7 +750,7 @@ async def test_remove_participant_is_for_the_host_only(stub):
             )
         )
         assert error.code() == grpc.StatusCode.PERMISSION_DENIED
-        assert reason_of(error) == "NOT_ROOM_HOST"
+        assert reason_of(error) == "NOT_ROOM_MODERATOR"
     assert co_hosts(await get(stub, room.room_id)) == [guest]
 
 
@@ -866,7 +866,7 @@ async def test_banned_viewer_is_disconnected_from_livekit(stub, db):
     ]
 
 
-async def test_ban_unban_and_list_are_for_host_or_admin(stub):
+async def test_ban_unban_and_list_are_for_host_moderator_or_admin(stub):
     host, target = unique("host"), unique("target")
     room = await create(stub, host)
     stranger = user_metadata(unique("stranger"))
@@ -880,7 +880,7 @@ async def test_ban_unban_and_list_are_for_host_or_admin(stub):
     ):
         error = await failure(call)
         assert error.code() == grpc.StatusCode.PERMISSION_DENIED
-        assert reason_of(error) == "NOT_ROOM_HOST"
+        assert reason_of(error) == "NOT_ROOM_MODERATOR"
     await ban(stub, room.room_id, target, admin())
     assert await banned(stub, room.room_id, admin()) == [target]
     await stub.UnbanUser(

@@ -16,7 +16,8 @@ RPCS = {
     "costream.room.v1.RoomService": [
         "CreateRoom", "GetRoom", "BatchGetRooms", "ListRooms", "UpdateRoom", "DeleteRoom",
         "StopRoom", "DismissRoom", "RemoveParticipant", "LeaveRoom", "BanUser", "UnbanUser",
-        "ListBannedUsers", "AddCoHost", "ApplyLiveKitEvent", "WatchRoom",
+        "ListBannedUsers", "AddCoHost", "ApplyLiveKitEvent", "WatchRoom", "AddModerator",
+        "RemoveModerator",
     ],
     "costream.post.v1.PostService": [
         "CreateRoomPost", "GetPost", "ListPosts", "ListPostsByRoom", "UpdatePost", "DeletePost",
@@ -24,7 +25,8 @@ RPCS = {
     "costream.invitation.v1.InvitationService": [
         "CreateInvitation", "GetInvitation", "ListRoomInvitations", "ListMyInvitations",
         "GetMyRoomInvitation", "AcceptInvitation", "RejectInvitation", "CancelInvitation",
-        "WatchMyInvitations",
+        "WatchMyInvitations", "RequestStage", "ApproveStageRequest", "DeclineStageRequest",
+        "WatchRoomInvitations",
     ],
     "costream.broadcast.v1.BroadcastService": ["GetBroadcastData", "GetViewerData"],
     "costream.gateway.v1.GatewayService": [
@@ -41,7 +43,7 @@ FIELDS = {
         "live_chat_enabled", "live_channel_id", "parent_room_id", "seat_template",
         "max_co_hosts", "participants", "host_user_id", "stats", "end_reason",
         "recorded_playbacks", "create_time", "update_time", "live_time", "end_time",
-        "recorded_time", "deleted",
+        "recorded_time", "deleted", "moderator_user_ids",
     ],
     "costream.room.v1.Participant": ["user_id", "role", "join_time", "connected"],
     "costream.room.v1.RoomStats": ["viewer_count", "publisher_count", "peak_viewer_count"],
@@ -72,6 +74,9 @@ FIELDS = {
     "costream.room.v1.AddCoHostRequest": ["room_id", "user_id", "invitation_id"],
     "costream.room.v1.ApplyLiveKitEventResponse": ["applied"],
     "costream.room.v1.WatchRoomRequest": ["room_id"],
+    "costream.room.v1.AddModeratorRequest": ["room_id", "user_id"],
+    "costream.room.v1.RemoveModeratorRequest": ["room_id", "user_id"],
+    "costream.room.v1.RoomAccess": ["room", "role", "banned"],
     "costream.post.v1.Post": [
         "post_id", "data_type", "room_id", "text", "title", "target_type", "target_id",
         "metadata", "mention_user_ids", "hashtags", "creator_id", "create_time", "update_time",
@@ -92,13 +97,13 @@ FIELDS = {
     "costream.post.v1.DeletePostRequest": ["post_id"],
     "costream.invitation.v1.Invitation": [
         "invitation_id", "type", "room_id", "user_id", "inviter_user_id", "status",
-        "create_time", "respond_time", "expire_time",
+        "create_time", "respond_time", "expire_time", "responder_user_id",
     ],
     "costream.invitation.v1.InvitationEvent": ["invitation", "kind"],
     "costream.invitation.v1.CreateInvitationRequest": ["room_id", "user_id", "request_id"],
     "costream.invitation.v1.GetInvitationRequest": ["invitation_id"],
     "costream.invitation.v1.ListRoomInvitationsRequest": [
-        "room_id", "statuses", "page_size", "page_token",
+        "room_id", "statuses", "types", "page_size", "page_token",
     ],
     "costream.invitation.v1.ListRoomInvitationsResponse": ["invitations", "next_page_token"],
     "costream.invitation.v1.ListMyInvitationsRequest": ["statuses", "page_size", "page_token"],
@@ -107,6 +112,10 @@ FIELDS = {
     "costream.invitation.v1.AcceptInvitationRequest": ["invitation_id"],
     "costream.invitation.v1.RejectInvitationRequest": ["invitation_id"],
     "costream.invitation.v1.CancelInvitationRequest": ["invitation_id"],
+    "costream.invitation.v1.RequestStageRequest": ["room_id", "request_id"],
+    "costream.invitation.v1.ApproveStageRequestRequest": ["invitation_id"],
+    "costream.invitation.v1.DeclineStageRequestRequest": ["invitation_id"],
+    "costream.invitation.v1.WatchRoomInvitationsRequest": ["room_id"],
     "costream.broadcast.v1.GetBroadcastDataRequest": ["room_id"],
     "costream.broadcast.v1.BroadcastData": ["co_hosts"],
     "costream.broadcast.v1.CoHostsBroadcastData": ["co_host_token", "co_host_url", "expire_time"],
@@ -140,7 +149,9 @@ ENUMS = {
     ],
     "costream.post.v1.PostDataType": ["POST_DATA_TYPE_ROOM"],
     "costream.post.v1.TargetType": ["TARGET_TYPE_USER", "TARGET_TYPE_COMMUNITY"],
-    "costream.invitation.v1.InvitationType": ["INVITATION_TYPE_LIVESTREAM_CO_HOST"],
+    "costream.invitation.v1.InvitationType": [
+        "INVITATION_TYPE_LIVESTREAM_CO_HOST", "INVITATION_TYPE_STAGE_REQUEST",
+    ],
     "costream.invitation.v1.InvitationStatus": [
         "INVITATION_STATUS_PENDING", "INVITATION_STATUS_ACCEPTED", "INVITATION_STATUS_REJECTED",
         "INVITATION_STATUS_CANCELLED", "INVITATION_STATUS_EXPIRED",

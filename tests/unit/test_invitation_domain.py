@@ -48,12 +48,13 @@ def moves(inv: Invitation):
 def test_pending_resolves_once_and_records_when(target):
     inv = invitation()
     later = NOW + timedelta(minutes=1)
-    moves(inv)[target](later)
+    moves(inv)[target](later, "guest")
     assert inv.status is target
     assert inv.respond_time == later
+    assert inv.responder_user_id == "guest"
     for again in moves(inv).values():
         with pytest.raises(FailedPrecondition) as e:
-            again(later)
+            again(later, "host")
         assert e.value.reason == "INVITATION_NOT_PENDING"
 
 
@@ -62,7 +63,7 @@ def test_pending_resolves_once_and_records_when(target):
 def test_every_move_out_of_a_resolved_invitation_is_refused(source, move):
     inv = invitation(source)
     with pytest.raises(FailedPrecondition) as e:
-        getattr(inv, move)(NOW + 2 * TTL)
+        getattr(inv, move)(NOW + 2 * TTL, "guest")
     assert e.value.reason == "INVITATION_NOT_PENDING"
     assert inv.status is source
     assert inv.respond_time is None
@@ -94,7 +95,7 @@ def test_a_resolved_invitation_reads_as_resolved_after_its_deadline(source):
 def test_an_expired_but_unswept_invitation_cannot_be_resolved(move):
     inv = invitation()
     with pytest.raises(FailedPrecondition) as e:
-        getattr(inv, move)(inv.expire_time)
+        getattr(inv, move)(inv.expire_time, "guest")
     assert e.value.reason == "INVITATION_NOT_PENDING"
     assert e.value.metadata["status"] == "expired"
     assert inv.status is InvitationStatus.PENDING
@@ -126,7 +127,7 @@ def test_statuses_kinds_and_types_are_spelled_as_stored_and_notified():
         "pending", "accepted", "rejected", "cancelled", "expired",
     ]  # fmt: skip
     assert [k.value for k in ChangeKind] == ["created", "status_changed"]
-    assert [t.value for t in InvitationType] == ["livestream_co_host"]
+    assert [t.value for t in InvitationType] == ["livestream_co_host", "stage_request"]
 
 
 def test_a_new_invitation_is_pending_expires_after_the_ttl_and_records_its_creation():
@@ -159,7 +160,7 @@ def test_a_new_invitation_is_pending_a_microsecond_before_its_ttl_and_expired_at
 )
 def test_resolving_records_one_status_change_with_the_invitation(target):
     inv = invitation()
-    moves(inv)[target](NOW)
+    moves(inv)[target](NOW, "guest")
     assert inv.events == [InvitationChanged(inv, ChangeKind.STATUS_CHANGED)]
     assert inv.events[0].invitation is inv
 
@@ -167,7 +168,7 @@ def test_resolving_records_one_status_change_with_the_invitation(target):
 def test_a_resolved_invitation_says_which_and_what_it_is_when_moved_again():
     inv = invitation(InvitationStatus.REJECTED)
     with pytest.raises(FailedPrecondition) as e:
-        inv.accept(NOW)
+        inv.accept(NOW, "guest")
     assert e.value.metadata == {"invitation_id": "i1", "status": "rejected"}
     assert inv.events == []
 

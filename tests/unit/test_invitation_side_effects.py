@@ -47,6 +47,7 @@ def test_a_new_invitation_is_one_created_notice_on_invitation_events():
             "create_time": "2025-01-01T12:00:00.123456+00:00",
             "expire_time": "2025-01-01T12:10:00.123456+00:00",
             "respond_time": None,
+            "responder_user_id": "",
         },
     }
 
@@ -54,7 +55,7 @@ def test_a_new_invitation_is_one_created_notice_on_invitation_events():
 def test_a_resolved_invitation_is_a_status_changed_notice_with_its_respond_time():
     invitation = created()
     invitation.events.clear()
-    invitation.accept(NOW + timedelta(seconds=5))
+    invitation.accept(NOW + timedelta(seconds=5), "guest")
     (notification,) = side_effects(invitation.events).notifications
     notice = json.loads(notification.payload)
     assert notice["kind"] == "status_changed"
@@ -65,7 +66,7 @@ def test_a_resolved_invitation_is_a_status_changed_notice_with_its_respond_time(
 def test_each_changed_invitation_is_its_own_notice_in_order():
     first, second = created("i1"), created("i2")
     second.events.clear()
-    second.cancel(NOW)
+    second.cancel(NOW, "host")
     events = [*first.events, *second.events]
     notices = [read_notice(n.payload) for n in side_effects(events).notifications]
     assert [(kind, i.invitation_id, i.status) for kind, i in notices] == [

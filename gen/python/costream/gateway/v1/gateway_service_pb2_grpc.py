@@ -116,6 +116,16 @@ class GatewayServiceStub:
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.WatchRoomRequest.SerializeToString,
                 response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.RoomEvent.FromString,
                 _registered_method=True)
+        self.AddModerator = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/AddModerator',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.AddModeratorRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
+        self.RemoveModerator = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/RemoveModerator',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
         self.CreateRoomPost = channel.unary_unary(
                 '/costream.gateway.v1.GatewayService/CreateRoomPost',
                 request_serializer=costream_dot_post_dot_v1_dot_post__service__pb2.CreateRoomPostRequest.SerializeToString,
@@ -189,6 +199,26 @@ class GatewayServiceStub:
         self.WatchMyInvitations = channel.unary_stream(
                 '/costream.gateway.v1.GatewayService/WatchMyInvitations',
                 request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchMyInvitationsRequest.SerializeToString,
+                response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.FromString,
+                _registered_method=True)
+        self.RequestStage = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/RequestStage',
+                request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.RequestStageRequest.SerializeToString,
+                response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+                _registered_method=True)
+        self.ApproveStageRequest = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/ApproveStageRequest',
+                request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.ApproveStageRequestRequest.SerializeToString,
+                response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+                _registered_method=True)
+        self.DeclineStageRequest = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/DeclineStageRequest',
+                request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.DeclineStageRequestRequest.SerializeToString,
+                response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+                _registered_method=True)
+        self.WatchRoomInvitations = channel.unary_stream(
+                '/costream.gateway.v1.GatewayService/WatchRoomInvitations',
+                request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchRoomInvitationsRequest.SerializeToString,
                 response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.FromString,
                 _registered_method=True)
         self.GetBroadcastData = channel.unary_unary(
@@ -313,6 +343,18 @@ class GatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddModerator(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveModerator(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateRoomPost(self, request, context):
         """Posts.
         """
@@ -400,6 +442,30 @@ class GatewayServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchMyInvitations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestStage(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveStageRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclineStageRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchRoomInvitations(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -518,6 +584,16 @@ def add_GatewayServiceServicer_to_server(servicer, server):
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.WatchRoomRequest.FromString,
                     response_serializer=costream_dot_room_dot_v1_dot_room__pb2.RoomEvent.SerializeToString,
             ),
+            'AddModerator': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddModerator,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.AddModeratorRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
+            'RemoveModerator': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveModerator,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
             'CreateRoomPost': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateRoomPost,
                     request_deserializer=costream_dot_post_dot_v1_dot_post__service__pb2.CreateRoomPostRequest.FromString,
@@ -591,6 +667,26 @@ def add_GatewayServiceServicer_to_server(servicer, server):
             'WatchMyInvitations': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchMyInvitations,
                     request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchMyInvitationsRequest.FromString,
+                    response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.SerializeToString,
+            ),
+            'RequestStage': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestStage,
+                    request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.RequestStageRequest.FromString,
+                    response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.SerializeToString,
+            ),
+            'ApproveStageRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveStageRequest,
+                    request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.ApproveStageRequestRequest.FromString,
+                    response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.SerializeToString,
+            ),
+            'DeclineStageRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclineStageRequest,
+                    request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.DeclineStageRequestRequest.FromString,
+                    response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.SerializeToString,
+            ),
+            'WatchRoomInvitations': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRoomInvitations,
+                    request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchRoomInvitationsRequest.FromString,
                     response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.SerializeToString,
             ),
             'GetBroadcastData': grpc.unary_unary_rpc_method_handler(
@@ -1015,6 +1111,60 @@ class GatewayService:
             _registered_method=True)
 
     @staticmethod
+    def AddModerator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/AddModerator',
+            costream_dot_room_dot_v1_dot_room__service__pb2.AddModeratorRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveModerator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/RemoveModerator',
+            costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CreateRoomPost(request,
             target,
             options=(),
@@ -1408,6 +1558,114 @@ class GatewayService:
             target,
             '/costream.gateway.v1.GatewayService/WatchMyInvitations',
             costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchMyInvitationsRequest.SerializeToString,
+            costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestStage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/RequestStage',
+            costream_dot_invitation_dot_v1_dot_invitation__service__pb2.RequestStageRequest.SerializeToString,
+            costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveStageRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/ApproveStageRequest',
+            costream_dot_invitation_dot_v1_dot_invitation__service__pb2.ApproveStageRequestRequest.SerializeToString,
+            costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclineStageRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/DeclineStageRequest',
+            costream_dot_invitation_dot_v1_dot_invitation__service__pb2.DeclineStageRequestRequest.SerializeToString,
+            costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRoomInvitations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/WatchRoomInvitations',
+            costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchRoomInvitationsRequest.SerializeToString,
             costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.FromString,
             options,
             channel_credentials,

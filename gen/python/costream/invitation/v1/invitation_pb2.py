@@ -25,21 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'costream/invitation/v1/invitation.proto\x12\x16\x63ostream.invitation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x02\n\nInvitation\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x34\n\x04type\x18\x02 \x01(\x0e\x32&.costream.invitation.v1.InvitationType\x12\x0f\n\x07room_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x17\n\x0finviter_user_id\x18\x05 \x01(\t\x12\x38\n\x06status\x18\x06 \x01(\x0e\x32(.costream.invitation.v1.InvitationStatus\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0crespond_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x84\x01\n\x0fInvitationEvent\x12\x36\n\ninvitation\x18\x01 \x01(\x0b\x32\".costream.invitation.v1.Invitation\x12\x39\n\x04kind\x18\x02 \x01(\x0e\x32+.costream.invitation.v1.InvitationEventKind*Y\n\x0eInvitationType\x12\x1f\n\x1bINVITATION_TYPE_UNSPECIFIED\x10\x00\x12&\n\"INVITATION_TYPE_LIVESTREAM_CO_HOST\x10\x01*\xd4\x01\n\x10InvitationStatus\x12!\n\x1dINVITATION_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19INVITATION_STATUS_PENDING\x10\x01\x12\x1e\n\x1aINVITATION_STATUS_ACCEPTED\x10\x02\x12\x1e\n\x1aINVITATION_STATUS_REJECTED\x10\x03\x12\x1f\n\x1bINVITATION_STATUS_CANCELLED\x10\x04\x12\x1d\n\x19INVITATION_STATUS_EXPIRED\x10\x05*\xd0\x01\n\x13InvitationEventKind\x12%\n!INVITATION_EVENT_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dINVITATION_EVENT_KIND_CREATED\x10\x01\x12(\n$INVITATION_EVENT_KIND_STATUS_CHANGED\x10\x02\x12 \n\x1cINVITATION_EVENT_KIND_RESYNC\x10\x03\x12#\n\x1fINVITATION_EVENT_KIND_KEEPALIVE\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'costream/invitation/v1/invitation.proto\x12\x16\x63ostream.invitation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x02\n\nInvitation\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x34\n\x04type\x18\x02 \x01(\x0e\x32&.costream.invitation.v1.InvitationType\x12\x0f\n\x07room_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x17\n\x0finviter_user_id\x18\x05 \x01(\t\x12\x38\n\x06status\x18\x06 \x01(\x0e\x32(.costream.invitation.v1.InvitationStatus\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0crespond_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11responder_user_id\x18\n \x01(\t\"\x84\x01\n\x0fInvitationEvent\x12\x36\n\ninvitation\x18\x01 \x01(\x0b\x32\".costream.invitation.v1.Invitation\x12\x39\n\x04kind\x18\x02 \x01(\x0e\x32+.costream.invitation.v1.InvitationEventKind*|\n\x0eInvitationType\x12\x1f\n\x1bINVITATION_TYPE_UNSPECIFIED\x10\x00\x12&\n\"INVITATION_TYPE_LIVESTREAM_CO_HOST\x10\x01\x12!\n\x1dINVITATION_TYPE_STAGE_REQUEST\x10\x02*\xd4\x01\n\x10InvitationStatus\x12!\n\x1dINVITATION_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19INVITATION_STATUS_PENDING\x10\x01\x12\x1e\n\x1aINVITATION_STATUS_ACCEPTED\x10\x02\x12\x1e\n\x1aINVITATION_STATUS_REJECTED\x10\x03\x12\x1f\n\x1bINVITATION_STATUS_CANCELLED\x10\x04\x12\x1d\n\x19INVITATION_STATUS_EXPIRED\x10\x05*\xd0\x01\n\x13InvitationEventKind\x12%\n!INVITATION_EVENT_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dINVITATION_EVENT_KIND_CREATED\x10\x01\x12(\n$INVITATION_EVENT_KIND_STATUS_CHANGED\x10\x02\x12 \n\x1cINVITATION_EVENT_KIND_RESYNC\x10\x03\x12#\n\x1fINVITATION_EVENT_KIND_KEEPALIVE\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'costream.invitation.v1.invitation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INVITATIONTYPE']._serialized_start=592
-  _globals['_INVITATIONTYPE']._serialized_end=681
-  _globals['_INVITATIONSTATUS']._serialized_start=684
-  _globals['_INVITATIONSTATUS']._serialized_end=896
-  _globals['_INVITATIONEVENTKIND']._serialized_start=899
-  _globals['_INVITATIONEVENTKIND']._serialized_end=1107
+  _globals['_INVITATIONTYPE']._serialized_start=619
+  _globals['_INVITATIONTYPE']._serialized_end=743
+  _globals['_INVITATIONSTATUS']._serialized_start=746
+  _globals['_INVITATIONSTATUS']._serialized_end=958
+  _globals['_INVITATIONEVENTKIND']._serialized_start=961
+  _globals['_INVITATIONEVENTKIND']._serialized_end=1169
   _globals['_INVITATION']._serialized_start=101
-  _globals['_INVITATION']._serialized_end=455
-  _globals['_INVITATIONEVENT']._serialized_start=458
-  _globals['_INVITATIONEVENT']._serialized_end=590
+  _globals['_INVITATION']._serialized_end=482
+  _globals['_INVITATIONEVENT']._serialized_start=485
+  _globals['_INVITATIONEVENT']._serialized_end=617
 # @@protoc_insertion_point(module_scope)

@@ -13,6 +13,7 @@ class InvitationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     INVITATION_TYPE_UNSPECIFIED: _ClassVar[InvitationType]
     INVITATION_TYPE_LIVESTREAM_CO_HOST: _ClassVar[InvitationType]
+    INVITATION_TYPE_STAGE_REQUEST: _ClassVar[InvitationType]
 
 class InvitationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -32,6 +33,7 @@ class InvitationEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVITATION_EVENT_KIND_KEEPALIVE: _ClassVar[InvitationEventKind]
 INVITATION_TYPE_UNSPECIFIED: InvitationType
 INVITATION_TYPE_LIVESTREAM_CO_HOST: InvitationType
+INVITATION_TYPE_STAGE_REQUEST: InvitationType
 INVITATION_STATUS_UNSPECIFIED: InvitationStatus
 INVITATION_STATUS_PENDING: InvitationStatus
 INVITATION_STATUS_ACCEPTED: InvitationStatus
@@ -45,7 +47,7 @@ INVITATION_EVENT_KIND_RESYNC: InvitationEventKind
 INVITATION_EVENT_KIND_KEEPALIVE: InvitationEventKind
 
 class Invitation(_message.Message):
-    __slots__ = ("invitation_id", "type", "room_id", "user_id", "inviter_user_id", "status", "create_time", "respond_time", "expire_time")
+    __slots__ = ("invitation_id", "type", "room_id", "user_id", "inviter_user_id", "status", "create_time", "respond_time", "expire_time", "responder_user_id")
     INVITATION_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +57,7 @@ class Invitation(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     RESPOND_TIME_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESPONDER_USER_ID_FIELD_NUMBER: _ClassVar[int]
     invitation_id: str
     type: InvitationType
     room_id: str
@@ -64,7 +67,8 @@ class Invitation(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     respond_time: _timestamp_pb2.Timestamp
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, invitation_id: _Optional[str] = ..., type: _Optional[_Union[InvitationType, str]] = ..., room_id: _Optional[str] = ..., user_id: _Optional[str] = ..., inviter_user_id: _Optional[str] = ..., status: _Optional[_Union[InvitationStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., respond_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    responder_user_id: str
+    def __init__(self, invitation_id: _Optional[str] = ..., type: _Optional[_Union[InvitationType, str]] = ..., room_id: _Optional[str] = ..., user_id: _Optional[str] = ..., inviter_user_id: _Optional[str] = ..., status: _Optional[_Union[InvitationStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., respond_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., responder_user_id: _Optional[str] = ...) -> None: ...
 
 class InvitationEvent(_message.Message):
     __slots__ = ("invitation", "kind")

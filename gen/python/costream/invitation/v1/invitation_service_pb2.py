@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from costream.invitation.v1 import invitation_pb2 as costream_dot_invitation_dot_v1_dot_invitation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/costream/invitation/v1/invitation_service.proto\x12\x16\x63ostream.invitation.v1\x1a\'costream/invitation/v1/invitation.proto\"O\n\x17\x43reateInvitationRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"-\n\x14GetInvitationRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\"\x90\x01\n\x1aListRoomInvitationsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12:\n\x08statuses\x18\x02 \x03(\x0e\x32(.costream.invitation.v1.InvitationStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"o\n\x1bListRoomInvitationsResponse\x12\x37\n\x0binvitations\x18\x01 \x03(\x0b\x32\".costream.invitation.v1.Invitation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"}\n\x18ListMyInvitationsRequest\x12:\n\x08statuses\x18\x01 \x03(\x0e\x32(.costream.invitation.v1.InvitationStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"m\n\x19ListMyInvitationsResponse\x12\x37\n\x0binvitations\x18\x01 \x03(\x0b\x32\".costream.invitation.v1.Invitation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x1aGetMyRoomInvitationRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"0\n\x17\x41\x63\x63\x65ptInvitationRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\"0\n\x17RejectInvitationRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\"0\n\x17\x43\x61ncelInvitationRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\"\x1b\n\x19WatchMyInvitationsRequest\"@\n\x1c\x43\x61ncelRoomInvitationsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"8\n\x1d\x43\x61ncelRoomInvitationsResponse\x12\x17\n\x0f\x63\x61ncelled_count\x18\x01 \x01(\x05\x32\xfe\x08\n\x11InvitationService\x12g\n\x10\x43reateInvitation\x12/.costream.invitation.v1.CreateInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12\x61\n\rGetInvitation\x12,.costream.invitation.v1.GetInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12~\n\x13ListRoomInvitations\x12\x32.costream.invitation.v1.ListRoomInvitationsRequest\x1a\x33.costream.invitation.v1.ListRoomInvitationsResponse\x12x\n\x11ListMyInvitations\x12\x30.costream.invitation.v1.ListMyInvitationsRequest\x1a\x31.costream.invitation.v1.ListMyInvitationsResponse\x12m\n\x13GetMyRoomInvitation\x12\x32.costream.invitation.v1.GetMyRoomInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12g\n\x10\x41\x63\x63\x65ptInvitation\x12/.costream.invitation.v1.AcceptInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12g\n\x10RejectInvitation\x12/.costream.invitation.v1.RejectInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12g\n\x10\x43\x61ncelInvitation\x12/.costream.invitation.v1.CancelInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12r\n\x12WatchMyInvitations\x12\x31.costream.invitation.v1.WatchMyInvitationsRequest\x1a\'.costream.invitation.v1.InvitationEvent0\x01\x12\x84\x01\n\x15\x43\x61ncelRoomInvitations\x12\x34.costream.invitation.v1.CancelRoomInvitationsRequest\x1a\x35.costream.invitation.v1.CancelRoomInvitationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/costream/invitation/v1/invitation_service.proto\x12\x16\x63ostream.invitation.v1\x1a\'costream/invitation/v1/invitation.proto\"O\n\x17\x43reateInvitationRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"-\n\x14GetInvitationRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\"\xc7\x01\n\x1aListRoomInvitationsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12:\n\x08statuses\x18\x02 \x03(\x0e\x32(.costream.invitation.v1.InvitationStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x35\n\x05types\x18\x05 \x03(\x0e\x32&.costream.invitation.v1.InvitationType\"o\n\x1bListRoomInvitationsResponse\x12\x37\n\x0binvitations\x18\x01 \x03(\x0b\x32\".costream.invitation.v1.Invitation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"}\n\x18ListMyInvitationsRequest\x12:\n\x08statuses\x18\x01 \x03(\x0e\x32(.costream.invitation.v1.InvitationStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"m\n\x19ListMyInvitationsResponse\x12\x37\n\x0binvitations\x18\x01 \x03(\x0b\x32\".costream.invitation.v1.Invitation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x1aGetMyRoomInvitationRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"0\n\x17\x41\x63\x63\x65ptInvitationRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\"0\n\x17RejectInvitationRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\"0\n\x17\x43\x61ncelInvitationRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\"\x1b\n\x19WatchMyInvitationsRequest\":\n\x13RequestStageRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"3\n\x1a\x41pproveStageRequestRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\"3\n\x1a\x44\x65\x63lineStageRequestRequest\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\".\n\x1bWatchRoomInvitationsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"@\n\x1c\x43\x61ncelRoomInvitationsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"8\n\x1d\x43\x61ncelRoomInvitationsResponse\x12\x17\n\x0f\x63\x61ncelled_count\x18\x01 \x01(\x05\x32\xb5\x0c\n\x11InvitationService\x12g\n\x10\x43reateInvitation\x12/.costream.invitation.v1.CreateInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12\x61\n\rGetInvitation\x12,.costream.invitation.v1.GetInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12~\n\x13ListRoomInvitations\x12\x32.costream.invitation.v1.ListRoomInvitationsRequest\x1a\x33.costream.invitation.v1.ListRoomInvitationsResponse\x12x\n\x11ListMyInvitations\x12\x30.costream.invitation.v1.ListMyInvitationsRequest\x1a\x31.costream.invitation.v1.ListMyInvitationsResponse\x12m\n\x13GetMyRoomInvitation\x12\x32.costream.invitation.v1.GetMyRoomInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12g\n\x10\x41\x63\x63\x65ptInvitation\x12/.costream.invitation.v1.AcceptInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12g\n\x10RejectInvitation\x12/.costream.invitation.v1.RejectInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12g\n\x10\x43\x61ncelInvitation\x12/.costream.invitation.v1.CancelInvitationRequest\x1a\".costream.invitation.v1.Invitation\x12r\n\x12WatchMyInvitations\x12\x31.costream.invitation.v1.WatchMyInvitationsRequest\x1a\'.costream.invitation.v1.InvitationEvent0\x01\x12_\n\x0cRequestStage\x12+.costream.invitation.v1.RequestStageRequest\x1a\".costream.invitation.v1.Invitation\x12m\n\x13\x41pproveStageRequest\x12\x32.costream.invitation.v1.ApproveStageRequestRequest\x1a\".costream.invitation.v1.Invitation\x12m\n\x13\x44\x65\x63lineStageRequest\x12\x32.costream.invitation.v1.DeclineStageRequestRequest\x1a\".costream.invitation.v1.Invitation\x12v\n\x14WatchRoomInvitations\x12\x33.costream.invitation.v1.WatchRoomInvitationsRequest\x1a\'.costream.invitation.v1.InvitationEvent0\x01\x12\x84\x01\n\x15\x43\x61ncelRoomInvitations\x12\x34.costream.invitation.v1.CancelRoomInvitationsRequest\x1a\x35.costream.invitation.v1.CancelRoomInvitationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,27 +37,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETINVITATIONREQUEST']._serialized_start=197
   _globals['_GETINVITATIONREQUEST']._serialized_end=242
   _globals['_LISTROOMINVITATIONSREQUEST']._serialized_start=245
-  _globals['_LISTROOMINVITATIONSREQUEST']._serialized_end=389
-  _globals['_LISTROOMINVITATIONSRESPONSE']._serialized_start=391
-  _globals['_LISTROOMINVITATIONSRESPONSE']._serialized_end=502
-  _globals['_LISTMYINVITATIONSREQUEST']._serialized_start=504
-  _globals['_LISTMYINVITATIONSREQUEST']._serialized_end=629
-  _globals['_LISTMYINVITATIONSRESPONSE']._serialized_start=631
-  _globals['_LISTMYINVITATIONSRESPONSE']._serialized_end=740
-  _globals['_GETMYROOMINVITATIONREQUEST']._serialized_start=742
-  _globals['_GETMYROOMINVITATIONREQUEST']._serialized_end=787
-  _globals['_ACCEPTINVITATIONREQUEST']._serialized_start=789
-  _globals['_ACCEPTINVITATIONREQUEST']._serialized_end=837
-  _globals['_REJECTINVITATIONREQUEST']._serialized_start=839
-  _globals['_REJECTINVITATIONREQUEST']._serialized_end=887
-  _globals['_CANCELINVITATIONREQUEST']._serialized_start=889
-  _globals['_CANCELINVITATIONREQUEST']._serialized_end=937
-  _globals['_WATCHMYINVITATIONSREQUEST']._serialized_start=939
-  _globals['_WATCHMYINVITATIONSREQUEST']._serialized_end=966
-  _globals['_CANCELROOMINVITATIONSREQUEST']._serialized_start=968
-  _globals['_CANCELROOMINVITATIONSREQUEST']._serialized_end=1032
-  _globals['_CANCELROOMINVITATIONSRESPONSE']._serialized_start=1034
-  _globals['_CANCELROOMINVITATIONSRESPONSE']._serialized_end=1090
-  _globals['_INVITATIONSERVICE']._serialized_start=1093
-  _globals['_INVITATIONSERVICE']._serialized_end=2243
+  _globals['_LISTROOMINVITATIONSREQUEST']._serialized_end=444
+  _globals['_LISTROOMINVITATIONSRESPONSE']._serialized_start=446
+  _globals['_LISTROOMINVITATIONSRESPONSE']._serialized_end=557
+  _globals['_LISTMYINVITATIONSREQUEST']._serialized_start=559
+  _globals['_LISTMYINVITATIONSREQUEST']._serialized_end=684
+  _globals['_LISTMYINVITATIONSRESPONSE']._serialized_start=686
+  _globals['_LISTMYINVITATIONSRESPONSE']._serialized_end=795
+  _globals['_GETMYROOMINVITATIONREQUEST']._serialized_start=797
+  _globals['_GETMYROOMINVITATIONREQUEST']._serialized_end=842
+  _globals['_ACCEPTINVITATIONREQUEST']._serialized_start=844
+  _globals['_ACCEPTINVITATIONREQUEST']._serialized_end=892
+  _globals['_REJECTINVITATIONREQUEST']._serialized_start=894
+  _globals['_REJECTINVITATIONREQUEST']._serialized_end=942
+  _globals['_CANCELINVITATIONREQUEST']._serialized_start=944
+  _globals['_CANCELINVITATIONREQUEST']._serialized_end=992
+  _globals['_WATCHMYINVITATIONSREQUEST']._serialized_start=994
+  _globals['_WATCHMYINVITATIONSREQUEST']._serialized_end=1021
+  _globals['_REQUESTSTAGEREQUEST']._serialized_start=1023
+  _globals['_REQUESTSTAGEREQUEST']._serialized_end=1081
+  _globals['_APPROVESTAGEREQUESTREQUEST']._serialized_start=1083
+  _globals['_APPROVESTAGEREQUESTREQUEST']._serialized_end=1134
+  _globals['_DECLINESTAGEREQUESTREQUEST']._serialized_start=1136
+  _globals['_DECLINESTAGEREQUESTREQUEST']._serialized_end=1187
+  _globals['_WATCHROOMINVITATIONSREQUEST']._serialized_start=1189
+  _globals['_WATCHROOMINVITATIONSREQUEST']._serialized_end=1235
+  _globals['_CANCELROOMINVITATIONSREQUEST']._serialized_start=1237
+  _globals['_CANCELROOMINVITATIONSREQUEST']._serialized_end=1301
+  _globals['_CANCELROOMINVITATIONSRESPONSE']._serialized_start=1303
+  _globals['_CANCELROOMINVITATIONSRESPONSE']._serialized_end=1359
+  _globals['_INVITATIONSERVICE']._serialized_start=1362
+  _globals['_INVITATIONSERVICE']._serialized_end=2951
 # @@protoc_insertion_point(module_scope)

@@ -24,16 +24,18 @@ class GetInvitationRequest(_message.Message):
     def __init__(self, invitation_id: _Optional[str] = ...) -> None: ...
 
 class ListRoomInvitationsRequest(_message.Message):
-    __slots__ = ("room_id", "statuses", "page_size", "page_token")
+    __slots__ = ("room_id", "statuses", "page_size", "page_token", "types")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     statuses: _containers.RepeatedScalarFieldContainer[_invitation_pb2.InvitationStatus]
     page_size: int
     page_token: str
-    def __init__(self, room_id: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[_invitation_pb2.InvitationStatus, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    types: _containers.RepeatedScalarFieldContainer[_invitation_pb2.InvitationType]
+    def __init__(self, room_id: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[_invitation_pb2.InvitationStatus, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., types: _Optional[_Iterable[_Union[_invitation_pb2.InvitationType, str]]] = ...) -> None: ...
 
 class ListRoomInvitationsResponse(_message.Message):
     __slots__ = ("invitations", "next_page_token")
@@ -88,6 +90,32 @@ class CancelInvitationRequest(_message.Message):
 class WatchMyInvitationsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class RequestStageRequest(_message.Message):
+    __slots__ = ("room_id", "request_id")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    request_id: str
+    def __init__(self, room_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ApproveStageRequestRequest(_message.Message):
+    __slots__ = ("invitation_id",)
+    INVITATION_ID_FIELD_NUMBER: _ClassVar[int]
+    invitation_id: str
+    def __init__(self, invitation_id: _Optional[str] = ...) -> None: ...
+
+class DeclineStageRequestRequest(_message.Message):
+    __slots__ = ("invitation_id",)
+    INVITATION_ID_FIELD_NUMBER: _ClassVar[int]
+    invitation_id: str
+    def __init__(self, invitation_id: _Optional[str] = ...) -> None: ...
+
+class WatchRoomInvitationsRequest(_message.Message):
+    __slots__ = ("room_id",)
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    def __init__(self, room_id: _Optional[str] = ...) -> None: ...
 
 class CancelRoomInvitationsRequest(_message.Message):
     __slots__ = ("room_id", "user_id")

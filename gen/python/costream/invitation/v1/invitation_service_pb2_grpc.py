@@ -27,7 +27,7 @@ if _version_not_supported:
 
 
 class InvitationServiceStub:
-    """Co-host invitations and their state machine.
+    """Co-host invitations, stage requests and their state machine.
     """
 
     def __init__(self, channel):
@@ -81,6 +81,26 @@ class InvitationServiceStub:
                 request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchMyInvitationsRequest.SerializeToString,
                 response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.FromString,
                 _registered_method=True)
+        self.RequestStage = channel.unary_unary(
+                '/costream.invitation.v1.InvitationService/RequestStage',
+                request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.RequestStageRequest.SerializeToString,
+                response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+                _registered_method=True)
+        self.ApproveStageRequest = channel.unary_unary(
+                '/costream.invitation.v1.InvitationService/ApproveStageRequest',
+                request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.ApproveStageRequestRequest.SerializeToString,
+                response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+                _registered_method=True)
+        self.DeclineStageRequest = channel.unary_unary(
+                '/costream.invitation.v1.InvitationService/DeclineStageRequest',
+                request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.DeclineStageRequestRequest.SerializeToString,
+                response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+                _registered_method=True)
+        self.WatchRoomInvitations = channel.unary_stream(
+                '/costream.invitation.v1.InvitationService/WatchRoomInvitations',
+                request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchRoomInvitationsRequest.SerializeToString,
+                response_deserializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.FromString,
+                _registered_method=True)
         self.CancelRoomInvitations = channel.unary_unary(
                 '/costream.invitation.v1.InvitationService/CancelRoomInvitations',
                 request_serializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.CancelRoomInvitationsRequest.SerializeToString,
@@ -89,7 +109,7 @@ class InvitationServiceStub:
 
 
 class InvitationServiceServicer:
-    """Co-host invitations and their state machine.
+    """Co-host invitations, stage requests and their state machine.
     """
 
     def CreateInvitation(self, request, context):
@@ -142,6 +162,34 @@ class InvitationServiceServicer:
 
     def WatchMyInvitations(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestStage(self, request, context):
+        """Any user not banned and not on stage asks to go on stage of a room that has not ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveStageRequest(self, request, context):
+        """The host or a moderator seats the requester (the same atomic seat claim as
+        AcceptInvitation: SEAT_LIMIT_REACHED leaves the request pending).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclineStageRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchRoomInvitations(self, request, context):
+        """Every invitation and stage request of a room as it changes; the host and moderators.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -201,6 +249,26 @@ def add_InvitationServiceServicer_to_server(servicer, server):
                     request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchMyInvitationsRequest.FromString,
                     response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.SerializeToString,
             ),
+            'RequestStage': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestStage,
+                    request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.RequestStageRequest.FromString,
+                    response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.SerializeToString,
+            ),
+            'ApproveStageRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveStageRequest,
+                    request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.ApproveStageRequestRequest.FromString,
+                    response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.SerializeToString,
+            ),
+            'DeclineStageRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclineStageRequest,
+                    request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.DeclineStageRequestRequest.FromString,
+                    response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.SerializeToString,
+            ),
+            'WatchRoomInvitations': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRoomInvitations,
+                    request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchRoomInvitationsRequest.FromString,
+                    response_serializer=costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.SerializeToString,
+            ),
             'CancelRoomInvitations': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelRoomInvitations,
                     request_deserializer=costream_dot_invitation_dot_v1_dot_invitation__service__pb2.CancelRoomInvitationsRequest.FromString,
@@ -215,7 +283,7 @@ def add_InvitationServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class InvitationService:
-    """Co-host invitations and their state machine.
+    """Co-host invitations, stage requests and their state machine.
     """
 
     @staticmethod
@@ -450,6 +518,114 @@ class InvitationService:
             target,
             '/costream.invitation.v1.InvitationService/WatchMyInvitations',
             costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchMyInvitationsRequest.SerializeToString,
+            costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestStage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.invitation.v1.InvitationService/RequestStage',
+            costream_dot_invitation_dot_v1_dot_invitation__service__pb2.RequestStageRequest.SerializeToString,
+            costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveStageRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.invitation.v1.InvitationService/ApproveStageRequest',
+            costream_dot_invitation_dot_v1_dot_invitation__service__pb2.ApproveStageRequestRequest.SerializeToString,
+            costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclineStageRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.invitation.v1.InvitationService/DeclineStageRequest',
+            costream_dot_invitation_dot_v1_dot_invitation__service__pb2.DeclineStageRequestRequest.SerializeToString,
+            costream_dot_invitation_dot_v1_dot_invitation__pb2.Invitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRoomInvitations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/costream.invitation.v1.InvitationService/WatchRoomInvitations',
+            costream_dot_invitation_dot_v1_dot_invitation__service__pb2.WatchRoomInvitationsRequest.SerializeToString,
             costream_dot_invitation_dot_v1_dot_invitation__pb2.InvitationEvent.FromString,
             options,
             channel_credentials,

@@ -99,7 +99,7 @@ ROOM_EVENT_KIND_DELETED: RoomEventKind
 ROOM_EVENT_KIND_KEEPALIVE: RoomEventKind
 
 class Room(_message.Message):
-    __slots__ = ("room_id", "type", "status", "title", "description", "thumbnail_file_id", "metadata", "live_chat_enabled", "live_channel_id", "parent_room_id", "seat_template", "max_co_hosts", "participants", "host_user_id", "stats", "end_reason", "recorded_playbacks", "create_time", "update_time", "live_time", "end_time", "recorded_time", "deleted", "delete_time")
+    __slots__ = ("room_id", "type", "status", "title", "description", "thumbnail_file_id", "metadata", "live_chat_enabled", "live_channel_id", "parent_room_id", "seat_template", "max_co_hosts", "participants", "host_user_id", "stats", "end_reason", "recorded_playbacks", "create_time", "update_time", "live_time", "end_time", "recorded_time", "deleted", "delete_time", "moderator_user_ids")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -124,6 +124,7 @@ class Room(_message.Message):
     RECORDED_TIME_FIELD_NUMBER: _ClassVar[int]
     DELETED_FIELD_NUMBER: _ClassVar[int]
     DELETE_TIME_FIELD_NUMBER: _ClassVar[int]
+    MODERATOR_USER_IDS_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     type: RoomType
     status: RoomStatus
@@ -148,7 +149,8 @@ class Room(_message.Message):
     recorded_time: _timestamp_pb2.Timestamp
     deleted: bool
     delete_time: _timestamp_pb2.Timestamp
-    def __init__(self, room_id: _Optional[str] = ..., type: _Optional[_Union[RoomType, str]] = ..., status: _Optional[_Union[RoomStatus, str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., thumbnail_file_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., live_chat_enabled: _Optional[bool] = ..., live_channel_id: _Optional[str] = ..., parent_room_id: _Optional[str] = ..., seat_template: _Optional[_Union[SeatTemplate, str]] = ..., max_co_hosts: _Optional[int] = ..., participants: _Optional[_Iterable[_Union[Participant, _Mapping]]] = ..., host_user_id: _Optional[str] = ..., stats: _Optional[_Union[RoomStats, _Mapping]] = ..., end_reason: _Optional[_Union[EndReason, str]] = ..., recorded_playbacks: _Optional[_Iterable[_Union[RecordedPlayback, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., live_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted: _Optional[bool] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    moderator_user_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, room_id: _Optional[str] = ..., type: _Optional[_Union[RoomType, str]] = ..., status: _Optional[_Union[RoomStatus, str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., thumbnail_file_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., live_chat_enabled: _Optional[bool] = ..., live_channel_id: _Optional[str] = ..., parent_room_id: _Optional[str] = ..., seat_template: _Optional[_Union[SeatTemplate, str]] = ..., max_co_hosts: _Optional[int] = ..., participants: _Optional[_Iterable[_Union[Participant, _Mapping]]] = ..., host_user_id: _Optional[str] = ..., stats: _Optional[_Union[RoomStats, _Mapping]] = ..., end_reason: _Optional[_Union[EndReason, str]] = ..., recorded_playbacks: _Optional[_Iterable[_Union[RecordedPlayback, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., live_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted: _Optional[bool] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moderator_user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Participant(_message.Message):
     __slots__ = ("user_id", "role", "join_time", "connected")

@@ -173,6 +173,22 @@ class WatchRoomRequest(_message.Message):
     room_id: str
     def __init__(self, room_id: _Optional[str] = ...) -> None: ...
 
+class AddModeratorRequest(_message.Message):
+    __slots__ = ("room_id", "user_id")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    user_id: str
+    def __init__(self, room_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class RemoveModeratorRequest(_message.Message):
+    __slots__ = ("room_id", "user_id")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    user_id: str
+    def __init__(self, room_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
 class AddCoHostRequest(_message.Message):
     __slots__ = ("room_id", "user_id", "invitation_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]

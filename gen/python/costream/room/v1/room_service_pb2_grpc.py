@@ -107,6 +107,16 @@ class RoomServiceStub:
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.WatchRoomRequest.SerializeToString,
                 response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.RoomEvent.FromString,
                 _registered_method=True)
+        self.AddModerator = channel.unary_unary(
+                '/costream.room.v1.RoomService/AddModerator',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.AddModeratorRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
+        self.RemoveModerator = channel.unary_unary(
+                '/costream.room.v1.RoomService/RemoveModerator',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
         self.AddCoHost = channel.unary_unary(
                 '/costream.room.v1.RoomService/AddCoHost',
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.AddCoHostRequest.SerializeToString,
@@ -223,6 +233,20 @@ class RoomServiceServicer:
 
     def WatchRoom(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddModerator(self, request, context):
+        """The host names a moderator (at most 5, not the host); naming one again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveModerator(self, request, context):
+        """The host withdraws a moderator; withdrawing a user who is not one changes nothing.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -344,6 +368,16 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.WatchRoom,
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.WatchRoomRequest.FromString,
                     response_serializer=costream_dot_room_dot_v1_dot_room__pb2.RoomEvent.SerializeToString,
+            ),
+            'AddModerator': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddModerator,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.AddModeratorRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
+            'RemoveModerator': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveModerator,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
             ),
             'AddCoHost': grpc.unary_unary_rpc_method_handler(
                     servicer.AddCoHost,
@@ -755,6 +789,60 @@ class RoomService:
             '/costream.room.v1.RoomService/WatchRoom',
             costream_dot_room_dot_v1_dot_room__service__pb2.WatchRoomRequest.SerializeToString,
             costream_dot_room_dot_v1_dot_room__pb2.RoomEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddModerator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/AddModerator',
+            costream_dot_room_dot_v1_dot_room__service__pb2.AddModeratorRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveModerator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/RemoveModerator',
+            costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
             options,
             channel_credentials,
             insecure,
