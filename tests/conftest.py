@@ -199,8 +199,10 @@ async def gateway_service(
     room_service: RunningService,
     post_service: RunningService,
     invitation_service: RunningService,
+    broadcast_service: RunningService,
 ) -> AsyncIterator[RunningService]:
-    """The gateway in-process, in front of the in-process room, post and invitation services."""
+    """The gateway in-process, started after all its backends (a channel whose first call
+    finds no peer answers UNAVAILABLE at once until its reconnect backoff ends)."""
     from services.gateway.app import build
 
     service = await RunningService(build(make_settings("gateway"))).start()

@@ -12,7 +12,7 @@ from costream.invitation.v1 import invitation_service_pb2 as inv
 from costream.room.v1 import room_pb2
 from costream.room.v1 import room_service_pb2 as rs
 
-from tests.e2e.flow import auth, expect_error
+from tests.e2e.flow import auth, expect_error, wait_status
 from tests.support import unique, webhooks_applied
 
 PUBLISHER = {"can_subscribe": True, "can_publish": True, "can_publish_data": True}
@@ -41,6 +41,7 @@ async def live_room(gateway, emulator, host: str, co_host: str) -> str:
     )
     await gateway.GetBroadcastData(bs.GetBroadcastDataRequest(room_id=room.room_id), **auth(host))
     await emulator.join(room.room_id, host, permission=PUBLISHER)
+    await wait_status(gateway, room.room_id, room_pb2.ROOM_STATUS_LIVE, host)
     return room.room_id
 
 

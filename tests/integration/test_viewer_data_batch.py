@@ -41,9 +41,28 @@ async def broadcast(broadcast_service):
 
 
 @pytest.fixture(scope="module")
-async def gateway(gateway_service, broadcast_service):
+async def gateway(gateway_service, rooms):
     async with grpc.aio.insecure_channel(gateway_service.address) as channel:
-        yield gateway_service_pb2_grpc.GatewayServiceStub(channel)
+        stub = gateway_service_pb2_grpc.GatewayServiceStub(channel)
+        await gateway_reaches_broadcast(stub, rooms)
+        yield stub
+
+
+async def gateway_reaches_broadcast(gateway, rooms) -> None:
+    """Waits (10 s at most) until the gateway's channel to the broadcast service is up: one
+    that was ever refused backs off for up to 2 s, answering UNAVAILABLE meanwhile."""
+    room = await rooms.CreateRoom(rs.CreateRoomRequest(title="t"), metadata=user_metadata("h"))
+    for _ in range(100):
+        try:
+            await gateway.GetViewerData(
+                bs.GetViewerDataRequest(room_id=room.room_id), metadata=user_metadata("v")
+            )
+            return
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the gateway never reached the broadcast service")
 
 
 def token_of(user: str) -> str:
