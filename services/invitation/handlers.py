@@ -57,10 +57,10 @@ async def create_invitation(
 ) -> tuple[Invitation, bool]:
     """The invitation, and whether it was made by an earlier call with the same request_id.
 
-    The room is asked before the transaction opens (no connection is held during the peer
-    call); the room ending meanwhile is caught inside it: CancelRoomInvitations closes the
-    room here under the same per-room lock, so an invitation is never left pending in an
-    ended room."""
+    The room is asked before the transaction (refusals cost no connection) and again under
+    the room's advisory lock: a ban committed in between is seen then, and the room ending
+    or a later ban (CancelRoomInvitations, same lock) waits for this one and cancels it, so
+    an invitation is never left pending for a banned user or in an ended room."""
     inviter = caller.require_user()
     if cmd.request_id:
         async with uow.read():
@@ -77,6 +77,7 @@ async def create_invitation(
             # A pending invitation past its deadline must not hold the one-pending slot.
             _changed(uow, await uow.invitations.expire_stale(cmd.room_id, cmd.user_id, now))
             await uow.invitations.insert(invitation, cmd.request_id, now)
+            require_can_invite(await rooms.access(cmd.room_id, cmd.user_id), inviter, cmd.user_id)
             await uow.commit()
             return invitation, False
     except DuplicateKey:

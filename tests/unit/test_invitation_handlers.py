@@ -135,3 +135,74 @@ async def test_only_the_invitee_accepts():
         await handlers.accept_invitation("i1", Caller(user_id="host"), uow, rooms)
     assert e.value.reason == "NOT_INVITEE"
     assert rooms.claims == {}
+
+
+class NewInvitations:
+    """The create path's queries: nothing pending, nothing to replay."""
+
+    def __init__(self) -> None:
+        self.inserted: list[Invitation] = []
+
+    async def find_by_request(self, *_) -> None:
+        return None
+
+    find_stage_request = find_by_request
+
+    async def lock_room(self, room_id: str) -> bool:
+        return False  # the room is not closed
+
+    async def expire_stale(self, *_) -> list[Invitation]:
+        return []
+
+    async def insert(self, invitation: Invitation, *_) -> None:
+        self.inserted.append(invitation)
+
+
+class CreatingUnitOfWork:
+    """What is inserted is kept only when the transaction commits."""
+
+    def __init__(self) -> None:
+        self.invitations = NewInvitations()
+        self.committed: list[Invitation] = []
+
+    def read(self):
+        return self
+
+    def record(self, *_) -> None:
+        pass
+
+    async def __aenter__(self):
+        self.invitations.inserted = []
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        pass
+
+    async def commit(self) -> None:
+        self.committed += self.invitations.inserted
+
+
+class BannedMeanwhile:
+    """The user is banned between the first access check and the one under the lock."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def access(self, room_id: str, user_id: str) -> RoomAccess:
+        self.asked += 1
+        return RoomAccess(room_id, "host", banned=self.asked > 1, user_id=user_id)
+
+
+@pytest.mark.parametrize("kind", ["invitation", "stage request"])
+async def test_a_ban_committed_after_the_first_check_is_seen_under_the_lock(kind):
+    uow, rooms = CreatingUnitOfWork(), BannedMeanwhile()
+    with pytest.raises(PermissionDenied) as refused:
+        if kind == "invitation":
+            command = handlers.CreateInvitation("r1", "guest", request_id="")
+            await handlers.create_invitation(command, Caller(user_id="host"), uow, rooms, 600)
+        else:
+            command = handlers.RequestStage("r1", request_id="")
+            await handlers.request_stage(command, Caller(user_id="guest"), uow, rooms, 600)
+    assert refused.value.reason == "USER_BANNED"
+    assert rooms.asked == 2
+    assert uow.committed == []
