@@ -138,7 +138,9 @@ async def test_counts_are_exact_after_duplicated_shuffled_webhooks_across_crashe
     ]
     # The session LiveKit made for the host's credentials; its events, as LiveKit would send them.
     livekit_room = models.Room(
-        name=room_id, sid=sid, metadata=broadcast_domain.room_metadata(room_id, host)
+        name=room_id,
+        sid=sid,
+        metadata=broadcast_domain.room_metadata(room_pb2.Room(room_id=room_id, host_user_id=host)),
     )
     at = 1_800_000_000
     publish = models.ParticipantPermission(can_publish=True, can_subscribe=True)
