@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import aiohttp
+from costream.room.v1 import room_pb2
 from livekit.protocol import models
 from livekit.protocol.webhook import WebhookEvent
 
@@ -78,7 +79,9 @@ def webhook_event(kind: str, viewer: Viewer) -> WebhookEvent:
         room=models.Room(
             name=viewer.room_id,
             sid=viewer.room_sid,
-            metadata=room_metadata(viewer.room_id, viewer.host_user_id),
+            metadata=room_metadata(
+                room_pb2.Room(room_id=viewer.room_id, host_user_id=viewer.host_user_id)
+            ),
         ),
         participant=participant,
     )

@@ -18,6 +18,7 @@ from cli.gateway import Gateway, jwt_secret
 from cli.rendering import (
     INVITATION_COLUMNS,
     ROOM_COLUMNS,
+    VIEWER_COLUMNS,
     Output,
     credentials_text,
     enum_name,
@@ -36,6 +37,12 @@ STATUSES = {
     enum_name(v, room_pb2.RoomStatus, "ROOM_STATUS_"): v
     for v in room_pb2.RoomStatus.values()
     if v != room_pb2.ROOM_STATUS_UNSPECIFIED
+}
+# What `costream mute --source` accepts: LiveKit's source names.
+TRACK_SOURCES = {
+    enum_name(v, room_pb2.TrackSource, "TRACK_SOURCE_"): v
+    for v in room_pb2.TrackSource.values()
+    if v != room_pb2.TRACK_SOURCE_UNSPECIFIED
 }
 INVITATION_STATUSES = {
     enum_name(v, invitation_pb2.InvitationStatus, "INVITATION_STATUS_"): v
@@ -217,6 +224,27 @@ def cmd_stage_request(args: argparse.Namespace, gateway: Gateway, out: Output) -
         inv.RequestStageRequest(room_id=args.room, request_id=args.request_id)
     )
     out.show(request, lambda: invitation_text(request))
+
+
+def cmd_mute(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
+    room = gateway.MuteParticipant(
+        rs.MuteParticipantRequest(
+            room_id=args.room,
+            user_id=args.user_id,
+            sources=[TRACK_SOURCES[s] for s in args.source],
+            muted=not args.unmute,
+        )
+    )
+    out.show(room, lambda: room_text(room))
+
+
+def cmd_viewers(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
+    page = gateway.ListViewers(
+        rs.ListViewersRequest(
+            room_id=args.room, page_size=args.page_size, page_token=args.page_token
+        )
+    )
+    out.show(page, lambda: with_next(table(page.viewers, VIEWER_COLUMNS), page.next_page_token))
 
 
 def moderator_verb(rpc: str, request_type: Any) -> Callable[..., None]:

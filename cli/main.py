@@ -4,6 +4,8 @@
     costream --user alice rooms create "Friday jam"
     costream --user bob invitations list
     costream --user erin stage request <room_id>    # ask to go on stage
+    costream --user carol mute <room_id> bob --source microphone
+    costream --user carol viewers <room_id>         # who watches now
     costream demo                              # the whole main flow against `make run`
 
 The gateway is COSTREAM_GATEWAY or --gateway (127.0.0.1:50051). The token is --token, or one
@@ -23,9 +25,11 @@ from costream.room.v1 import room_service_pb2 as rs
 from cli.commands import (
     INVITATION_STATUSES,
     STATUSES,
+    TRACK_SOURCES,
     cmd_broadcast_data,
     cmd_invitations_list,
     cmd_invite,
+    cmd_mute,
     cmd_posts_create,
     cmd_posts_feed,
     cmd_rooms_create,
@@ -37,6 +41,7 @@ from cli.commands import (
     cmd_stage_request,
     cmd_token,
     cmd_viewer_data,
+    cmd_viewers,
     cmd_whoami,
     invitation_verb,
     moderator_verb,
@@ -199,6 +204,26 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("room")
         sub.add_argument("user_id")
         sub.set_defaults(run=moderator_verb(rpc, request_type))
+
+    mute = commands.add_parser(
+        "mute", parents=[as_json], help="mute someone on stage (host, moderators)"
+    )
+    mute.add_argument("room")
+    mute.add_argument("user_id")
+    mute.add_argument(
+        "--source", action="append", default=[], choices=sorted(TRACK_SOURCES),
+        help="a source to mute (repeatable; default: all)",
+    )  # fmt: skip
+    mute.add_argument(
+        "--unmute", action="store_true", help="unmute instead (only where LiveKit allows it)"
+    )
+    mute.set_defaults(run=cmd_mute)
+    viewers = commands.add_parser(
+        "viewers", parents=[as_json], help="who watches a room now (host, moderators, admins)"
+    )
+    viewers.add_argument("room")
+    _paging(viewers)
+    viewers.set_defaults(run=cmd_viewers)
 
     bdata = commands.add_parser(
         "broadcast-data", parents=[as_json], help="LiveKit credentials to broadcast"

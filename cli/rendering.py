@@ -53,6 +53,10 @@ ROOM_COLUMNS: Sequence[Column] = (
     ("ON STAGE", lambda r: str(len(r.participants))),
     ("TITLE", lambda r: r.title[:40]),
 )
+VIEWER_COLUMNS: Sequence[Column] = (
+    ("VIEWER", attrgetter("user_id")),
+    ("SINCE", lambda v: _time(v.join_time)),
+)
 INVITATION_COLUMNS: Sequence[Column] = (
     ("INVITATION", attrgetter("invitation_id")),
     ("ROOM", attrgetter("room_id")),

@@ -3,13 +3,14 @@ session needs, and LiveKit webhooks in the terms of the room service. No I/O."""
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from costream.broadcast.v1 import broadcast_service_pb2
 from costream.room.v1 import room_pb2
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, json_format
 from livekit.api import AccessToken, VideoGrants
 from livekit.protocol import egress as egress_pb
 from livekit.protocol import models
@@ -128,10 +129,88 @@ def stage_changed() -> PermissionDenied:
     )
 
 
-def room_metadata(room_id: str, host_user_id: str) -> str:
-    """The LiveKit room's metadata: it names the costream room, which marks the LiveKit room
-    as one the broadcast service created (a viewer cannot set room metadata)."""
-    return json.dumps({"room_id": room_id, "host_user_id": host_user_id})
+def _enum_value(enum: object, number: int, prefix: str) -> str:
+    """A proto enum value as the API's lower-case name without its prefix (ROOM_STATUS_LIVE:
+    "live"); "unspecified" when unknown."""
+    return _enum_name(enum, number, prefix + "UNSPECIFIED").removeprefix(prefix).lower()
+
+
+def room_metadata(room: room_pb2.Room) -> str:
+    """The LiveKit room's metadata (domain.md "LiveKit mirrors the room"): what a client SDK's
+    `room.metadata` shows of the room. It names the costream room, which also marks the
+    LiveKit room as one the broadcast service created (a viewer cannot set room metadata).
+    Recording is not on the room yet: `recording_status` is "unspecified" (not recording)."""
+    return json.dumps(
+        {
+            "room_id": room.room_id,
+            "title": room.title,
+            "status": _enum_value(room_pb2.RoomStatus, room.status, "ROOM_STATUS_"),
+            "host_user_id": room.host_user_id,
+            "seat_template": _enum_value(
+                room_pb2.SeatTemplate, room.seat_template, "SEAT_TEMPLATE_"
+            ),
+            "recording_status": "unspecified",
+            "metadata": json_format.MessageToDict(room.metadata),
+        },
+        separators=(",", ":"),
+    )
+
+
+def participant_permission(role: Role, live_chat_enabled: bool) -> models.ParticipantPermission:
+    """A connected participant's permission for a role, as its token's grants give it
+    (video_grants): UpdateParticipant replaces the permission as a whole."""
+    if role is Role.VIEWER:
+        return models.ParticipantPermission(
+            can_subscribe=True, can_publish=False, can_publish_data=live_chat_enabled
+        )
+    return models.ParticipantPermission(
+        can_subscribe=True,
+        can_publish=True,
+        can_publish_sources=[_SOURCES[source] for source in PUBLISH_SOURCES[role]],
+        can_publish_data=True,
+    )
+
+
+# LiveKit's TrackSource of each source name a token lists.
+_SOURCES = {
+    "camera": models.TrackSource.CAMERA,
+    "microphone": models.TrackSource.MICROPHONE,
+    "screen_share": models.TrackSource.SCREEN_SHARE,
+    "screen_share_audio": models.TrackSource.SCREEN_SHARE_AUDIO,
+}
+
+
+_ROLES = {
+    room_pb2.PARTICIPANT_ROLE_HOST: Role.HOST,
+    room_pb2.PARTICIPANT_ROLE_CO_HOST: Role.CO_HOST,
+}
+
+
+def role_of(role: int) -> Role:
+    """The role a room's ParticipantRole names; unspecified (not on stage) is a viewer's."""
+    return _ROLES.get(role, Role.VIEWER)
+
+
+# LiveKit's TrackSource of each of the room's.
+_LIVEKIT_SOURCES = {
+    room_pb2.TRACK_SOURCE_CAMERA: models.TrackSource.CAMERA,
+    room_pb2.TRACK_SOURCE_MICROPHONE: models.TrackSource.MICROPHONE,
+    room_pb2.TRACK_SOURCE_SCREEN_SHARE: models.TrackSource.SCREEN_SHARE,
+    room_pb2.TRACK_SOURCE_SCREEN_SHARE_AUDIO: models.TrackSource.SCREEN_SHARE_AUDIO,
+}
+
+
+def tracks_to_mute(
+    participant: models.ParticipantInfo, sources: Sequence[int], muted: bool
+) -> list[str]:
+    """The sids of the participant's tracks of these sources (the room's TrackSource; none:
+    every source) whose muted state is not `muted` yet."""
+    wanted = {_LIVEKIT_SOURCES[source] for source in sources if source in _LIVEKIT_SOURCES}
+    return [
+        track.sid
+        for track in participant.tracks
+        if (not sources or track.source in wanted) and track.muted != muted
+    ]
 
 
 def is_ours(room: models.Room) -> bool:
@@ -145,15 +224,15 @@ def is_ours(room: models.Room) -> bool:
 
 
 def create_room_request(
-    room_id: str, host_user_id: str, *, token_ttl: int, reconnect_timeout: int
+    room: room_pb2.Room, *, token_ttl: int, reconnect_timeout: int
 ) -> livekit_room_pb.CreateRoomRequest:
     """The LiveKit room of a session, created before its first broadcaster credential."""
     return livekit_room_pb.CreateRoomRequest(
-        name=room_id,
+        name=room.room_id,
         empty_timeout=token_ttl + EMPTY_TIMEOUT_GRACE,
         departure_timeout=reconnect_timeout + DEPARTURE_TIMEOUT_GRACE,
         max_participants=MAX_PARTICIPANTS,
-        metadata=room_metadata(room_id, host_user_id),
+        metadata=room_metadata(room),
     )
 
 

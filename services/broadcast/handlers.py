@@ -1,9 +1,11 @@
 """The broadcast use cases: credentials for LiveKit, and the LiveKit side effects rooms ask
 for (idempotent, so the room outbox may deliver them more than once)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from costream.broadcast.v1.broadcast_service_pb2 import LiveKitRoomState
+from costream.room.v1 import room_pb2
 
 from services.broadcast import domain
 from services.broadcast.livekit_client import LiveKitClient
@@ -29,16 +31,11 @@ async def _ensure_livekit_room(access: domain.RoomAccess, b: Broadcast) -> None:
     auto-creates rooms), so its events count from now on."""
     room = await b.livekit.create_room(
         domain.create_room_request(
-            access.room_id,
-            access.host_user_id,
-            token_ttl=b.token_ttl,
-            reconnect_timeout=b.reconnect_timeout,
+            access.room, token_ttl=b.token_ttl, reconnect_timeout=b.reconnect_timeout
         )
     )
     if not domain.is_ours(room):
-        await b.livekit.update_room_metadata(
-            access.room_id, domain.room_metadata(access.room_id, access.host_user_id)
-        )
+        await b.livekit.update_room_metadata(access.room_id, domain.room_metadata(access.room))
 
 
 async def get_broadcast_data(room_id: str, caller: Caller, b: Broadcast) -> domain.Credentials:
@@ -80,3 +77,34 @@ async def end_livekit_room(room_id: str, b: Broadcast) -> None:
 
 async def remove_livekit_participant(room_id: str, user_id: str, b: Broadcast) -> None:
     await b.livekit.remove_participant(room_id, user_id)
+
+
+async def update_livekit_participant(
+    room_id: str, user_id: str, role: domain.Role, live_chat_enabled: bool, b: Broadcast
+) -> None:
+    """A connected user gets the permissions and `role` attribute of their place now, in
+    place (no reconnect): a new co-host may publish, a former one's tracks are unpublished."""
+    await b.livekit.update_participant(
+        room_id,
+        user_id,
+        domain.participant_permission(role, live_chat_enabled),
+        {"role": role.value},
+    )
+
+
+async def mute_livekit_tracks(
+    room_id: str, user_id: str, sources: Sequence[int], muted: bool, b: Broadcast
+) -> None:
+    """MutePublishedTrack of each of the user's tracks of these sources not in that state yet
+    (none: every source); a user LiveKit does not have has nothing to mute."""
+    participant = await b.livekit.get_participant(room_id, user_id)
+    if participant is None:
+        return
+    for track_sid in domain.tracks_to_mute(participant, sources, muted):
+        await b.livekit.mute_published_track(room_id, user_id, track_sid, muted)
+
+
+async def update_livekit_room_metadata(room: room_pb2.Room, b: Broadcast) -> None:
+    """The LiveKit room's metadata from the room as it is; a room LiveKit does not have (not
+    live yet, or over) gets it when it is created."""
+    await b.livekit.update_room_metadata(room.room_id, domain.room_metadata(room))

@@ -17,6 +17,11 @@ log = structlog.get_logger()
 
 _T = TypeVar("_T")
 NOT_FOUND = "not_found"
+FAILED_PRECONDITION = "failed_precondition"
+
+
+class _Refused(Exception):
+    """LiveKit refused a call for good (failed_precondition)."""
 
 
 class LiveKitClient:
@@ -59,8 +64,11 @@ class LiveKitClient:
         return room
 
     async def update_room_metadata(self, room_id: str, metadata: str) -> None:
+        """Set the room's metadata; a room LiveKit does not have is done already."""
         request = livekit_room_pb.UpdateRoomMetadataRequest(room=room_id, metadata=metadata)
-        await self._call("UpdateRoomMetadata", self._rooms.update_room_metadata(request))
+        await self._call(
+            "UpdateRoomMetadata", self._rooms.update_room_metadata(request), missing_ok=True
+        )
 
     async def delete_room(self, room_id: str) -> None:
         """Disconnect everyone and close the room; a room that is not there is done already."""
@@ -73,6 +81,48 @@ class LiveKitClient:
         await self._call(
             "RemoveParticipant", self._rooms.remove_participant(request), missing_ok=True
         )
+
+    async def get_participant(self, room_id: str, identity: str) -> models.ParticipantInfo | None:
+        """The participant of this identity connected now; None when LiveKit has none."""
+        request = livekit_room_pb.RoomParticipantIdentity(room=room_id, identity=identity)
+        return await self._call(
+            "GetParticipant", self._rooms.get_participant(request), missing_ok=True
+        )
+
+    async def update_participant(
+        self,
+        room_id: str,
+        identity: str,
+        permission: models.ParticipantPermission,
+        attributes: dict[str, str],
+    ) -> None:
+        """Replace a connected participant's permission and set attributes, in place; one
+        (or a room) that is not there is done already."""
+        request = livekit_room_pb.UpdateParticipantRequest(
+            room=room_id, identity=identity, permission=permission, attributes=attributes
+        )
+        await self._call(
+            "UpdateParticipant", self._rooms.update_participant(request), missing_ok=True
+        )
+
+    async def mute_published_track(
+        self, room_id: str, identity: str, track_sid: str, muted: bool
+    ) -> None:
+        """Mute (or unmute) one published track; one that went meanwhile is done already. A
+        remote unmute LiveKit does not allow (failed_precondition) is refused for good:
+        retrying would not change it, so it is logged and dropped."""
+        request = livekit_room_pb.MuteRoomTrackRequest(
+            room=room_id, identity=identity, track_sid=track_sid, muted=muted
+        )
+        try:
+            await self._call(
+                "MutePublishedTrack",
+                self._rooms.mute_published_track(request),
+                missing_ok=True,
+                refused_ok=True,
+            )
+        except _Refused:
+            log.warning("livekit refused a remote unmute", room_id=room_id, identity=identity)
 
     async def get_room(self, room_id: str) -> models.Room | None:
         """The LiveKit room of this name, if LiveKit has one."""
@@ -89,13 +139,20 @@ class LiveKitClient:
         return list(reply.participants) if reply else []
 
     async def _call(
-        self, method: str, call: Awaitable[_T], *, missing_ok: bool = False
+        self,
+        method: str,
+        call: Awaitable[_T],
+        *,
+        missing_ok: bool = False,
+        refused_ok: bool = False,
     ) -> _T | None:
         try:
             return await call
         except ServerError as e:
             if missing_ok and e.code == NOT_FOUND:
                 return None
+            if refused_ok and e.code == FAILED_PRECONDITION:
+                raise _Refused() from None
             # Only the code and status: LiveKit's message is not ours to pass on.
             log.warning("livekit call failed", method=method, code=e.code, status=e.status)
             message = f"LiveKit {method} failed ({e.code}, HTTP {e.status}); retry"

@@ -13,8 +13,18 @@ from services.common.validation import Violations, require_ids
 
 SERVICE_NAME = broadcast_service_pb2.DESCRIPTOR.services_by_name["BroadcastService"].full_name
 INTERNAL_METHODS = frozenset(
-    {"BatchGetViewerData", "EndLiveKitRoom", "RemoveLiveKitParticipant", "GetLiveKitRoom"}
+    {
+        "BatchGetViewerData",
+        "EndLiveKitRoom",
+        "RemoveLiveKitParticipant",
+        "GetLiveKitRoom",
+        "UpdateLiveKitParticipant",
+        "MuteLiveKitTracks",
+        "UpdateLiveKitRoomMetadata",
+    }
 )
+# A room's TrackSource values; more than twice as many sources is refused by count.
+MAX_SOURCES = 8
 MAX_VIEWER_BATCH = 1000
 
 
@@ -83,3 +93,30 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
     async def GetLiveKitRoom(self, request, context):
         require_ids(room_id=request.room_id)
         return await handlers.livekit_room_state(request.room_id, self._b)
+
+    async def UpdateLiveKitParticipant(self, request, context):
+        require_ids(room_id=request.room_id, user_id=request.user_id)
+        await handlers.update_livekit_participant(
+            request.room_id,
+            request.user_id,
+            domain.role_of(request.role),
+            request.live_chat_enabled,
+            self._b,
+        )
+        return empty_pb2.Empty()
+
+    async def MuteLiveKitTracks(self, request, context):
+        v = Violations()
+        v.room_id("room_id", request.room_id)
+        v.identifier("user_id", request.user_id)
+        v.count("sources", request.sources, MAX_SOURCES)
+        v.raise_if_any()
+        await handlers.mute_livekit_tracks(
+            request.room_id, request.user_id, list(request.sources), request.muted, self._b
+        )
+        return empty_pb2.Empty()
+
+    async def UpdateLiveKitRoomMetadata(self, request, context):
+        require_ids(room_id=request.room.room_id)
+        await handlers.update_livekit_room_metadata(request.room, self._b)
+        return empty_pb2.Empty()

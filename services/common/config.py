@@ -86,6 +86,9 @@ class Settings:
     # (services/room/livekit/reconcile.py).
     livekit_reconcile_seconds: float = 10.0
     livekit_reconcile_per_second: int = 20
+    # Whether LiveKit allows remote unmute (its room.enable_remote_unmute): MuteParticipant
+    # with muted=false is refused otherwise.
+    livekit_remote_unmute: bool = False
     # gRPC server reflection (grpcurl, Postman): off by default in production.
     grpc_reflection: bool = True
 
@@ -232,6 +235,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         max_streams_per_user=_int(environ, "MAX_STREAMS_PER_USER", 20),
         livekit_reconcile_seconds=_seconds(environ, "LIVEKIT_RECONCILE_SECONDS", 10.0),
         livekit_reconcile_per_second=_int(environ, "LIVEKIT_RECONCILE_PER_SECOND", 20, minimum=0),
+        livekit_remote_unmute=_bool(environ, "LIVEKIT_REMOTE_UNMUTE", False),
         grpc_reflection=_bool(environ, "GRPC_REFLECTION", env != "production"),
     )
     problems = settings.problems()

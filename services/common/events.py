@@ -14,7 +14,8 @@ class OutboxMessage:
     """A side effect delivered after the commit by the outbox relay (services.common.outbox)."""
 
     kind: str
-    payload: Mapping[str, str]
+    # JSON: strings, and where a kind needs them lists and booleans.
+    payload: Mapping[str, object]
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,14 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         self._admit()
         return await self._b.rooms.RemoveModerator(request)
 
+    async def MuteParticipant(self, request, context):
+        self._admit()
+        return await self._b.rooms.MuteParticipant(request)
+
+    async def ListViewers(self, request, context):
+        self._admit()
+        return await self._b.rooms.ListViewers(request)
+
     # --- Posts ---
 
     async def CreateRoomPost(self, request, context):

@@ -36,6 +36,7 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
         watch,
         Attachments(post_channel, invitation_channel),
         reconnect_timeout=timedelta(seconds=settings.reconnect_timeout),
+        remote_unmute=settings.livekit_remote_unmute,
     )
     relay = OutboxRelay(
         database, "room", outbox_deliveries(database, broadcast_channel, invitation_channel)

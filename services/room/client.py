@@ -2,7 +2,7 @@
 long-lived channel. Room errors (ROOM_NOT_FOUND, SEAT_LIMIT_REACHED, UNAVAILABLE, ...) reach
 their callers unchanged through the server interceptor."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
@@ -36,6 +36,8 @@ class RoomAccess:
     # The user asked about.
     user_id: str = ""
     moderator_user_ids: tuple[str, ...] = ()
+    # The room as the room service answered it.
+    room: room_pb2.Room = field(default_factory=room_pb2.Room, compare=False, repr=False)
 
     def require_host(self, user_id: str) -> None:
         if user_id != self.host_user_id:
@@ -76,6 +78,7 @@ def _access(room: room_pb2.Room, role: int, banned: bool, user_id: str) -> RoomA
         live_chat_enabled=room.live_chat_enabled,
         user_id=user_id,
         moderator_user_ids=tuple(room.moderator_user_ids),
+        room=room,
     )
 
 

@@ -52,6 +52,15 @@ class Role(StrEnum):
     CO_HOST = "co_host"
 
 
+class TrackSource(StrEnum):
+    """A kind of published track, as LiveKit's TrackSource (and its tokens) name them."""
+
+    CAMERA = "camera"
+    MICROPHONE = "microphone"
+    SCREEN_SHARE = "screen_share"
+    SCREEN_SHARE_AUDIO = "screen_share_audio"
+
+
 class SeatTemplate(StrEnum):
     VIDEO_DYNAMIC_GRID_9 = "video_dynamic_grid_9"
     VIDEO_DYNAMIC_FLOAT_7 = "video_dynamic_float_7"
@@ -121,6 +130,25 @@ class TakenOffStage(DomainEvent):
     room_id: str
     user_id: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class SeatedOnStage(DomainEvent):
+    """A user took a seat (an accepted invitation, an approved stage request): if they watch
+    already, LiveKit makes them a co-host in place."""
+
+    room_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class MuteRequested(DomainEvent):
+    """Someone on stage is to be muted (or unmuted) in LiveKit; no sources means all."""
+
+    room_id: str
+    user_id: str
+    sources: tuple[TrackSource, ...]
+    muted: bool
 
 
 @dataclass(frozen=True)
@@ -313,6 +341,7 @@ class Room:
         if len(self.co_host_ids) >= self.max_co_hosts:
             raise errors.seat_limit_reached(self.max_co_hosts)
         self.co_host_ids.append(user_id)
+        self.events.append(SeatedOnStage(self.room_id, user_id))
         self._changed(ChangeKind.PARTICIPANTS_CHANGED)
 
     def take_off_stage(self, user_id: str, now: datetime) -> bool:
@@ -325,6 +354,28 @@ class Room:
         self.events.append(TakenOffStage(self.room_id, user_id, now))
         self._changed(ChangeKind.PARTICIPANTS_CHANGED)
         return True
+
+    def mute(
+        self,
+        by: str,
+        user_id: str,
+        sources: tuple[TrackSource, ...],
+        muted: bool,
+        *,
+        remote_unmute: bool,
+    ) -> None:
+        """The host or a moderator mutes someone on stage: a co-host, or the host (by a
+        moderator; the host mutes their own tracks in their client). An unmute only where
+        LiveKit allows remote unmute."""
+        self.require_moderator_or_host(by)
+        self.require_not_ended()
+        if user_id == by == self.host_user_id:
+            raise errors.cannot_mute_yourself()
+        if self.role_of(user_id) is None:
+            raise errors.not_on_stage(user_id)
+        if not muted and not remote_unmute:
+            raise errors.remote_unmute_disabled()
+        self.events.append(MuteRequested(self.room_id, user_id, sources, muted))
 
     def ban(self, user_id: str, now: datetime) -> None:
         """Off stage and off LiveKit; no credentials, no invitations and no stage requests
@@ -446,6 +497,19 @@ class Ban:
     @property
     def page_key(self) -> tuple[datetime, str]:
         return self.create_time, self.user_id
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Someone connected to the room's LiveKit room without being on stage: an identity
+    counted in `viewer_count`, since its earliest connection still open."""
+
+    user_id: str
+    join_time: datetime
+
+    @property
+    def page_key(self) -> tuple[datetime, str]:
+        return self.join_time, self.user_id
 
 
 @dataclass(frozen=True)

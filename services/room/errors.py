@@ -93,3 +93,14 @@ def seat_limit_reached(max_co_hosts: int) -> FailedPrecondition:
 
 def host_cannot_be_banned() -> InvalidArgument:
     return InvalidArgument([("user_id", "the host cannot be banned from their room")])
+
+
+def cannot_mute_yourself() -> InvalidArgument:
+    return InvalidArgument([("user_id", "the host mutes their own tracks in their client")])
+
+
+def remote_unmute_disabled() -> FailedPrecondition:
+    return FailedPrecondition(
+        "REMOTE_UNMUTE_DISABLED",
+        "LiveKit does not allow remote unmute here; the user unmutes in their client",
+    )

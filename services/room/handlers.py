@@ -20,7 +20,9 @@ from services.room.domain import (
     RoomType,
     RoomView,
     SeatTemplate,
+    TrackSource,
     UserInRoom,
+    Viewer,
     ban_expiry,
 )
 from services.room.repository import RoomUnitOfWork
@@ -219,6 +221,8 @@ async def remove_participant(
         if not room.take_off_stage(user_id, utcnow()):
             raise errors.not_on_stage(user_id)
         await uow.rooms.remove_participant(room_id, user_id)
+        # A viewer from now on, in the counts too (LiveKit is told through the outbox).
+        await uow.livekit.set_publishing(room_id, user_id, False)
         view = await _view(uow, room_id)
         await uow.commit()
         return view
@@ -232,6 +236,7 @@ async def leave_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomV
         if not room.take_off_stage(user, utcnow()):
             raise errors.caller_not_on_stage("leave the stage")
         await uow.rooms.remove_participant(room_id, user)
+        await uow.livekit.set_publishing(room_id, user, False)
         view = await _view(uow, room_id)
         await uow.commit()
         return view
@@ -281,6 +286,44 @@ async def list_banned_users(
             raise errors.room_not_found(room_id)
         room.require_moderator_host_or_admin(user, caller.is_admin)
         rows = await uow.rooms.list_bans(room_id, utcnow(), page.after, page.limit)
+    return Page.of(rows, page)
+
+
+@dataclass(frozen=True)
+class MuteParticipant:
+    room_id: str
+    user_id: str
+    # Empty: every source.
+    sources: tuple[TrackSource, ...]
+    muted: bool
+
+
+async def mute_participant(
+    cmd: MuteParticipant, caller: Caller, uow: RoomUnitOfWork, *, remote_unmute: bool
+) -> RoomView:
+    """The host or a moderator mutes someone on stage; LiveKit is told through the outbox
+    (MutePublishedTrack of each of their tracks of those sources)."""
+    by = caller.require_user()
+    async with uow:
+        room = await _locked(uow, cmd.room_id)
+        room.mute(by, cmd.user_id, cmd.sources, cmd.muted, remote_unmute=remote_unmute)
+        view = await _view(uow, cmd.room_id)
+        await uow.commit()
+        return view
+
+
+async def list_viewers(
+    room_id: str, page: PageRequest, caller: Caller, uow: RoomUnitOfWork
+) -> Page[Viewer]:
+    """Who is connected now without being on stage: the identities `stats.viewer_count`
+    counts, from the same connections (none once the room ended)."""
+    user = caller.require_user()
+    async with uow.read():
+        room = await uow.rooms.get(room_id)
+        if room is None:
+            raise errors.room_not_found(room_id)
+        room.require_moderator_host_or_admin(user, caller.is_admin)
+        rows = await uow.rooms.list_viewers(room_id, page.after, page.limit)
     return Page.of(rows, page)
 
 
@@ -336,6 +379,9 @@ async def add_co_host(room_id: str, user_id: str, invitation_id: str, uow: RoomU
             raise errors.user_banned(user_id)
         room.seat_co_host(user_id)
         await uow.rooms.claim_seat(room_id, user_id, invitation_id, now)
+        # Watching already: a publisher from now on, in the counts too (LiveKit is told
+        # through the outbox).
+        await uow.livekit.set_publishing(room_id, user_id, True)
         await uow.commit()
         return room
 

@@ -26,6 +26,7 @@ from services.room.domain import (
     RoomType,
     RoomView,
     SeatTemplate,
+    Viewer,
 )
 from services.room.livekit.repository import LiveKitRepository
 from services.room.side_effects import side_effects
@@ -464,6 +465,28 @@ class RoomRepository:
             limit,
         )
         return [_ban(row) for row in rows]
+
+    # --- viewers ---
+
+    async def list_viewers(
+        self, room_id: str, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Viewer]:
+        """The identities viewer_count counts (connected, not publishing, the room not ended),
+        each since its earliest such connection, earliest first."""
+        rows = await self._conn.fetch(
+            """SELECT c.identity, min(c.join_time) AS join_time
+               FROM room.connections c JOIN room.rooms r ON r.room_id = c.room_id
+               WHERE c.room_id = $1 AND NOT c.can_publish
+                 AND r.status NOT IN ('ended', 'recorded')
+               GROUP BY c.identity
+               HAVING $2::timestamptz IS NULL OR (min(c.join_time), c.identity) > ($2, $3)
+               ORDER BY 2, 1 LIMIT $4""",
+            room_id,
+            after[0] if after else None,
+            after[1] if after else "",
+            limit,
+        )
+        return [Viewer(row["identity"], row["join_time"]) for row in rows]
 
     # --- timers ---
 

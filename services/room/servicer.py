@@ -39,6 +39,7 @@ END_REASON = EnumMap(domain.EndReason, room_pb2.EndReason, "END_REASON_")
 SEAT_TEMPLATE = EnumMap(domain.SeatTemplate, room_pb2.SeatTemplate, "SEAT_TEMPLATE_")
 ROLE = EnumMap(domain.Role, room_pb2.ParticipantRole, "PARTICIPANT_ROLE_")
 TYPE = EnumMap(domain.RoomType, room_pb2.RoomType, "ROOM_TYPE_")
+TRACK_SOURCE = EnumMap(domain.TrackSource, room_pb2.TrackSource, "TRACK_SOURCE_")
 
 
 def room_to_proto(view: domain.RoomView) -> room_pb2.Room:
@@ -109,6 +110,10 @@ def stage_to_proto(room: domain.Room) -> room_pb2.Room:
     )
 
 
+def viewer_to_proto(viewer: domain.Viewer) -> room_pb2.Viewer:
+    return room_pb2.Viewer(user_id=viewer.user_id, join_time=to_timestamp(viewer.join_time))
+
+
 def ban_to_proto(ban: domain.Ban) -> room_pb2.Ban:
     return room_pb2.Ban(
         room_id=ban.room_id,
@@ -130,6 +135,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         attachments: handlers.Attachments,
         *,
         reconnect_timeout: timedelta,
+        remote_unmute: bool = False,
     ) -> None:
         self._database = database
         self._cache = cache
@@ -137,6 +143,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         self._watch = watch
         self._attachments = attachments
         self._reconnect_timeout = reconnect_timeout
+        self._remote_unmute = remote_unmute
 
     def _uow(self) -> RoomUnitOfWork:
         return RoomUnitOfWork(self._database, self._cache)
@@ -341,6 +348,38 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
             request.room_id, request.user_id, current_caller.get(), self._uow()
         )
         return room_to_proto(view)
+
+    async def MuteParticipant(self, request, context):
+        v = Violations()
+        v.room_id("room_id", request.room_id)
+        v.identifier("user_id", request.user_id)
+        # Repeats folded; unspecified or unknown sources refused.
+        sources = TRACK_SOURCE.read_set(v, "sources", request.sources)
+        v.raise_if_any()
+        view = await handlers.mute_participant(
+            handlers.MuteParticipant(
+                room_id=request.room_id,
+                user_id=request.user_id,
+                sources=tuple(sources),
+                muted=request.muted,
+            ),
+            current_caller.get(),
+            self._uow(),
+            remote_unmute=self._remote_unmute,
+        )
+        return room_to_proto(view)
+
+    async def ListViewers(self, request, context):
+        v = Violations()
+        v.room_id("room_id", request.room_id)
+        page = self._pages.request(
+            v, request.page_size, request.page_token, {"room": request.room_id}
+        )
+        viewers = await handlers.list_viewers(
+            request.room_id, page, current_caller.get(), self._uow()
+        )
+        protos, token = self._pages.respond(viewers, page, viewer_to_proto)
+        return room_service_pb2.ListViewersResponse(viewers=protos, next_page_token=token)
 
     async def AddCoHost(self, request, context):
         require_ids(

@@ -77,3 +77,32 @@ async def test_costream_names_a_moderator_who_approves_a_stage_request(e2e_stack
     code, output = await _costream("--user", host, "stage", "decline", request_id, env=env)
     assert code == 1
     assert "FAILED_PRECONDITION INVITATION_NOT_PENDING" in output
+
+
+async def test_costream_mutes_a_co_host_and_lists_the_viewers(e2e_stack):
+    env = _env(e2e_stack)
+    host, co_host, viewer = (f"{n}-{uuid.uuid4().hex[:8]}" for n in ("host", "co", "viewer"))
+    code, output = await _costream("--user", host, "--json", "rooms", "create", "Open mic",
+                                   env=env)  # fmt: skip
+    assert code == 0, output
+    room_id = json.loads(output)["room_id"]
+    code, output = await _costream("--user", host, "--json", "invite", room_id, co_host,
+                                   env=env)  # fmt: skip
+    assert code == 0, output
+    invitation_id = json.loads(output)["invitation_id"]
+    code, output = await _costream("--user", co_host, "invitations", "accept", invitation_id,
+                                   env=env)  # fmt: skip
+    assert code == 0, output
+    code, output = await _costream("--user", host, "mute", room_id, co_host,
+                                   "--source", "microphone", env=env)  # fmt: skip
+    assert code == 0, output
+    assert room_id in output
+    code, output = await _costream("--user", host, "mute", room_id, co_host, "--unmute",
+                                   env=env)  # fmt: skip
+    assert code == 1
+    assert "FAILED_PRECONDITION REMOTE_UNMUTE_DISABLED" in output
+    code, output = await _costream("--user", host, "viewers", room_id, env=env)
+    assert (code, output.strip()) == (0, "(none)")
+    code, output = await _costream("--user", viewer, "viewers", room_id, env=env)
+    assert code == 1
+    assert "PERMISSION_DENIED NOT_ROOM_MODERATOR" in output

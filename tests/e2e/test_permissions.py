@@ -300,6 +300,49 @@ async def test_list_banned_users_host_moderator_or_admin(scene, who, outcome):
     await check(scene.gateway.ListBannedUsers(request, **scene.opts(who)), outcome, listed)
 
 
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("moderator", OK), ("co_host", NOT_MODERATOR), ("admin", NOT_MODERATOR),
+     ("outsider", NOT_MODERATOR), ("banned", NOT_MODERATOR)],
+)  # fmt: skip
+async def test_mute_participant_host_or_moderator(scene, who, outcome):
+    request = rs.MuteParticipantRequest(room_id=scene.room_id, user_id=scene.co_host, muted=True)
+
+    async def muted(reply) -> bool:
+        return reply is not None and reply.room_id == scene.room_id
+
+    await check(scene.gateway.MuteParticipant(request, **scene.opts(who)), outcome, muted)
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [("host", OK), ("moderator", OK), ("admin", OK), ("co_host", NOT_MODERATOR),
+     ("outsider", NOT_MODERATOR), ("banned", NOT_MODERATOR)],
+)  # fmt: skip
+async def test_list_viewers_host_moderator_or_admin(scene, who, outcome):
+    request = rs.ListViewersRequest(room_id=scene.room_id)
+
+    async def listed(reply) -> bool:
+        return reply is not None and list(reply.viewers) == []  # nobody is connected
+
+    await check(scene.gateway.ListViewers(request, **scene.opts(who)), outcome, listed)
+
+
+async def test_mute_participant_and_list_viewers_refuse_bad_input(scene):
+    bad_mute = rs.MuteParticipantRequest(room_id="Not An Id", user_id="", sources=[0])
+    await expect_error(
+        scene.gateway.MuteParticipant(bad_mute, **scene.opts("host")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_FIELD",
+    )
+    bad_list = rs.ListViewersRequest(room_id=scene.room_id, page_token="forged")
+    await expect_error(
+        scene.gateway.ListViewers(bad_list, **scene.opts("host")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_FIELD",
+    )
+
+
 @pytest.mark.parametrize("who", ["outsider", "banned"])
 async def test_watch_room_any_user(scene, who):
     call = scene.gateway.WatchRoom(rs.WatchRoomRequest(room_id=scene.room_id), **scene.opts(who))

@@ -2,18 +2,19 @@
 who gets which credentials, the LiveKit room created before the first broadcaster credential,
 the internal LiveKit side effects, and a LiveKit outage."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 from costream.broadcast.v1 import broadcast_service_pb2, broadcast_service_pb2_grpc
-from costream.room.v1 import room_service_pb2, room_service_pb2_grpc
+from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
 from livekit.api import TokenVerifier
 from livekit.protocol import models
 
 from services.common.config import DEV_LIVEKIT_API_KEY, DEV_LIVEKIT_API_SECRET
 from tests.conftest import RunningService
-from tests.support import reason_of, service_metadata, unique, user_metadata
+from tests.support import reason_of, service_metadata, unique, user_metadata, violated_fields
 from tools.devstack import free_port
 
 HOST_SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]
@@ -287,3 +288,148 @@ async def test_get_livekit_room_says_who_livekit_has_and_whether_the_session_is_
 
     e = await failure(broadcast.GetLiveKitRoom(request, metadata=user_metadata(host, "admin")))
     assert (e.code(), reason_of(e)) == (grpc.StatusCode.PERMISSION_DENIED, "INTERNAL_ONLY")
+
+
+async def test_update_livekit_participant_promotes_and_demotes_in_place(
+    rooms, broadcast, livekit_emulator
+):
+    host, vic = unique("host"), unique("vic")
+    room = await create_room(rooms, host, live_chat_enabled=True)
+    await broadcast_data(broadcast, room.room_id, host)
+    registry = livekit_emulator.registry
+    viewer_permission = models.ParticipantPermission(can_subscribe=True, can_publish=False)
+    joined, _ = registry.join(
+        room.room_id, vic, permission=viewer_permission, attributes={"role": "viewer"}
+    )
+
+    async def update(role: int) -> models.ParticipantInfo:
+        await broadcast.UpdateLiveKitParticipant(
+            broadcast_service_pb2.UpdateLiveKitParticipantRequest(
+                room_id=room.room_id, user_id=vic, role=role, live_chat_enabled=True
+            ),
+            metadata=service_metadata("room"),
+        )
+        return registry.get_participant(room.room_id, vic)
+
+    promoted = await update(room_pb2.PARTICIPANT_ROLE_CO_HOST)
+    assert promoted.sid == joined.sid  # the same session: no reconnect
+    assert dict(promoted.attributes) == {"role": "co_host"}
+    assert promoted.permission.can_publish and promoted.permission.can_publish_data
+    assert list(promoted.permission.can_publish_sources) == [
+        models.TrackSource.CAMERA,
+        models.TrackSource.MICROPHONE,
+    ]
+    registry.publish_track(room.room_id, vic)  # the camera, now allowed
+
+    demoted = await update(room_pb2.PARTICIPANT_ROLE_UNSPECIFIED)
+    assert demoted.sid == joined.sid
+    assert dict(demoted.attributes) == {"role": "viewer"}
+    assert not demoted.permission.can_publish
+    assert demoted.permission.can_publish_data  # chat is on
+    assert list(demoted.tracks) == []  # unpublished by LiveKit
+
+    # Someone LiveKit does not have (any more) is done already.
+    for room_id, user in ((room.room_id, unique("gone")), (unique("nowhere"), vic)):
+        await broadcast.UpdateLiveKitParticipant(
+            broadcast_service_pb2.UpdateLiveKitParticipantRequest(room_id=room_id, user_id=user),
+            metadata=service_metadata("room"),
+        )
+
+
+async def test_mute_livekit_tracks_mutes_the_named_sources_of_the_user(
+    rooms, broadcast, livekit_emulator
+):
+    host = unique("host")
+    room = await create_room(rooms, host)
+    await broadcast_data(broadcast, room.room_id, host)
+    registry = livekit_emulator.registry
+    registry.join(room.room_id, host)
+    camera, _ = registry.publish_track(room.room_id, host)
+    mic, _ = registry.publish_track(
+        room.room_id, host, track_type=models.TrackType.AUDIO, source=models.TrackSource.MICROPHONE
+    )
+
+    def muted() -> dict[str, bool]:
+        return {t.sid: t.muted for t in registry.get_participant(room.room_id, host).tracks}
+
+    request = broadcast_service_pb2.MuteLiveKitTracksRequest(
+        room_id=room.room_id, user_id=host, sources=[room_pb2.TRACK_SOURCE_MICROPHONE], muted=True
+    )
+    await broadcast.MuteLiveKitTracks(request, metadata=service_metadata("room"))
+    assert muted() == {camera.sid: False, mic.sid: True}
+    everything = broadcast_service_pb2.MuteLiveKitTracksRequest(
+        room_id=room.room_id, user_id=host, muted=True
+    )
+    for _ in range(2):  # idempotent
+        await broadcast.MuteLiveKitTracks(everything, metadata=service_metadata("room"))
+    assert muted() == {camera.sid: True, mic.sid: True}
+    # An unmute LiveKit refuses (remote unmute off) is dropped, not retried forever.
+    everything.muted = False
+    await broadcast.MuteLiveKitTracks(everything, metadata=service_metadata("room"))
+    assert muted() == {camera.sid: True, mic.sid: True}
+    nobody = broadcast_service_pb2.MuteLiveKitTracksRequest(
+        room_id=room.room_id, user_id=unique("gone"), muted=True
+    )
+    await broadcast.MuteLiveKitTracks(nobody, metadata=service_metadata("room"))
+
+
+async def test_update_livekit_room_metadata_mirrors_the_room_in_livekit(
+    rooms, broadcast, livekit_emulator
+):
+    host = unique("host")
+    room = await create_room(rooms, host, title="Before")
+    await broadcast_data(broadcast, room.room_id, host)
+    room.title = "After"
+    await broadcast.UpdateLiveKitRoomMetadata(
+        broadcast_service_pb2.UpdateLiveKitRoomMetadataRequest(room=room),
+        metadata=service_metadata("room"),
+    )
+    [livekit_room] = livekit_emulator.registry.list_rooms([room.room_id])
+    metadata = json.loads(livekit_room.metadata)
+    assert (metadata["room_id"], metadata["title"], metadata["status"]) == (
+        room.room_id,
+        "After",
+        "idle",
+    )
+    # A room LiveKit does not have gets its metadata when it is created.
+    missing = room_pb2.Room(room_id=unique("nowhere"), host_user_id=host)
+    await broadcast.UpdateLiveKitRoomMetadata(
+        broadcast_service_pb2.UpdateLiveKitRoomMetadataRequest(room=missing),
+        metadata=service_metadata("room"),
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda b: b.UpdateLiveKitParticipant(
+            broadcast_service_pb2.UpdateLiveKitParticipantRequest(room_id="r1", user_id="u"),
+            metadata=user_metadata("u", "admin"),
+        ),
+        lambda b: b.MuteLiveKitTracks(
+            broadcast_service_pb2.MuteLiveKitTracksRequest(room_id="r1", user_id="u"),
+            metadata=user_metadata("u", "admin"),
+        ),
+        lambda b: b.UpdateLiveKitRoomMetadata(
+            broadcast_service_pb2.UpdateLiveKitRoomMetadataRequest(
+                room=room_pb2.Room(room_id="r1")
+            ),
+            metadata=user_metadata("u", "admin"),
+        ),
+    ],
+    ids=["UpdateLiveKitParticipant", "MuteLiveKitTracks", "UpdateLiveKitRoomMetadata"],
+)
+async def test_the_livekit_side_effects_are_internal_only(broadcast, call):
+    e = await failure(call(broadcast))
+    assert (e.code(), reason_of(e)) == (grpc.StatusCode.PERMISSION_DENIED, "INTERNAL_ONLY")
+
+
+async def test_the_livekit_side_effects_refuse_bad_ids(broadcast):
+    e = await failure(
+        broadcast.MuteLiveKitTracks(
+            broadcast_service_pb2.MuteLiveKitTracksRequest(room_id="Bad Id!", user_id=""),
+            metadata=service_metadata("room"),
+        )
+    )
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(e) == {"room_id", "user_id"}

@@ -296,6 +296,8 @@ async def test_update_room_metadata_changes_it_and_answers_not_found_for_a_missi
         )
 
     assert room.metadata == "v2"
+    [listed] = (await lkapi.room.list_rooms(room_pb.ListRoomsRequest(names=["stage-1"]))).rooms
+    assert listed.metadata == "v2"  # what a client SDK's room.metadata shows
     assert (raised.value.code, raised.value.status) == ("not_found", 404)
 
 
@@ -448,6 +450,96 @@ async def test_mute_published_track_mutes_it_and_refuses_a_remote_unmute(
     assert published.event.track.source == models.TrackSource.MICROPHONE
     assert muted.track.sid == track["sid"] and muted.track.muted
     assert (raised.value.code, raised.value.status) == ("failed_precondition", 412)
+
+
+async def test_update_participant_replaces_the_permission_and_unpublishes_what_it_no_longer_allows(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="co-host")
+    camera = (await control("tracks/publish", room="stage-1", identity="co-host"))["track"]
+    screen = (
+        await control("tracks/publish", room="stage-1", identity="co-host", source="SCREEN_SHARE")
+    )["track"]
+    sid = (await control("state"))["rooms"][0]["participants"][0]["sid"]
+
+    # Camera and microphone only: the screen share goes, the camera stays.
+    updated = await lkapi.room.update_participant(
+        room_pb.UpdateParticipantRequest(
+            room="stage-1",
+            identity="co-host",
+            permission=models.ParticipantPermission(
+                can_subscribe=True,
+                can_publish=True,
+                can_publish_sources=[models.TrackSource.CAMERA, models.TrackSource.MICROPHONE],
+            ),
+        )
+    )
+    gone = await inbox.wait_for("track_unpublished", "stage-1", "co-host")
+    assert gone.event.track.sid == screen["sid"]
+    assert [t.sid for t in updated.tracks] == [camera["sid"]]
+    assert not updated.permission.can_publish_data  # replaced, not merged
+
+    # A viewer's permission: nothing may be published any more.
+    await lkapi.room.update_participant(
+        room_pb.UpdateParticipantRequest(
+            room="stage-1",
+            identity="co-host",
+            permission=models.ParticipantPermission(can_subscribe=True, can_publish=False),
+            attributes={"role": "viewer"},
+        )
+    )
+    await inbox.wait_for_attempts(6)  # started, joined, two published, two unpublished
+    [participant] = (await control("state"))["rooms"][0]["participants"]
+    assert participant["sid"] == sid  # the same session, not a reconnect
+    assert participant.get("tracks", []) == []
+    assert participant["attributes"] == {"role": "viewer"}
+    assert participant["permission"] == {"can_subscribe": True}
+    assert inbox.kinds_for("stage-1").count("track_unpublished") == 2
+    # LiveKit sends no webhook for a permission or attribute change.
+    assert set(inbox.kinds_for("stage-1")) == {
+        "room_started", "participant_joined", "track_published", "track_unpublished"
+    }  # fmt: skip
+
+
+async def test_a_participant_cannot_publish_a_source_its_permission_does_not_allow(
+    emulator: LiveKitEmulator, control: Control
+) -> None:
+    await control(
+        "participants/join",
+        room="stage-1",
+        identity="viewer",
+        permission={"can_subscribe": True, "can_publish": False},
+    )
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{emulator.url}/emulator/tracks/publish",
+            json={"room": "stage-1", "identity": "viewer"},
+        ) as response,
+    ):
+        assert response.status == 409
+    [participant] = (await control("state"))["rooms"][0]["participants"]
+    assert participant.get("tracks", []) == []
+
+
+@pytest.mark.parametrize("settings_changes", [{"enable_remote_unmute": True}])
+async def test_mute_published_track_unmutes_when_remote_unmute_is_enabled(
+    lkapi: LiveKitAPI, control: Control
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    track = (await control("tracks/publish", room="stage-1", identity="host"))["track"]
+    request = room_pb.MuteRoomTrackRequest(room="stage-1", identity="host", track_sid=track["sid"])
+
+    request.muted = True
+    await lkapi.room.mute_published_track(request)
+    [muted] = (await control("state"))["rooms"][0]["participants"][0]["tracks"]
+    request.muted = False
+    unmuted = await lkapi.room.mute_published_track(request)
+
+    assert muted["muted"] is True
+    assert not unmuted.track.muted
+    [track_now] = (await control("state"))["rooms"][0]["participants"][0]["tracks"]
+    assert track_now.get("muted", False) is False
 
 
 async def test_leave_with_duplicate_identity_reason_and_aborted_connection_are_reported(

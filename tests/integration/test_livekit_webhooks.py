@@ -160,7 +160,9 @@ def host_joined(room_id: str, host: str) -> WebhookEvent:
         event="participant_joined",
         created_at=1_767_225_600,
         room=models.Room(
-            name=room_id, sid=unique("RM"), metadata=domain.room_metadata(room_id, host)
+            name=room_id,
+            sid=unique("RM"),
+            metadata=domain.room_metadata(room_pb2.Room(room_id=room_id, host_user_id=host)),
         ),
         participant=models.ParticipantInfo(
             sid=unique("PA"),

@@ -178,7 +178,12 @@ async def test_livekit_down_while_the_host_stops_delays_delete_room_but_loses_no
 
         assert await eventually(delivered)
         rows = await stack.outbox(room_id)
-        assert set(rows) == {"livekit.end_room", "invitations.cancel_for_room"}
+        # (the room going live asked for its LiveKit metadata to show it: delivered too)
+        assert set(rows) == {
+            "livekit.end_room",
+            "invitations.cancel_for_room",
+            "livekit.sync_room_metadata",
+        }
         assert rows["livekit.end_room"]["attempts"] >= 1
         assert stack.livekit_calls("DeleteRoom", room_id).count("ok") == 1
         assert room_id not in [r.name for r in stack.emulator.registry.list_rooms()]
@@ -198,7 +203,9 @@ async def test_livekit_down_while_the_host_stops_delays_delete_room_but_loses_no
     assert SECRET not in everything  # ... without the secret
 
 
-async def test_removing_a_co_host_takes_them_off_livekit(make_settings, make_database):
+async def test_removing_a_co_host_demotes_them_in_livekit_without_disconnecting(
+    make_settings, make_database
+):
     async with (
         stack_of_its_own(make_settings, make_database) as stack,
         aiohttp.ClientSession() as http,
@@ -208,6 +215,7 @@ async def test_removing_a_co_host_takes_them_off_livekit(make_settings, make_dat
         room_id, _ = await go_live(stack, control, host, co_host_user_ids=[guest])
         await control.join(room_id, guest)
         await control.settle()
+        sid = stack.emulator.registry.get_participant(room_id, guest).sid
         async with stack.channel("room") as channel:
             rooms = room_service_pb2_grpc.RoomServiceStub(channel)
             await rooms.RemoveParticipant(
@@ -215,16 +223,19 @@ async def test_removing_a_co_host_takes_them_off_livekit(make_settings, make_dat
                 metadata=user_metadata(host),
             )
 
-            async def guest_gone() -> bool:
-                participants = stack.emulator.registry.list_participants(room_id)
-                return guest not in [p.identity for p in participants]
+            async def guest_watches() -> bool:
+                now = stack.emulator.registry.get_participant(room_id, guest)
+                return now.attributes.get("role") == "viewer"
 
-            assert await eventually(guest_gone, within=5)
-            assert stack.livekit_calls("RemoveParticipant", room_id) == ["ok"]
-            await control.settle()  # participant_left (PARTICIPANT_REMOVED) applied
+            assert await eventually(guest_watches, within=5)
+            now = stack.emulator.registry.get_participant(room_id, guest)
+            assert now.sid == sid and not now.permission.can_publish
+            assert stack.livekit_calls("UpdateParticipant", room_id) == ["ok"]
+            assert stack.livekit_calls("RemoveParticipant", room_id) == []
+            await control.settle()
             got = await rooms.GetRoom(
                 room_service_pb2.GetRoomRequest(room_id=room_id), metadata=user_metadata(host)
             )
         assert got.status == room_pb2.ROOM_STATUS_LIVE
-        assert got.stats.publisher_count == 1
+        assert (got.stats.publisher_count, got.stats.viewer_count) == (1, 1)
         assert [p.user_id for p in got.participants] == [host]

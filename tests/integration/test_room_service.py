@@ -727,7 +727,7 @@ async def test_ending_a_room_queues_livekit_end_and_invitation_cancel(stub, db, 
 # --- RemoveParticipant / LeaveRoom ---------------------------------------------------------------
 
 
-async def test_host_removes_co_host_who_is_taken_off_livekit(stub, db):
+async def test_host_removes_co_host_who_is_demoted_in_livekit(stub, db):
     host, guest = unique("host"), unique("guest")
     room = await create(stub, host, co_host_user_ids=[guest])
     removed = await stub.RemoveParticipant(
@@ -736,7 +736,7 @@ async def test_host_removes_co_host_who_is_taken_off_livekit(stub, db):
     )
     assert co_hosts(removed) == []
     assert co_hosts(await get(stub, room.room_id)) == []
-    assert await outbox(db, room.room_id) == [("livekit.remove_participant", guest)]
+    assert await outbox(db, room.room_id) == [("livekit.sync_participant", guest)]
 
 
 async def test_remove_participant_is_for_the_host_or_a_moderator_only(stub):
@@ -781,7 +781,7 @@ async def test_removing_a_non_participant_is_not_on_stage(stub, db):
     assert await outbox(db, room.room_id) == []
 
 
-async def test_co_host_leaves_the_stage_and_livekit(stub, db):
+async def test_co_host_leaves_the_stage_and_keeps_watching_in_livekit(stub, db):
     host, guest = unique("host"), unique("guest")
     room = await create(stub, host, co_host_user_ids=[guest])
     left = await stub.LeaveRoom(
@@ -789,7 +789,7 @@ async def test_co_host_leaves_the_stage_and_livekit(stub, db):
     )
     assert co_hosts(left) == []
     assert co_hosts(await get(stub, room.room_id)) == []
-    assert await outbox(db, room.room_id) == [("livekit.remove_participant", guest)]
+    assert await outbox(db, room.room_id) == [("livekit.sync_participant", guest)]
 
 
 async def test_host_cannot_leave(stub):

@@ -150,8 +150,9 @@ async def test_a_live_room_ends_when_max_live_duration_has_passed(database):
     assert await status_of(database, room_id) == (RoomStatus.LIVE, None)
     await end_overdue_rooms(database, max_live_duration=MAX_LIVE, now=t + MAX_LIVE)
     assert await status_of(database, room_id) == (RoomStatus.ENDED, EndReason.MAX_DURATION)
+    # (going live asked for the LiveKit room's metadata to show it; the end asks for none)
     assert await outbox_kinds(database, room_id) == Counter(
-        {"livekit.end_room": 1, "invitations.cancel_for_room": 1}
+        {"livekit.end_room": 1, "invitations.cancel_for_room": 1, "livekit.sync_room_metadata": 1}
     )
 
 

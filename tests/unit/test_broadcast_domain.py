@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from costream.room.v1 import room_pb2
 from livekit.api import TokenVerifier, VideoGrants
 from livekit.protocol import egress as egress_pb
 from livekit.protocol import models
@@ -220,14 +221,83 @@ def test_viewers_watch_unless_banned_or_the_room_ended():
 def test_livekit_room_outlives_the_reconnect_window_and_the_first_token(
     token_ttl, reconnect_timeout, empty_timeout, departure_timeout
 ):
+    room = room_pb2.Room(room_id="room-1", host_user_id="hana", title="Jam")
     request = domain.create_room_request(
-        "room-1", "hana", token_ttl=token_ttl, reconnect_timeout=reconnect_timeout
+        room, token_ttl=token_ttl, reconnect_timeout=reconnect_timeout
     )
     assert request.name == "room-1"
     assert request.empty_timeout == empty_timeout
     assert request.departure_timeout == departure_timeout
     assert request.max_participants == 10_000
-    assert json.loads(request.metadata) == {"room_id": "room-1", "host_user_id": "hana"}
+    assert request.metadata == domain.room_metadata(room)
+
+
+def test_livekit_room_metadata_mirrors_the_room_and_marks_it_ours():
+    room = room_pb2.Room(
+        room_id="room-1",
+        host_user_id="hana",
+        title="Friday jam",
+        description="not mirrored",
+        status=room_pb2.ROOM_STATUS_WAITING_RECONNECT,
+        seat_template=room_pb2.SEAT_TEMPLATE_VIDEO_LANDSCAPE_4,
+    )
+    room.metadata.update({"genre": "jazz", "n": 2})
+
+    metadata = domain.room_metadata(room)
+
+    assert json.loads(metadata) == {
+        "room_id": "room-1",
+        "title": "Friday jam",
+        "status": "waiting_reconnect",
+        "host_user_id": "hana",
+        "seat_template": "video_landscape_4",
+        "recording_status": "unspecified",
+        "metadata": {"genre": "jazz", "n": 2},
+    }
+    assert domain.is_ours(models.Room(name="room-1", metadata=metadata))
+    assert not domain.is_ours(models.Room(name="room-2", metadata=metadata))
+
+
+@pytest.mark.parametrize("live_chat_enabled", [False, True])
+def test_participant_permission_is_the_role_table_as_the_tokens_grant_it(live_chat_enabled):
+    for role in Role:
+        permission = domain.participant_permission(role, live_chat_enabled)
+        grants = domain.video_grants("room-1", role, live_chat_enabled)
+        assert permission.can_publish == grants.can_publish
+        assert permission.can_subscribe is True
+        assert permission.can_publish_data == grants.can_publish_data
+        names = [models.TrackSource.Name(s).lower() for s in permission.can_publish_sources]
+        assert names == list(grants.can_publish_sources or [])
+    viewer = domain.participant_permission(Role.VIEWER, live_chat_enabled)
+    assert (viewer.can_publish, list(viewer.can_publish_sources)) == (False, [])
+    co_host = domain.participant_permission(Role.CO_HOST, live_chat_enabled)
+    assert list(co_host.can_publish_sources) == [
+        models.TrackSource.CAMERA,
+        models.TrackSource.MICROPHONE,
+    ]
+
+
+def test_an_unspecified_role_is_a_viewers():
+    assert domain.role_of(room_pb2.PARTICIPANT_ROLE_UNSPECIFIED) is Role.VIEWER
+    assert domain.role_of(room_pb2.PARTICIPANT_ROLE_CO_HOST) is Role.CO_HOST
+    assert domain.role_of(room_pb2.PARTICIPANT_ROLE_HOST) is Role.HOST
+
+
+def test_tracks_to_mute_are_those_of_the_sources_not_in_that_state_yet():
+    participant = models.ParticipantInfo(
+        tracks=[
+            models.TrackInfo(sid="TR_cam", source=models.TrackSource.CAMERA),
+            models.TrackInfo(sid="TR_mic", source=models.TrackSource.MICROPHONE, muted=True),
+            models.TrackInfo(sid="TR_screen", source=models.TrackSource.SCREEN_SHARE),
+        ]
+    )
+    mic, cam = room_pb2.TRACK_SOURCE_MICROPHONE, room_pb2.TRACK_SOURCE_CAMERA
+    assert domain.tracks_to_mute(participant, [], True) == ["TR_cam", "TR_screen"]
+    assert domain.tracks_to_mute(participant, [cam, mic], True) == ["TR_cam"]
+    assert domain.tracks_to_mute(participant, [mic], True) == []
+    assert domain.tracks_to_mute(participant, [mic], False) == ["TR_mic"]
+    screen_audio = room_pb2.TRACK_SOURCE_SCREEN_SHARE_AUDIO
+    assert domain.tracks_to_mute(participant, [screen_audio], True) == []
 
 
 def _participant_event(event: str, **participant: object) -> WebhookEvent:
@@ -235,7 +305,11 @@ def _participant_event(event: str, **participant: object) -> WebhookEvent:
         id="EV_1",
         event=event,
         created_at=1_700_000_000,
-        room=models.Room(name="room-1", sid="RM_1", metadata=domain.room_metadata("room-1", "h")),
+        room=models.Room(
+            name="room-1",
+            sid="RM_1",
+            metadata=domain.room_metadata(room_pb2.Room(room_id="room-1", host_user_id="h")),
+        ),
         participant=models.ParticipantInfo(**participant),  # type: ignore[arg-type]
     )
 
@@ -302,7 +376,11 @@ def test_room_finished_of_our_session_is_a_room_event_without_a_participant():
         id="EV_3",
         event="room_finished",
         created_at=1_700_000_001,
-        room=models.Room(name="room-1", sid="RM_1", metadata=domain.room_metadata("room-1", "h")),
+        room=models.Room(
+            name="room-1",
+            sid="RM_1",
+            metadata=domain.room_metadata(room_pb2.Room(room_id="room-1", host_user_id="h")),
+        ),
     )
     out = domain.to_room_event(event)
     assert out is not None
@@ -348,7 +426,8 @@ def test_events_of_a_livekit_room_we_did_not_create_are_not_room_events(metadata
 
 
 def test_a_livekit_room_we_created_is_ours():
-    request = domain.create_room_request("room-1", "h", token_ttl=900, reconnect_timeout=180)
+    room = room_pb2.Room(room_id="room-1", host_user_id="h")
+    request = domain.create_room_request(room, token_ttl=900, reconnect_timeout=180)
     assert domain.is_ours(models.Room(name="room-1", metadata=request.metadata))
     assert not domain.is_ours(models.Room(name="room-2", metadata=request.metadata))
 

@@ -4,6 +4,7 @@ time and marked ours, and a ban or removal that lands while the token is made wi
 from datetime import timedelta
 
 import pytest
+from costream.room.v1 import room_pb2
 from livekit.protocol import models
 
 from services.broadcast import domain, handlers
@@ -41,7 +42,13 @@ def broadcast(rooms: FakeRooms, livekit: FakeLiveKit) -> handlers.Broadcast:
     return handlers.Broadcast(rooms, livekit, tokens, token_ttl=900, reconnect_timeout=180)
 
 
-ON_STAGE = RoomAccess(room_id="r1", host_user_id="host", role="co_host", user_id="co")
+ON_STAGE = RoomAccess(
+    room_id="r1",
+    host_user_id="host",
+    role="co_host",
+    user_id="co",
+    room=room_pb2.Room(room_id="r1", host_user_id="host", title="Jam"),
+)
 
 
 async def test_every_credential_asks_livekit_for_the_room():
@@ -59,6 +66,7 @@ async def test_a_livekit_room_someone_else_opened_is_marked_ours():
     )
     assert livekit.calls == ["CreateRoom", "UpdateRoomMetadata"]
     assert domain.is_ours(models.Room(name="r1", metadata=livekit.metadata))
+    assert livekit.metadata == domain.room_metadata(ON_STAGE.room)
 
 
 @pytest.mark.parametrize(

@@ -165,6 +165,7 @@ def test_equal_secrets_are_allowed_when_client_tokens_come_from_a_jwks_file():
         {"GRPC_REFLECTION": "yes please"},
         {"LIVEKIT_RECONCILE_PER_SECOND": "-1"},
         {"LIVEKIT_RECONCILE_SECONDS": "soon"},
+        {"LIVEKIT_REMOTE_UNMUTE": "maybe"},
     ],
 )
 def test_malformed_settings_fail_loudly(env):
@@ -179,3 +180,23 @@ def test_reconciliation_with_livekit_runs_every_10_s_unless_turned_off():
         "room", {"LIVEKIT_RECONCILE_PER_SECOND": "0", "LIVEKIT_RECONCILE_SECONDS": "2.5"}
     )
     assert (off.livekit_reconcile_seconds, off.livekit_reconcile_per_second) == (2.5, 0)
+
+
+def test_remote_unmute_is_off_as_livekits_default_unless_turned_on():
+    assert load_settings("room", {}).livekit_remote_unmute is False
+    assert load_settings("room", {"LIVEKIT_REMOTE_UNMUTE": "true"}).livekit_remote_unmute is True
+
+
+@pytest.mark.parametrize(
+    ("env", "enabled"),
+    [
+        ({}, False),
+        ({"LIVEKIT_REMOTE_UNMUTE": "true"}, True),
+        ({"LIVEKIT_REMOTE_UNMUTE": "true", "EMULATOR_REMOTE_UNMUTE": "false"}, False),
+        ({"EMULATOR_REMOTE_UNMUTE": "1"}, True),
+    ],
+)
+def test_the_emulator_allows_remote_unmute_as_costream_is_told_unless_set_alone(env, enabled):
+    from tools.livekit_emulator import EmulatorSettings
+
+    assert EmulatorSettings.from_env(env).enable_remote_unmute is enabled

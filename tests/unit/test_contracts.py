@@ -17,7 +17,7 @@ RPCS = {
         "CreateRoom", "GetRoom", "BatchGetRooms", "ListRooms", "UpdateRoom", "DeleteRoom",
         "StopRoom", "DismissRoom", "RemoveParticipant", "LeaveRoom", "BanUser", "UnbanUser",
         "ListBannedUsers", "AddCoHost", "ApplyLiveKitEvent", "WatchRoom", "AddModerator",
-        "RemoveModerator",
+        "RemoveModerator", "MuteParticipant", "ListViewers",
     ],
     "costream.post.v1.PostService": [
         "CreateRoomPost", "GetPost", "ListPosts", "ListPostsByRoom", "UpdatePost", "DeletePost",
@@ -76,6 +76,10 @@ FIELDS = {
     "costream.room.v1.WatchRoomRequest": ["room_id"],
     "costream.room.v1.AddModeratorRequest": ["room_id", "user_id"],
     "costream.room.v1.RemoveModeratorRequest": ["room_id", "user_id"],
+    "costream.room.v1.MuteParticipantRequest": ["room_id", "user_id", "sources", "muted"],
+    "costream.room.v1.ListViewersRequest": ["room_id", "page_size", "page_token"],
+    "costream.room.v1.ListViewersResponse": ["viewers", "next_page_token"],
+    "costream.room.v1.Viewer": ["user_id", "join_time"],
     "costream.room.v1.RoomAccess": ["room", "role", "banned"],
     "costream.post.v1.Post": [
         "post_id", "data_type", "room_id", "text", "title", "target_type", "target_id",
@@ -146,6 +150,10 @@ ENUMS = {
         "SEAT_TEMPLATE_VIDEO_DYNAMIC_GRID_9", "SEAT_TEMPLATE_VIDEO_DYNAMIC_FLOAT_7",
         "SEAT_TEMPLATE_VIDEO_FIXED_GRID_9", "SEAT_TEMPLATE_VIDEO_FIXED_FLOAT_7",
         "SEAT_TEMPLATE_VIDEO_LANDSCAPE_4",
+    ],
+    "costream.room.v1.TrackSource": [
+        "TRACK_SOURCE_CAMERA", "TRACK_SOURCE_MICROPHONE", "TRACK_SOURCE_SCREEN_SHARE",
+        "TRACK_SOURCE_SCREEN_SHARE_AUDIO",
     ],
     "costream.post.v1.PostDataType": ["POST_DATA_TYPE_ROOM"],
     "costream.post.v1.TargetType": ["TARGET_TYPE_USER", "TARGET_TYPE_COMMUNITY"],

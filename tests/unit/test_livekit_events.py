@@ -31,7 +31,7 @@ from services.room.livekit.events import (
     host_presence,
 )
 from services.room.livekit.repository import Connection
-from services.room.side_effects import side_effects
+from services.room.side_effects import SYNC_LIVEKIT_ROOM_METADATA, side_effects
 
 ROOM = "room-x"
 HOST = "hana"
@@ -124,6 +124,8 @@ class Store:
     bans: dict[tuple[str, str], datetime | None] = field(default_factory=dict)
     update_times: dict[str, datetime] = field(default_factory=dict)
     outbox: list[tuple[str, dict]] = field(default_factory=list)
+    # The rooms whose LiveKit metadata was asked to follow them (kept apart from `outbox`).
+    metadata_syncs: list[str] = field(default_factory=list)
     notices: list[tuple[str, str]] = field(default_factory=list)
     # room_id -> due within this many seconds (a suspected gap)
     reconcile_soon: dict[str, float] = field(default_factory=dict)
@@ -301,7 +303,11 @@ class FakeUnitOfWork:
         for room in self._seen:
             room.events.clear()
         effects = side_effects(events)
-        self._store.outbox += [(m.kind, dict(m.payload)) for m in effects.outbox]
+        for m in effects.outbox:
+            if m.kind == SYNC_LIVEKIT_ROOM_METADATA:
+                self._store.metadata_syncs.append(str(m.payload["room_id"]))
+            else:
+                self._store.outbox.append((m.kind, dict(m.payload)))
         for n in effects.notifications:
             notice = json.loads(n.payload)
             self._store.notices.append((notice["room_id"], notice["kind"]))
@@ -556,6 +562,8 @@ async def test_host_walks_the_room_through_live_waiting_and_back():
     assert r.reconnect_deadline is None
     assert store.counts(ROOM) == (1, 1)
     assert store.peaks[ROOM] == 1
+    # The LiveKit room's metadata follows each move of the status, not the viewers.
+    assert store.metadata_syncs == [ROOM, ROOM, ROOM]
     # Watchers hear of each move and of the viewer; the session's start shows them nothing.
     assert store.notices == [
         (ROOM, "status_changed"),

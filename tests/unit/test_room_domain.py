@@ -24,6 +24,7 @@ from services.room.domain import (
     RoomStatus,
     RoomType,
     RoomView,
+    SeatedOnStage,
     SeatTemplate,
     TakenOffStage,
     UserBanned,
@@ -432,7 +433,10 @@ def test_seating_a_co_host_takes_the_last_free_seat():
     r.seat_co_host("last")
     assert r.co_host_ids == [*(f"u{i}" for i in range(7)), "last"]
     assert r.role_of("last") is Role.CO_HOST
-    assert r.events == [RoomChanged("r1", ChangeKind.PARTICIPANTS_CHANGED)]
+    assert r.events == [
+        SeatedOnStage("r1", "last"),
+        RoomChanged("r1", ChangeKind.PARTICIPANTS_CHANGED),
+    ]
 
 
 def test_seating_a_co_host_when_the_seats_are_full_is_refused_and_seats_nobody():

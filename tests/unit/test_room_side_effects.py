@@ -10,20 +10,25 @@ from services.common.events import OutboxMessage
 from services.room.domain import (
     ChangeKind,
     EndReason,
+    MuteRequested,
     ParticipantRefused,
     Room,
     RoomChanged,
     RoomEnded,
     RoomStatus,
     TakenOffStage,
+    TrackSource,
     UserBanned,
 )
 from services.room.side_effects import (
     CANCEL_ROOM_INVITATIONS,
     CANCEL_USER_INVITATIONS,
     END_LIVEKIT_ROOM,
+    MUTE_LIVEKIT_TRACKS,
     REMOVE_LIVEKIT_PARTICIPANT,
     ROOM_EVENTS_CHANNEL,
+    SYNC_LIVEKIT_PARTICIPANT,
+    SYNC_LIVEKIT_ROOM_METADATA,
     side_effects,
 )
 
@@ -49,14 +54,88 @@ def test_a_room_ending_ends_its_livekit_room_and_cancels_its_invitations():
     assert effects.notifications == []
 
 
-def test_a_co_host_taken_off_stage_is_removed_from_livekit_since_that_moment():
+def test_a_co_host_taken_off_stage_is_demoted_in_livekit_not_removed():
     effects = side_effects([TakenOffStage("r1", "cole", NOW)])
     assert effects.outbox == [
-        OutboxMessage(
-            REMOVE_LIVEKIT_PARTICIPANT,
-            {"room_id": "r1", "user_id": "cole", "since": "2026-01-01T12:30:00+00:00"},
-        )
+        OutboxMessage(SYNC_LIVEKIT_PARTICIPANT, {"room_id": "r1", "user_id": "cole"})
     ]
+
+
+def test_a_user_seated_on_stage_is_promoted_in_livekit():
+    r = Room("r1", "host", RoomStatus.LIVE, max_co_hosts=8)
+    r.seat_co_host("vic")
+    effects = side_effects(r.events)
+    assert effects.outbox == [
+        OutboxMessage(SYNC_LIVEKIT_PARTICIPANT, {"room_id": "r1", "user_id": "vic"})
+    ]
+
+
+def test_a_promotion_and_a_demotion_of_one_transaction_ask_for_one_sync():
+    # The delivery reads the user's place when it runs: one is enough, and it cannot be wrong.
+    r = Room("r1", "host", RoomStatus.LIVE, max_co_hosts=8)
+    r.seat_co_host("vic")
+    r.take_off_stage("vic", NOW)
+    r.seat_co_host("vic")
+    assert [m.kind for m in side_effects(r.events).outbox] == [SYNC_LIVEKIT_PARTICIPANT]
+
+
+def test_a_mute_asks_livekit_to_mute_the_named_sources():
+    events = [
+        MuteRequested("r1", "cole", (TrackSource.CAMERA, TrackSource.MICROPHONE), True),
+        MuteRequested("r1", "hana", (), False),
+    ]
+    assert side_effects(events).outbox == [
+        OutboxMessage(
+            MUTE_LIVEKIT_TRACKS,
+            {
+                "room_id": "r1",
+                "user_id": "cole",
+                "sources": ["camera", "microphone"],
+                "muted": True,
+            },
+        ),
+        OutboxMessage(
+            MUTE_LIVEKIT_TRACKS, {"room_id": "r1", "user_id": "hana", "sources": [], "muted": False}
+        ),
+    ]
+    assert side_effects(events).notifications == []
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [ChangeKind.UPDATED, ChangeKind.STATUS_CHANGED, ChangeKind.RECORDED, ChangeKind.DELETED],
+)
+def test_changes_livekits_room_metadata_shows_ask_for_a_metadata_sync(kind):
+    assert side_effects([RoomChanged("r1", kind)]).outbox == [
+        OutboxMessage(SYNC_LIVEKIT_ROOM_METADATA, {"room_id": "r1"})
+    ]
+
+
+@pytest.mark.parametrize(
+    "kind", [ChangeKind.STATS_CHANGED, ChangeKind.PARTICIPANTS_CHANGED, ChangeKind.BANS_CHANGED]
+)
+def test_changes_the_metadata_does_not_show_ask_for_no_sync(kind):
+    assert side_effects([RoomChanged("r1", kind)]).outbox == []
+
+
+def test_a_burst_of_changes_of_a_room_in_one_transaction_is_one_metadata_sync_per_room():
+    events = [
+        RoomChanged("r1", ChangeKind.UPDATED),
+        RoomChanged("r2", ChangeKind.UPDATED),
+        RoomChanged("r1", ChangeKind.STATUS_CHANGED),
+        RoomChanged("r1", ChangeKind.UPDATED),
+    ]
+    assert side_effects(events).outbox == [
+        OutboxMessage(SYNC_LIVEKIT_ROOM_METADATA, {"room_id": "r1"}),
+        OutboxMessage(SYNC_LIVEKIT_ROOM_METADATA, {"room_id": "r2"}),
+    ]
+
+
+def test_a_room_that_ends_gets_no_metadata_sync_its_livekit_room_is_deleted():
+    r = Room("r1", "host", RoomStatus.LIVE, max_co_hosts=8)
+    r.end(EndReason.STOPPED_BY_HOST, NOW)
+    kinds = [m.kind for m in side_effects(r.events).outbox]
+    assert kinds == [END_LIVEKIT_ROOM, CANCEL_ROOM_INVITATIONS]
 
 
 def test_a_refused_participant_is_removed_from_livekit_since_that_moment():
@@ -173,12 +252,14 @@ def test_the_same_delivery_asked_twice_is_sent_once():
         RoomEnded("r1", EndReason.DELETED),
         RoomEnded("r1", EndReason.DELETED),
         TakenOffStage("r1", "cole", NOW),
+        TakenOffStage("r1", "cole", later),
         ParticipantRefused("r1", "cole", NOW),
         ParticipantRefused("r1", "cole", later),
     ]
     assert side_effects(events).outbox == [
         OutboxMessage(END_LIVEKIT_ROOM, {"room_id": "r1"}),
         OutboxMessage(CANCEL_ROOM_INVITATIONS, {"room_id": "r1"}),
+        OutboxMessage(SYNC_LIVEKIT_PARTICIPANT, {"room_id": "r1", "user_id": "cole"}),
         OutboxMessage(
             REMOVE_LIVEKIT_PARTICIPANT,
             {"room_id": "r1", "user_id": "cole", "since": NOW.isoformat()},

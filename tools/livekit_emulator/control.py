@@ -220,7 +220,7 @@ class ControlApi:
                 return await handler(request)
             except (rooms.RoomNotFound, rooms.ParticipantNotFound, rooms.TrackNotFound) as exc:
                 return web.json_response({"error": exc.message}, status=404)
-            except rooms.RoomFull as exc:
+            except (rooms.RoomFull, rooms.PublishNotAllowed) as exc:
                 return web.json_response({"error": exc.message}, status=409)
             except (BadInput, rooms.InvalidRequest) as exc:
                 return web.json_response({"error": str(exc)}, status=400)

@@ -61,6 +61,10 @@ class RoomFull(Exception):
     message = "room has exceeded its max participants"
 
 
+class PublishNotAllowed(Exception):
+    message = "the participant may not publish this source"
+
+
 class InvalidRequest(ValueError):
     """A request the real server refuses with invalid_argument; args[0] is its message."""
 
@@ -148,7 +152,9 @@ class RoomRegistry:
 
     def update_participant(
         self, request: room_pb.UpdateParticipantRequest
-    ) -> models.ParticipantInfo:
+    ) -> tuple[models.ParticipantInfo, list[WebhookEvent]]:
+        """The participant as updated, and the track_unpublished events of the tracks a new
+        permission no longer allows (rtc.ParticipantImpl.SetPermission removes them)."""
         participant = self._participant(request.room, request.identity)
         # Empty name/metadata leave them unchanged; an empty attribute value deletes the key.
         if request.name:
@@ -160,15 +166,23 @@ class RoomRegistry:
                 participant.attributes[key] = value
             elif key in participant.attributes:
                 del participant.attributes[key]
+        events: list[WebhookEvent] = []
         if request.HasField("permission"):
+            # The permission is replaced as a whole, not merged.
             participant.permission.CopyFrom(request.permission)
+            for track in list(participant.tracks):
+                if not may_publish(participant.permission, track.source):
+                    _, unpublished = self.unpublish_track(request.room, request.identity, track.sid)
+                    events += unpublished
         participant.version += 1
-        return _copy(participant)
+        return _copy(participant), events
 
     def mute_published_track(
         self, request: room_pb.MuteRoomTrackRequest
     ) -> models.TrackInfo | None:
-        """None when the participant has no such track: the real server answers an empty track."""
+        """None when the participant has no such track: the real server answers an empty track.
+        An unmute (allowed by the caller's check of room.enable_remote_unmute) is applied as
+        the client would apply the server's request."""
         participant = self._participant(request.room, request.identity)
         for track in participant.tracks:
             if track.sid == request.track_sid:
@@ -263,6 +277,9 @@ class RoomRegistry:
         mime_type: str = "",
     ) -> tuple[models.TrackInfo, list[WebhookEvent]]:
         participant = self._participant(room_name, identity)
+        if not may_publish(participant.permission, source):
+            # The real server ignores an AddTrack the participant has no permission for.
+            raise PublishNotAllowed()
         if track_type == models.TrackType.VIDEO:
             width, height = width or 1280, height or 720
             mime_type = mime_type or "video/VP8"
@@ -426,6 +443,24 @@ class RoomRegistry:
             participant=models.ParticipantInfo(sid=participant.sid, identity=participant.identity),
             track=_copy(track),
         )
+
+
+# livekit/protocol auth VideoGrant.GetCanPublishSource, with the sources as tokens spell them.
+_SOURCE_NAMES = {
+    models.TrackSource.CAMERA: "camera",
+    models.TrackSource.MICROPHONE: "microphone",
+    models.TrackSource.SCREEN_SHARE: "screen_share",
+    models.TrackSource.SCREEN_SHARE_AUDIO: "screen_share_audio",
+}
+
+
+def may_publish(permission: models.ParticipantPermission, source: int) -> bool:
+    """No source without can_publish; every source when none is listed; else the listed."""
+    if not permission.can_publish:
+        return False
+    if not permission.can_publish_sources:
+        return True
+    return source in permission.can_publish_sources
 
 
 def _copy(message: _M) -> _M:

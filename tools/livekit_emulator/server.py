@@ -37,7 +37,11 @@ class LiveKitEmulator:
             max_depth=self.settings.webhook_max_depth,
             max_age_s=self.settings.webhook_max_age_s,
         )
-        self.room_service = RoomService(self.registry, self.webhooks.emit)
+        self.room_service = RoomService(
+            self.registry,
+            self.webhooks.emit,
+            enable_remote_unmute=self.settings.enable_remote_unmute,
+        )
         self._runner: web.AppRunner | None = None
         self._idle_rooms_task: asyncio.Task | None = None
         self.port: int | None = None

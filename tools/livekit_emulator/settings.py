@@ -23,6 +23,8 @@ class EmulatorSettings:
     # livekit/protocol's DefaultResourceURLNotifierConfig: MaxDepth 200, MaxAge 30 s.
     webhook_max_depth: int = 200
     webhook_max_age_s: float = 30.0
+    # room.enable_remote_unmute, false by default on the real server.
+    enable_remote_unmute: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "EmulatorSettings":
@@ -41,4 +43,11 @@ class EmulatorSettings:
             webhook_max_age_s=float(
                 environ.get("EMULATOR_WEBHOOK_MAX_AGE_SECONDS") or cls.webhook_max_age_s
             ),
+            # As costream is told (LIVEKIT_REMOTE_UNMUTE), unless set for the emulator alone.
+            enable_remote_unmute=(
+                environ.get("EMULATOR_REMOTE_UNMUTE") or environ.get("LIVEKIT_REMOTE_UNMUTE") or ""
+            )
+            .strip()
+            .lower()
+            in ("true", "1"),
         )

@@ -195,9 +195,12 @@ class RoomService:
     """The RoomService methods: request and token claims in, response out; the webhook
     events a call causes go to `emit`."""
 
-    def __init__(self, registry: RoomRegistry, emit: Emit) -> None:
+    def __init__(
+        self, registry: RoomRegistry, emit: Emit, *, enable_remote_unmute: bool = False
+    ) -> None:
         self._registry = registry
         self._emit = emit
+        self._enable_remote_unmute = enable_remote_unmute
         self.methods: dict[str, tuple[type[Message], Method]] = {
             "CreateRoom": (room_pb.CreateRoomRequest, self.create_room),
             "ListRooms": (room_pb.ListRoomsRequest, self.list_rooms),
@@ -267,7 +270,7 @@ class RoomService:
         ensure_admin(claims, req.room)
         self._registry.get_participant(req.room, req.identity)
         # room.enable_remote_unmute defaults to false on the real server.
-        if not req.muted:
+        if not req.muted and not self._enable_remote_unmute:
             raise TwirpError("failed_precondition", "remote unmute not enabled")
         track = self._registry.mute_published_track(req)
         return room_pb.MuteRoomTrackResponse(track=track)
@@ -282,7 +285,9 @@ class RoomService:
         if sum(len(k) + len(v) for k, v in req.attributes.items()) > rooms.MAX_ATTRIBUTES_SIZE:
             raise limit_exceeded("attribute size exceeds limits", rooms.MAX_ATTRIBUTES_SIZE)
         ensure_admin(claims, req.room)
-        return self._registry.update_participant(req)
+        participant, events = self._registry.update_participant(req)
+        self._emit(events)
+        return participant
 
     def update_subscriptions(
         self, req: room_pb.UpdateSubscriptionsRequest, claims: Claims | None

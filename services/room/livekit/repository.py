@@ -125,6 +125,17 @@ class LiveKitRepository:
         )
         return await self.drop_connection(room_id, participant_sid)
 
+    async def set_publishing(self, room_id: str, identity: str, can_publish: bool) -> None:
+        """The identity's connections count as a publisher's (on stage) or a viewer's from
+        now on: LiveKit is told to change its permissions to match."""
+        await self._conn.execute(
+            """UPDATE room.connections SET can_publish = $3
+               WHERE room_id = $1 AND identity = $2 AND can_publish <> $3""",
+            room_id,
+            identity,
+            can_publish,
+        )
+
     async def drop_connection(self, room_id: str, participant_sid: str) -> bool:
         status = await self._conn.execute(
             "DELETE FROM room.connections WHERE room_id = $1 AND participant_sid = $2",

@@ -1,6 +1,7 @@
 import datetime
 
 from costream.broadcast.v1 import broadcast_pb2 as _broadcast_pb2
+from costream.room.v1 import room_pb2 as _room_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -96,3 +97,33 @@ class LiveKitParticipant(_message.Message):
     can_publish: bool
     join_time: _timestamp_pb2.Timestamp
     def __init__(self, sid: _Optional[str] = ..., identity: _Optional[str] = ..., can_publish: _Optional[bool] = ..., join_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UpdateLiveKitParticipantRequest(_message.Message):
+    __slots__ = ("room_id", "user_id", "role", "live_chat_enabled")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    LIVE_CHAT_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    user_id: str
+    role: _room_pb2.ParticipantRole
+    live_chat_enabled: bool
+    def __init__(self, room_id: _Optional[str] = ..., user_id: _Optional[str] = ..., role: _Optional[_Union[_room_pb2.ParticipantRole, str]] = ..., live_chat_enabled: _Optional[bool] = ...) -> None: ...
+
+class MuteLiveKitTracksRequest(_message.Message):
+    __slots__ = ("room_id", "user_id", "sources", "muted")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    MUTED_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    user_id: str
+    sources: _containers.RepeatedScalarFieldContainer[_room_pb2.TrackSource]
+    muted: bool
+    def __init__(self, room_id: _Optional[str] = ..., user_id: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[_room_pb2.TrackSource, str]]] = ..., muted: _Optional[bool] = ...) -> None: ...
+
+class UpdateLiveKitRoomMetadataRequest(_message.Message):
+    __slots__ = ("room",)
+    ROOM_FIELD_NUMBER: _ClassVar[int]
+    room: _room_pb2.Room
+    def __init__(self, room: _Optional[_Union[_room_pb2.Room, _Mapping]] = ...) -> None: ...

@@ -67,6 +67,21 @@ class BroadcastServiceStub:
                 request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetLiveKitRoomRequest.SerializeToString,
                 response_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.LiveKitRoomState.FromString,
                 _registered_method=True)
+        self.UpdateLiveKitParticipant = channel.unary_unary(
+                '/costream.broadcast.v1.BroadcastService/UpdateLiveKitParticipant',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.UpdateLiveKitParticipantRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.MuteLiveKitTracks = channel.unary_unary(
+                '/costream.broadcast.v1.BroadcastService/MuteLiveKitTracks',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.MuteLiveKitTracksRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.UpdateLiveKitRoomMetadata = channel.unary_unary(
+                '/costream.broadcast.v1.BroadcastService/UpdateLiveKitRoomMetadata',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.UpdateLiveKitRoomMetadataRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class BroadcastServiceServicer:
@@ -116,6 +131,31 @@ class BroadcastServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateLiveKitParticipant(self, request, context):
+        """Internal: give a connected user the LiveKit permissions and `role` attribute of their
+        place in the room now (UpdateParticipant), without reconnecting them. Idempotent; a user
+        LiveKit does not have is done already.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MuteLiveKitTracks(self, request, context):
+        """Internal: mute or unmute a connected user's published tracks of the named sources
+        (MutePublishedTrack per track). Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateLiveKitRoomMetadata(self, request, context):
+        """Internal: the LiveKit room's metadata from the room as it is now (UpdateRoomMetadata).
+        Idempotent; a room LiveKit does not have is done already.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BroadcastServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +188,21 @@ def add_BroadcastServiceServicer_to_server(servicer, server):
                     servicer.GetLiveKitRoom,
                     request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetLiveKitRoomRequest.FromString,
                     response_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.LiveKitRoomState.SerializeToString,
+            ),
+            'UpdateLiveKitParticipant': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLiveKitParticipant,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.UpdateLiveKitParticipantRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'MuteLiveKitTracks': grpc.unary_unary_rpc_method_handler(
+                    servicer.MuteLiveKitTracks,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.MuteLiveKitTracksRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'UpdateLiveKitRoomMetadata': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLiveKitRoomMetadata,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.UpdateLiveKitRoomMetadataRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -313,6 +368,87 @@ class BroadcastService:
             '/costream.broadcast.v1.BroadcastService/GetLiveKitRoom',
             costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetLiveKitRoomRequest.SerializeToString,
             costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.LiveKitRoomState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLiveKitParticipant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.broadcast.v1.BroadcastService/UpdateLiveKitParticipant',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.UpdateLiveKitParticipantRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MuteLiveKitTracks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.broadcast.v1.BroadcastService/MuteLiveKitTracks',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.MuteLiveKitTracksRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLiveKitRoomMetadata(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.broadcast.v1.BroadcastService/UpdateLiveKitRoomMetadata',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.UpdateLiveKitRoomMetadataRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

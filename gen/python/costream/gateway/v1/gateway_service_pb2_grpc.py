@@ -126,6 +126,16 @@ class GatewayServiceStub:
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.SerializeToString,
                 response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
                 _registered_method=True)
+        self.MuteParticipant = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/MuteParticipant',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.MuteParticipantRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
+        self.ListViewers = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/ListViewers',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.FromString,
+                _registered_method=True)
         self.CreateRoomPost = channel.unary_unary(
                 '/costream.gateway.v1.GatewayService/CreateRoomPost',
                 request_serializer=costream_dot_post_dot_v1_dot_post__service__pb2.CreateRoomPostRequest.SerializeToString,
@@ -350,6 +360,18 @@ class GatewayServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RemoveModerator(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MuteParticipant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListViewers(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -593,6 +615,16 @@ def add_GatewayServiceServicer_to_server(servicer, server):
                     servicer.RemoveModerator,
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.FromString,
                     response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
+            'MuteParticipant': grpc.unary_unary_rpc_method_handler(
+                    servicer.MuteParticipant,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.MuteParticipantRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
+            'ListViewers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListViewers,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.SerializeToString,
             ),
             'CreateRoomPost': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateRoomPost,
@@ -1154,6 +1186,60 @@ class GatewayService:
             '/costream.gateway.v1.GatewayService/RemoveModerator',
             costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.SerializeToString,
             costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MuteParticipant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/MuteParticipant',
+            costream_dot_room_dot_v1_dot_room__service__pb2.MuteParticipantRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListViewers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/ListViewers',
+            costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.FromString,
             options,
             channel_credentials,
             insecure,

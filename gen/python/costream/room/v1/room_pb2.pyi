@@ -52,6 +52,14 @@ class EndReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     END_REASON_LIVEKIT_ROOM_FINISHED: _ClassVar[EndReason]
     END_REASON_DELETED: _ClassVar[EndReason]
 
+class TrackSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRACK_SOURCE_UNSPECIFIED: _ClassVar[TrackSource]
+    TRACK_SOURCE_CAMERA: _ClassVar[TrackSource]
+    TRACK_SOURCE_MICROPHONE: _ClassVar[TrackSource]
+    TRACK_SOURCE_SCREEN_SHARE: _ClassVar[TrackSource]
+    TRACK_SOURCE_SCREEN_SHARE_AUDIO: _ClassVar[TrackSource]
+
 class RoomEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ROOM_EVENT_KIND_UNSPECIFIED: _ClassVar[RoomEventKind]
@@ -88,6 +96,11 @@ END_REASON_RECONNECT_TIMEOUT: EndReason
 END_REASON_MAX_DURATION: EndReason
 END_REASON_LIVEKIT_ROOM_FINISHED: EndReason
 END_REASON_DELETED: EndReason
+TRACK_SOURCE_UNSPECIFIED: TrackSource
+TRACK_SOURCE_CAMERA: TrackSource
+TRACK_SOURCE_MICROPHONE: TrackSource
+TRACK_SOURCE_SCREEN_SHARE: TrackSource
+TRACK_SOURCE_SCREEN_SHARE_AUDIO: TrackSource
 ROOM_EVENT_KIND_UNSPECIFIED: RoomEventKind
 ROOM_EVENT_KIND_SNAPSHOT: RoomEventKind
 ROOM_EVENT_KIND_UPDATED: RoomEventKind
@@ -183,6 +196,14 @@ class RecordedPlayback(_message.Message):
     thumbnail_url: str
     duration: _duration_pb2.Duration
     def __init__(self, url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class Viewer(_message.Message):
+    __slots__ = ("user_id", "join_time")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    JOIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    join_time: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., join_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Ban(_message.Message):
     __slots__ = ("room_id", "user_id", "reason", "banned_by_user_id", "create_time", "expire_time")

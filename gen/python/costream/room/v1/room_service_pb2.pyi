@@ -189,6 +189,36 @@ class RemoveModeratorRequest(_message.Message):
     user_id: str
     def __init__(self, room_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
+class MuteParticipantRequest(_message.Message):
+    __slots__ = ("room_id", "user_id", "sources", "muted")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    MUTED_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    user_id: str
+    sources: _containers.RepeatedScalarFieldContainer[_room_pb2.TrackSource]
+    muted: bool
+    def __init__(self, room_id: _Optional[str] = ..., user_id: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[_room_pb2.TrackSource, str]]] = ..., muted: _Optional[bool] = ...) -> None: ...
+
+class ListViewersRequest(_message.Message):
+    __slots__ = ("room_id", "page_size", "page_token")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, room_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListViewersResponse(_message.Message):
+    __slots__ = ("viewers", "next_page_token")
+    VIEWERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    viewers: _containers.RepeatedCompositeFieldContainer[_room_pb2.Viewer]
+    next_page_token: str
+    def __init__(self, viewers: _Optional[_Iterable[_Union[_room_pb2.Viewer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class AddCoHostRequest(_message.Message):
     __slots__ = ("room_id", "user_id", "invitation_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]

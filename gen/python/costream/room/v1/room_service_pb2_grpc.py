@@ -117,6 +117,16 @@ class RoomServiceStub:
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.SerializeToString,
                 response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
                 _registered_method=True)
+        self.MuteParticipant = channel.unary_unary(
+                '/costream.room.v1.RoomService/MuteParticipant',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.MuteParticipantRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
+        self.ListViewers = channel.unary_unary(
+                '/costream.room.v1.RoomService/ListViewers',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.FromString,
+                _registered_method=True)
         self.AddCoHost = channel.unary_unary(
                 '/costream.room.v1.RoomService/AddCoHost',
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.AddCoHostRequest.SerializeToString,
@@ -251,6 +261,21 @@ class RoomServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MuteParticipant(self, request, context):
+        """The host or a moderator mutes (or, where LiveKit allows it, unmutes) the named sources of
+        someone on stage, through LiveKit MutePublishedTrack.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListViewers(self, request, context):
+        """Who is connected to the room's LiveKit room now without being on stage.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddCoHost(self, request, context):
         """Internal: seat check and seat claim as one step, idempotent per invitation.
         """
@@ -378,6 +403,16 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.RemoveModerator,
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.FromString,
                     response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
+            'MuteParticipant': grpc.unary_unary_rpc_method_handler(
+                    servicer.MuteParticipant,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.MuteParticipantRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
+            'ListViewers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListViewers,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.SerializeToString,
             ),
             'AddCoHost': grpc.unary_unary_rpc_method_handler(
                     servicer.AddCoHost,
@@ -843,6 +878,60 @@ class RoomService:
             '/costream.room.v1.RoomService/RemoveModerator',
             costream_dot_room_dot_v1_dot_room__service__pb2.RemoveModeratorRequest.SerializeToString,
             costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MuteParticipant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/MuteParticipant',
+            costream_dot_room_dot_v1_dot_room__service__pb2.MuteParticipantRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListViewers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/ListViewers',
+            costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.FromString,
             options,
             channel_credentials,
             insecure,
