@@ -85,9 +85,15 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
     metrics; and the drain: once `close()` is called, new calls are refused with UNAVAILABLE
     and open streams end with it, while unary calls in flight finish."""
 
-    def __init__(self, verifier: auth.TokenVerifier, internal_methods: Iterable[str]) -> None:
+    def __init__(
+        self,
+        verifier: auth.TokenVerifier,
+        internal_methods: Iterable[str],
+        service_methods: Iterable[str] = (),
+    ) -> None:
         self._verifier = verifier
         self._internal = frozenset(internal_methods)
+        self._services_too = frozenset(service_methods)
         self._closed = asyncio.Event()
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -140,7 +146,8 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         structlog.contextvars.bind_contextvars(request_id=rid[:64], rpc=method.rsplit("/", 1)[1])
         if request is _UNPARSEABLE:
             raise InvalidArgument([("request", "not a valid message (strings must be UTF-8)")])
-        caller = self._verifier.authenticate(metadata, internal)
+        name = method.rsplit("/", 1)[1]
+        caller = self._verifier.authenticate(metadata, internal, name in self._services_too)
         auth.current_caller.set(caller)
         if caller.user_id:
             structlog.contextvars.bind_contextvars(user_id=caller.user_id)
@@ -337,6 +344,8 @@ class ServiceSpec:
     # (add_XServicer_to_server, servicer, full service name)
     servicers: list[tuple[Callable[[Any, grpc.aio.Server], None], Any, str]]
     internal_methods: frozenset[str] = frozenset()
+    # Client RPCs a peer service may also call with its service token alone.
+    service_methods: frozenset[str] = frozenset()
     # Runs after the port is bound, before health turns SERVING (open the pool, ...).
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Long-running loops (timers, outbox relays, listeners), cancelled at shutdown.
@@ -349,7 +358,9 @@ async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
     """Serve until `stop` is set, then drain: health NOT_SERVING first, loops cancelled,
     in-flight calls given the grace period, new ones refused."""
     settings = spec.settings
-    calls = CallContextInterceptor(auth.TokenVerifier(settings), spec.internal_methods)
+    calls = CallContextInterceptor(
+        auth.TokenVerifier(settings), spec.internal_methods, spec.service_methods
+    )
     server = grpc.aio.server(
         interceptors=[calls], options=[("grpc.so_reuseport", 0), *MESSAGE_LIMITS]
     )
