@@ -179,3 +179,13 @@ def test_reconciliation_with_livekit_runs_every_10_s_unless_turned_off():
         "room", {"LIVEKIT_RECONCILE_PER_SECOND": "0", "LIVEKIT_RECONCILE_SECONDS": "2.5"}
     )
     assert (off.livekit_reconcile_seconds, off.livekit_reconcile_per_second) == (2.5, 0)
+
+
+def test_room_feeds_are_read_from_the_environment_with_laptop_defaults():
+    defaults = load_settings("gateway", {})
+    assert (defaults.room_feeds, defaults.room_feed_idle_seconds) == (1000, 30.0)
+    set_ = load_settings("gateway", {"ROOM_FEEDS": "0", "ROOM_FEED_IDLE_SECONDS": "2.5"})
+    assert (set_.room_feeds, set_.room_feed_idle_seconds) == (0, 2.5)
+    for bad in ({"ROOM_FEEDS": "-1"}, {"ROOM_FEEDS": "many"}, {"ROOM_FEED_IDLE_SECONDS": "-3"}):
+        with pytest.raises(ConfigError):
+            load_settings("gateway", bad)
