@@ -95,12 +95,19 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         self._internal = frozenset(internal_methods)
         self._services_too = frozenset(service_methods)
         self._closed = asyncio.Event()
+        # Stream tasks waiting for their next response, and those the drain cancelled.
+        self._waiting: set[asyncio.Task[Any]] = set()
+        self._drained: set[asyncio.Task[Any]] = set()
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
     def close(self) -> None:
         self._closed.set()
+        # Streams waiting for their next response end now; one being sent ends after it.
+        for task in self._waiting:
+            self._drained.add(task)
+            task.cancel()
 
     async def idle(self) -> None:
         """Until no unary call is in flight."""
@@ -179,25 +186,29 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     async def _until_closed(self, responses: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        """A stream's responses until the drain closes it (then UNAVAILABLE: reconnect)."""
-        closed = asyncio.ensure_future(self._closed.wait())
-        item: asyncio.Future[Any] | None = None
+        """A stream's responses until the drain closes it (then UNAVAILABLE: reconnect). The
+        stream's own task waits for each response, and the drain cancels it while it waits:
+        no task per response, which a fan-out to thousands of streams feels."""
+        me = asyncio.current_task()
+        assert me is not None
         try:
             while True:
-                item = asyncio.ensure_future(anext(responses))
-                await asyncio.wait({item, closed}, return_when=asyncio.FIRST_COMPLETED)
-                if not item.done():
+                if self._closed.is_set():
                     raise Unavailable("the server is shutting down; reconnect")
+                self._waiting.add(me)
                 try:
-                    response = item.result()
+                    response = await anext(responses)
                 except StopAsyncIteration:
                     return
+                except asyncio.CancelledError:
+                    if me in self._drained and me.uncancel() == 0:
+                        raise Unavailable("the server is shutting down; reconnect") from None
+                    raise
+                finally:
+                    self._waiting.discard(me)
                 yield response
         finally:
-            closed.cancel()
-            if item is not None and not item.done():
-                item.cancel()
-                await asyncio.gather(item, return_exceptions=True)
+            self._drained.discard(me)
             await responses.aclose()
 
     def _stream(self, behavior, method: str, internal: bool):  # type: ignore[no-untyped-def]
