@@ -48,6 +48,13 @@ MESSAGE_LIMITS = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_metadata_size", MAX_METADATA_BYTES),
 ]
+# Peers ping every 30 s (keepalive_time_ms in peer_channel); a server left at gRPC's defaults
+# (a ping at most every 5 min, none without a call) counts those as strikes and closes the
+# connection with GOAWAY too_many_pings, failing the calls on it with UNAVAILABLE.
+PEER_PINGS_ALLOWED = [
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
 # Client-side health checking: a channel sends nothing to a server that reports NOT_SERVING
 # (starting, or draining after SIGTERM) and fails fast with UNAVAILABLE instead, so no call is
 # in flight when that server stops. Every costream channel, and clients should, use it.
@@ -373,7 +380,8 @@ async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
         auth.TokenVerifier(settings), spec.internal_methods, spec.service_methods
     )
     server = grpc.aio.server(
-        interceptors=[calls], options=[("grpc.so_reuseport", 0), *MESSAGE_LIMITS]
+        interceptors=[calls],
+        options=[("grpc.so_reuseport", 0), *PEER_PINGS_ALLOWED, *MESSAGE_LIMITS],
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
