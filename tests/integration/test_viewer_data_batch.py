@@ -43,7 +43,23 @@ async def broadcast(broadcast_service):
 @pytest.fixture(scope="module")
 async def gateway(gateway_service, broadcast_service):
     async with grpc.aio.insecure_channel(gateway_service.address) as channel:
-        yield gateway_service_pb2_grpc.GatewayServiceStub(channel)
+        stub = gateway_service_pb2_grpc.GatewayServiceStub(channel)
+        await _reaches_broadcast(stub)
+        yield stub
+
+
+async def _reaches_broadcast(gateway) -> None:
+    """Until the gateway reaches the broadcast service. The in-process services share gRPC's
+    connections to a peer: when the room service's outbox relay tried the broadcast service
+    before it started, the connection is still backing off (up to 2 s) and calls through the
+    gateway fail fast with UNAVAILABLE meanwhile."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        outcome = await through_gateway(gateway, unique("missing"), unique("v"))
+        if outcome[:2] != ("error", grpc.StatusCode.UNAVAILABLE.value[0]):
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the broadcast service never came"
+        await asyncio.sleep(0.1)
 
 
 def token_of(user: str) -> str:
