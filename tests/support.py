@@ -7,6 +7,7 @@ import uuid
 import asyncpg
 import grpc
 from google.rpc import error_details_pb2
+from prometheus_client import REGISTRY
 
 from services.common.auth import SERVICE_TOKEN_HEADER, ServiceTokenSource, mint_user_token
 from services.common.config import DEV_AUTH_JWT_SECRET, DEV_INTERNAL_AUTH_SECRET
@@ -56,3 +57,13 @@ async def webhooks_applied(database_url: str, seconds: float = 10.0) -> None:
             await asyncio.sleep(0.02)
     finally:
         await connection.close()
+
+
+def served(method: str, code: str | None = None) -> float:
+    """How many calls this process's services answered for `method` (every code, or one);
+    in-process services share one Prometheus registry (labelled by method)."""
+    codes = [code] if code else [c.name for c in grpc.StatusCode]
+    return sum(
+        REGISTRY.get_sample_value("costream_rpc_total", {"method": method, "code": c}) or 0.0
+        for c in codes
+    )

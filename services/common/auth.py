@@ -168,9 +168,14 @@ class TokenVerifier:
         self._verified_services.put(token, int(claims["exp"]), service)
         return service
 
-    def authenticate(self, metadata: Iterable[tuple[str, str | bytes]], internal: bool) -> Caller:
+    def authenticate(
+        self,
+        metadata: Iterable[tuple[str, str | bytes]],
+        internal: bool,
+        services_too: bool = False,
+    ) -> Caller:
         """The caller of an RPC. Internal RPCs need a service token; every other RPC a user
-        token."""
+        token, or, for the RPCs open to services too, a service token instead."""
         headers = {k: v for k, v in metadata if isinstance(v, str)}
         user_token = _bearer(headers.get(USER_TOKEN_HEADER))
         service_token = _bearer(headers.get(SERVICE_TOKEN_HEADER))
@@ -179,7 +184,7 @@ class TokenVerifier:
         if internal:
             if service is None:
                 raise PermissionDenied("INTERNAL_ONLY", "only costream services may call this")
-        elif caller.user_id is None:
+        elif caller.user_id is None and not (services_too and service is not None):
             raise _missing_user_token()
         return Caller(caller.user_id, caller.roles, service, caller.token)
 

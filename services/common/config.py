@@ -81,6 +81,10 @@ class Settings:
     # An idle Watch stream is sent a keepalive this often.
     watch_keepalive_seconds: float = 15.0
     max_streams_per_user: int = 20
+    # Hot rooms each gateway replica serves from a WatchRoom feed of its own, 0 for none, and
+    # how long a feed nobody reads (or watches) stays open (services/gateway/room_feeds.py).
+    room_feeds: int = 1000
+    room_feed_idle_seconds: float = 30.0
     # Each room with a LiveKit session is compared with LiveKit's participants this often,
     # at most this many rooms a second per room replica, 0 for none
     # (services/room/livekit/reconcile.py).
@@ -233,6 +237,8 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         peer_timeout=float(_int(environ, "PEER_TIMEOUT_SECONDS", 5)),
         watch_keepalive_seconds=float(_int(environ, "WATCH_KEEPALIVE_SECONDS", 15)),
         max_streams_per_user=_int(environ, "MAX_STREAMS_PER_USER", 20),
+        room_feeds=_int(environ, "ROOM_FEEDS", 1000, minimum=0),
+        room_feed_idle_seconds=_seconds(environ, "ROOM_FEED_IDLE_SECONDS", 30.0),
         livekit_reconcile_seconds=_seconds(environ, "LIVEKIT_RECONCILE_SECONDS", 10.0),
         livekit_reconcile_per_second=_int(environ, "LIVEKIT_RECONCILE_PER_SECOND", 20, minimum=0),
         livekit_remote_unmute=_bool(environ, "LIVEKIT_REMOTE_UNMUTE", False),

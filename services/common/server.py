@@ -48,6 +48,13 @@ MESSAGE_LIMITS = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_metadata_size", MAX_METADATA_BYTES),
 ]
+# Peers ping every 30 s (keepalive_time_ms in peer_channel); a server left at gRPC's defaults
+# (a ping at most every 5 min, none without a call) counts those as strikes and closes the
+# connection with GOAWAY too_many_pings, failing the calls on it with UNAVAILABLE.
+PEER_PINGS_ALLOWED = [
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
 # Client-side health checking: a channel sends nothing to a server that reports NOT_SERVING
 # (starting, or draining after SIGTERM) and fails fast with UNAVAILABLE instead, so no call is
 # in flight when that server stops. Every costream channel, and clients should, use it.
@@ -85,16 +92,29 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
     metrics; and the drain: once `close()` is called, new calls are refused with UNAVAILABLE
     and open streams end with it, while unary calls in flight finish."""
 
-    def __init__(self, verifier: auth.TokenVerifier, internal_methods: Iterable[str]) -> None:
+    def __init__(
+        self,
+        verifier: auth.TokenVerifier,
+        internal_methods: Iterable[str],
+        service_methods: Iterable[str] = (),
+    ) -> None:
         self._verifier = verifier
         self._internal = frozenset(internal_methods)
+        self._services_too = frozenset(service_methods)
         self._closed = asyncio.Event()
+        # Stream tasks waiting for their next response, and those the drain cancelled.
+        self._waiting: set[asyncio.Task[Any]] = set()
+        self._drained: set[asyncio.Task[Any]] = set()
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
     def close(self) -> None:
         self._closed.set()
+        # Streams waiting for their next response end now; one being sent ends after it.
+        for task in self._waiting:
+            self._drained.add(task)
+            task.cancel()
 
     async def idle(self) -> None:
         """Until no unary call is in flight."""
@@ -140,7 +160,8 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         structlog.contextvars.bind_contextvars(request_id=rid[:64], rpc=method.rsplit("/", 1)[1])
         if request is _UNPARSEABLE:
             raise InvalidArgument([("request", "not a valid message (strings must be UTF-8)")])
-        caller = self._verifier.authenticate(metadata, internal)
+        name = method.rsplit("/", 1)[1]
+        caller = self._verifier.authenticate(metadata, internal, name in self._services_too)
         auth.current_caller.set(caller)
         if caller.user_id:
             structlog.contextvars.bind_contextvars(user_id=caller.user_id)
@@ -172,25 +193,29 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     async def _until_closed(self, responses: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        """A stream's responses until the drain closes it (then UNAVAILABLE: reconnect)."""
-        closed = asyncio.ensure_future(self._closed.wait())
-        item: asyncio.Future[Any] | None = None
+        """A stream's responses until the drain closes it (then UNAVAILABLE: reconnect). The
+        stream's own task waits for each response, and the drain cancels it while it waits:
+        no task per response, which a fan-out to thousands of streams feels."""
+        me = asyncio.current_task()
+        assert me is not None
         try:
             while True:
-                item = asyncio.ensure_future(anext(responses))
-                await asyncio.wait({item, closed}, return_when=asyncio.FIRST_COMPLETED)
-                if not item.done():
+                if self._closed.is_set():
                     raise Unavailable("the server is shutting down; reconnect")
+                self._waiting.add(me)
                 try:
-                    response = item.result()
+                    response = await anext(responses)
                 except StopAsyncIteration:
                     return
+                except asyncio.CancelledError:
+                    if me in self._drained and me.uncancel() == 0:
+                        raise Unavailable("the server is shutting down; reconnect") from None
+                    raise
+                finally:
+                    self._waiting.discard(me)
                 yield response
         finally:
-            closed.cancel()
-            if item is not None and not item.done():
-                item.cancel()
-                await asyncio.gather(item, return_exceptions=True)
+            self._drained.discard(me)
             await responses.aclose()
 
     def _stream(self, behavior, method: str, internal: bool):  # type: ignore[no-untyped-def]
@@ -337,6 +362,8 @@ class ServiceSpec:
     # (add_XServicer_to_server, servicer, full service name)
     servicers: list[tuple[Callable[[Any, grpc.aio.Server], None], Any, str]]
     internal_methods: frozenset[str] = frozenset()
+    # Client RPCs a peer service may also call with its service token alone.
+    service_methods: frozenset[str] = frozenset()
     # Runs after the port is bound, before health turns SERVING (open the pool, ...).
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Long-running loops (timers, outbox relays, listeners), cancelled at shutdown.
@@ -349,9 +376,12 @@ async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
     """Serve until `stop` is set, then drain: health NOT_SERVING first, loops cancelled,
     in-flight calls given the grace period, new ones refused."""
     settings = spec.settings
-    calls = CallContextInterceptor(auth.TokenVerifier(settings), spec.internal_methods)
+    calls = CallContextInterceptor(
+        auth.TokenVerifier(settings), spec.internal_methods, spec.service_methods
+    )
     server = grpc.aio.server(
-        interceptors=[calls], options=[("grpc.so_reuseport", 0), *MESSAGE_LIMITS]
+        interceptors=[calls],
+        options=[("grpc.so_reuseport", 0), *PEER_PINGS_ALLOWED, *MESSAGE_LIMITS],
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -86,7 +86,10 @@ class WatchHub(Generic[E]):
                 subscription.put(_RESYNC)
             while True:
                 try:
-                    item = await asyncio.wait_for(subscription.queue.get(), self.keepalive_seconds)
+                    # asyncio.timeout, not wait_for: no task per event, which a fan-out to
+                    # thousands of streams feels.
+                    async with asyncio.timeout(self.keepalive_seconds):
+                        item = await subscription.queue.get()
                 except TimeoutError:
                     yield keepalive()
                     continue

@@ -10,6 +10,7 @@ from services.common.config import Settings
 from services.common.server import ServiceSpec, peer_channel
 from services.gateway.domain import RateLimiter, StreamLimit
 from services.gateway.handlers import Backends
+from services.gateway.room_feeds import RoomFeeds
 from services.gateway.servicer import SERVICE_NAME, GatewayServicer
 
 BACKENDS = ("room", "post", "invitation", "broadcast")
@@ -25,10 +26,17 @@ def build(settings: Settings) -> ServiceSpec:
         invitations=invitation_service_pb2_grpc.InvitationServiceStub(channels["invitation"]),
         broadcast=broadcast_service_pb2_grpc.BroadcastServiceStub(channels["broadcast"]),
     )
+    feeds = RoomFeeds(
+        backends.rooms,
+        size=settings.room_feeds,
+        idle_seconds=settings.room_feed_idle_seconds,
+        keepalive_seconds=settings.watch_keepalive_seconds,
+    )
     servicer = GatewayServicer(
         backends,
         RateLimiter(settings.rate_limit_per_minute),
         StreamLimit(settings.max_streams_per_user),
+        feeds,
     )
 
     async def close_channels() -> None:
@@ -40,5 +48,6 @@ def build(settings: Settings) -> ServiceSpec:
         servicers=[
             (gateway_service_pb2_grpc.add_GatewayServiceServicer_to_server, servicer, SERVICE_NAME)
         ],
-        shutdown=[close_channels],
+        loops=[feeds.sweep],
+        shutdown=[feeds.close_all, close_channels],
     )

@@ -22,11 +22,12 @@ from services.common.errors import InvalidArgument, peer_detail, rpc_error_from_
 from services.common.pagination import within_bytes
 from services.common.server import REPLAYED_HEADER, request_deadline
 from services.gateway import domain
+from services.gateway.room_feeds import RoomFeeds
 
 log = structlog.get_logger()
 
 # Codes after which a post may have been written although the call failed.
-_MAYBE_DONE = frozenset(
+MAYBE_DONE = frozenset(
     {
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -54,6 +55,10 @@ class Backends:
     posts: Any  # post_service_pb2_grpc.PostServiceStub
     invitations: Any  # invitation_service_pb2_grpc.InvitationServiceStub
     broadcast: Any  # broadcast_service_pb2_grpc.BroadcastServiceStub
+
+
+async def _known(room: room_pb2.Room) -> room_pb2.Room:
+    return room
 
 
 def post_request_id(room_id: str) -> str:
@@ -97,7 +102,7 @@ async def create_live_room_post(
     try:
         post = await backends.posts.CreateRoomPost(post_request)
     except grpc.aio.AioRpcError as error:
-        if error.code() in _MAYBE_DONE:
+        if error.code() in MAYBE_DONE:
             post = await _written_post(backends, room.room_id, caller)
             if post is not None:
                 return gateway_service_pb2.CreateLiveRoomPostResponse(room=room, post=post)
@@ -149,11 +154,19 @@ async def _undo_room(backends: Backends, room_id: str) -> None:
     await asyncio.wait({task}, timeout=timeout)
 
 
-async def get_room_view(room_id: str, caller: Caller, backends: Backends) -> gateway_pb2.RoomView:
+async def get_room_view(
+    room_id: str, caller: Caller, backends: Backends, feeds: RoomFeeds
+) -> gateway_pb2.RoomView:
     """The room, its newest post, the caller's role and latest invitation: three backends
-    asked at once."""
+    asked at once, two when the room's feed has it (the post and the caller's invitation are
+    asked every time: posts have no feed, and the invitation is the caller's own)."""
+    cached = feeds.room(room_id)
+    if cached is None:
+        room_call = backends.rooms.GetRoom(room_service_pb2.GetRoomRequest(room_id=room_id))
+    else:
+        room_call = _known(cached)
     room, posts, invitation = await asyncio.gather(
-        backends.rooms.GetRoom(room_service_pb2.GetRoomRequest(room_id=room_id)),
+        room_call,
         backends.posts.ListPostsByRoom(
             post_service_pb2.ListPostsByRoomRequest(room_ids=[room_id], max_posts_per_room=1)
         ),
@@ -172,6 +185,8 @@ async def get_room_view(room_id: str, caller: Caller, backends: Backends) -> gat
         invitation = None  # no invitation to this room is not an error
     elif isinstance(invitation, BaseException):
         raise invitation
+    if cached is None:
+        feeds.read(room_id)
     view = gateway_pb2.RoomView(room=room, my_role=domain.role_in(room, caller.user_id or ""))
     newest = domain.newest_posts(posts.posts).get(room.room_id)
     if newest is not None:

@@ -5,16 +5,19 @@ The shared interceptor has verified the client token before any of this runs. Ea
 spends one unit of the caller's rate limit; admin-only requests are refused here, before any
 backend sees them."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import aclosing
 from typing import Any
 
 import grpc
 from costream.gateway.v1 import gateway_service_pb2, gateway_service_pb2_grpc
+from costream.room.v1 import room_pb2, room_service_pb2
 
 from services.common.auth import Caller, current_caller
 from services.gateway import handlers
 from services.gateway.domain import RateLimiter, StreamLimit
-from services.gateway.handlers import Backends, ViewerCredentials
+from services.gateway.handlers import MAYBE_DONE, Backends, ViewerCredentials
+from services.gateway.room_feeds import RoomFeeds
 
 SERVICE_NAME = gateway_service_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
 # Backend streams are capped by the client's deadline (peer_channel); without one, a day.
@@ -22,10 +25,13 @@ STREAM_SECONDS = 24 * 3600.0
 
 
 class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
-    def __init__(self, backends: Backends, limiter: RateLimiter, streams: StreamLimit) -> None:
+    def __init__(
+        self, backends: Backends, limiter: RateLimiter, streams: StreamLimit, feeds: RoomFeeds
+    ) -> None:
         self._b = backends
         self._limiter = limiter
         self._streams = streams
+        self._feeds = feeds
         self._viewers = ViewerCredentials(backends.broadcast)
 
     def _admit(self) -> Caller:
@@ -42,14 +48,43 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         cancelled when the client goes away."""
         caller = self._admit()
         with self._streams.hold(caller.require_user()):
-            call = rpc(request, timeout=STREAM_SECONDS)
-            try:
-                await call.initial_metadata()
-                await context.send_initial_metadata(())
-                async for message in call:
-                    yield message
-            finally:
-                call.cancel()
+            async for message in self._proxy(rpc, request, context):
+                yield message
+
+    async def _proxy(
+        self, rpc: Any, request: Any, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
+        call = rpc(request, timeout=STREAM_SECONDS)
+        try:
+            await call.initial_metadata()
+            await context.send_initial_metadata(())
+            async for message in call:
+                yield message
+        finally:
+            call.cancel()
+
+    async def _room_write(self, room_id: str, call: Awaitable[room_pb2.Room]) -> room_pb2.Room:
+        """A write that answers the room: the room's feed learns of it before the writer."""
+        try:
+            room = await call
+        except grpc.aio.AioRpcError as error:
+            if error.code() in MAYBE_DONE:
+                self._feeds.unsure(room_id)
+            raise
+        self._feeds.wrote(room)
+        return room
+
+    async def _room_changed(self, room_id: str) -> None:
+        """A write that answers no room changed it: a feed of the room learns the version
+        from the backend, before the writer is answered."""
+        if not self._feeds.holds(room_id):
+            return
+        try:
+            room = await self._b.rooms.GetRoom(room_service_pb2.GetRoomRequest(room_id=room_id))
+        except grpc.aio.AioRpcError:
+            self._feeds.unsure(room_id)
+            return
+        self._feeds.wrote(room)
 
     # --- Rooms ---
 
@@ -59,7 +94,11 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def GetRoom(self, request, context):
         self._admit()
-        return await self._b.rooms.GetRoom(request)
+        room = self._feeds.room(request.room_id)
+        if room is None:
+            room = await self._b.rooms.GetRoom(request)
+            self._feeds.read(request.room_id)
+        return room
 
     async def BatchGetRooms(self, request, context):
         self._admit()
@@ -73,55 +112,72 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def UpdateRoom(self, request, context):
         self._admit()
-        return await self._b.rooms.UpdateRoom(request)
+        return await self._room_write(request.room.room_id, self._b.rooms.UpdateRoom(request))
 
     async def DeleteRoom(self, request, context):
         self._admit()
-        return await self._b.rooms.DeleteRoom(request)
+        try:
+            reply = await self._b.rooms.DeleteRoom(request)
+        except grpc.aio.AioRpcError as error:
+            if error.code() in MAYBE_DONE:
+                self._feeds.unsure(request.room_id)
+            raise
+        await self._room_changed(request.room_id)
+        return reply
 
     async def StopRoom(self, request, context):
         self._admit()
-        return await self._b.rooms.StopRoom(request)
+        return await self._room_write(request.room_id, self._b.rooms.StopRoom(request))
 
     async def DismissRoom(self, request, context):
         self._admit().require_admin()
-        return await self._b.rooms.DismissRoom(request)
+        return await self._room_write(request.room_id, self._b.rooms.DismissRoom(request))
 
     async def RemoveParticipant(self, request, context):
         self._admit()
-        return await self._b.rooms.RemoveParticipant(request)
+        return await self._room_write(request.room_id, self._b.rooms.RemoveParticipant(request))
 
     async def LeaveRoom(self, request, context):
         self._admit()
-        return await self._b.rooms.LeaveRoom(request)
+        return await self._room_write(request.room_id, self._b.rooms.LeaveRoom(request))
 
     async def BanUser(self, request, context):
         self._admit()
-        return await self._b.rooms.BanUser(request)
+        return await self._room_write(request.room_id, self._b.rooms.BanUser(request))
 
     async def UnbanUser(self, request, context):
         self._admit()
-        return await self._b.rooms.UnbanUser(request)
+        return await self._room_write(request.room_id, self._b.rooms.UnbanUser(request))
 
     async def ListBannedUsers(self, request, context):
         self._admit()
         return await self._b.rooms.ListBannedUsers(request)
 
     async def WatchRoom(self, request, context):
-        async for event in self._watch(self._b.rooms.WatchRoom, request, context):
-            yield event
+        """Through the room's feed, shared with every watcher and reader of the room on this
+        replica; a stream of its own when no feed can be had."""
+        caller = self._admit()
+        with self._streams.hold(caller.require_user()):
+            events = self._feeds.watch(
+                request.room_id, subscribed=lambda: context.send_initial_metadata(())
+            )
+            if events is None:
+                events = self._proxy(self._b.rooms.WatchRoom, request, context)
+            async with aclosing(events):
+                async for event in events:
+                    yield event
 
     async def AddModerator(self, request, context):
         self._admit()
-        return await self._b.rooms.AddModerator(request)
+        return await self._room_write(request.room_id, self._b.rooms.AddModerator(request))
 
     async def RemoveModerator(self, request, context):
         self._admit()
-        return await self._b.rooms.RemoveModerator(request)
+        return await self._room_write(request.room_id, self._b.rooms.RemoveModerator(request))
 
     async def MuteParticipant(self, request, context):
         self._admit()
-        return await self._b.rooms.MuteParticipant(request)
+        return await self._room_write(request.room_id, self._b.rooms.MuteParticipant(request))
 
     async def ListViewers(self, request, context):
         self._admit()
@@ -177,7 +233,9 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def AcceptInvitation(self, request, context):
         self._admit()
-        return await self._b.invitations.AcceptInvitation(request)
+        invitation = await self._b.invitations.AcceptInvitation(request)
+        await self._room_changed(invitation.room_id)  # a co-host seated
+        return invitation
 
     async def RejectInvitation(self, request, context):
         self._admit()
@@ -197,7 +255,9 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def ApproveStageRequest(self, request, context):
         self._admit()
-        return await self._b.invitations.ApproveStageRequest(request)
+        invitation = await self._b.invitations.ApproveStageRequest(request)
+        await self._room_changed(invitation.room_id)  # a co-host seated
+        return invitation
 
     async def DeclineStageRequest(self, request, context):
         self._admit()
@@ -226,7 +286,7 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def GetRoomView(self, request, context):
         caller = self._admit()
-        return await handlers.get_room_view(request.room_id, caller, self._b)
+        return await handlers.get_room_view(request.room_id, caller, self._b, self._feeds)
 
     async def ListLiveRoomPosts(self, request, context):
         self._admit()

@@ -15,7 +15,13 @@ from services.room.deliveries import outbox_deliveries
 from services.room.livekit.reconcile import run_reconciliation
 from services.room.peers import Attachments
 from services.room.repository import RoomUnitOfWork
-from services.room.servicer import INTERNAL_METHODS, SERVICE_NAME, RoomServicer, room_to_proto
+from services.room.servicer import (
+    INTERNAL_METHODS,
+    SERVICE_METHODS,
+    SERVICE_NAME,
+    RoomServicer,
+    room_to_proto,
+)
 from services.room.timers import TIMER_SECONDS, run_timers
 from services.room.watch import RoomWatch
 
@@ -67,6 +73,7 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
             (room_service_pb2_grpc.add_RoomServiceServicer_to_server, servicer, SERVICE_NAME)
         ],
         internal_methods=INTERNAL_METHODS,
+        service_methods=SERVICE_METHODS,
         startup=[database.open],
         loops=[watch.listen, relay.run, room_timers, reconciliation],
         shutdown=[

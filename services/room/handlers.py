@@ -214,32 +214,30 @@ async def remove_participant(
     room_id: str, user_id: str, caller: Caller, uow: RoomUnitOfWork
 ) -> RoomView:
     by = caller.require_user()
+    now = utcnow()
     async with uow:
         room = await _locked(uow, room_id)
         room.require_moderator_or_host(by)
         room.require_not_ended()
-        if not room.take_off_stage(user_id, utcnow()):
+        if not room.take_off_stage(user_id, now):
             raise errors.not_on_stage(user_id)
         await uow.rooms.remove_participant(room_id, user_id)
         # A viewer from now on, in the counts too (LiveKit is told through the outbox).
         await uow.livekit.set_publishing(room_id, user_id, False)
-        view = await _view(uow, room_id)
-        await uow.commit()
-        return view
+        return await _saved(uow, room, now)
 
 
 async def leave_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
     user = caller.require_user()
+    now = utcnow()
     async with uow:
         room = await _locked(uow, room_id)
         room.require_not_ended()
-        if not room.take_off_stage(user, utcnow()):
+        if not room.take_off_stage(user, now):
             raise errors.caller_not_on_stage("leave the stage")
         await uow.rooms.remove_participant(room_id, user)
         await uow.livekit.set_publishing(room_id, user, False)
-        view = await _view(uow, room_id)
-        await uow.commit()
-        return view
+        return await _saved(uow, room, now)
 
 
 async def ban_user(
@@ -255,10 +253,14 @@ async def ban_user(
     async with uow:
         room = await _locked(uow, room_id)
         room.require_moderator_host_or_admin(by, caller.is_admin)
+        # Whether the room as readers see it changes (its stage or its moderators).
+        visible = room.role_of(user_id) is not None or user_id in room.moderator_ids
         room.ban(user_id, now)
         await uow.rooms.ban(room_id, user_id, reason, by, now, ban_expiry(now, duration))
         await uow.rooms.remove_participant(room_id, user_id)
         await uow.rooms.remove_moderator(room_id, user_id)
+        if visible:
+            return await _saved(uow, room, now)
         view = await _view(uow, room_id)
         await uow.commit()
         return view
@@ -382,6 +384,7 @@ async def add_co_host(room_id: str, user_id: str, invitation_id: str, uow: RoomU
         # Watching already: a publisher from now on, in the counts too (LiveKit is told
         # through the outbox).
         await uow.livekit.set_publishing(room_id, user_id, True)
+        await uow.rooms.save(room, now)
         await uow.commit()
         return room
 

@@ -33,6 +33,9 @@ from services.room.side_effects import side_effects
 
 # Unique indexes of room.rooms, by the domain key they guard.
 _UNIQUE_KEYS = {"rooms_pkey": "room_id", "rooms_create_request": "request_id"}
+# Every write of a room moves update_time forward, even when clocks or concurrent writers
+# would not: readers (the gateway's room feeds) order a room's versions by it.
+_NEXT_UPDATE_TIME = "GREATEST({}, update_time + interval '1 microsecond')"
 
 # A room with everything the API shows: participants (connected or not), live counts from the
 # set of connected participant sids (none once ended, even if LiveKit's last events were lost),
@@ -285,12 +288,12 @@ class RoomRepository:
     async def save(self, room: Room, now: datetime) -> None:
         """Write the aggregate's state (its co-hosts are written as they change)."""
         await self._conn.execute(
-            """UPDATE room.rooms SET status = $2, live_time = $3, end_time = $4, end_reason = $5,
+            f"""UPDATE room.rooms SET status = $2, live_time = $3, end_time = $4, end_reason = $5,
                    recorded_time = $6, reconnect_deadline = $7, livekit_room_sid = $8,
                    recording_pending = $9, deleted = $10,
                    delete_time = CASE WHEN $10 THEN COALESCE(delete_time, $11) END,
-                   update_time = $11
-               WHERE room_id = $1""",
+                   update_time = {_NEXT_UPDATE_TIME.format("$11")}
+               WHERE room_id = $1""",  # noqa: S608
             room.room_id,
             room.status.value,
             room.live_time,
@@ -306,10 +309,13 @@ class RoomRepository:
 
     async def update_fields(self, room_id: str, fields: dict[str, Any], now: datetime) -> None:
         assert set(fields) <= set(UPDATABLE_FIELDS)
-        statement, args = sql.update(
-            "room.rooms", ("room_id", room_id), {**fields, "update_time": now}
+        p = sql.Params(room_id)
+        sets = [f"{name} = {p(value)}" for name, value in fields.items()]
+        sets.append(f"update_time = {_NEXT_UPDATE_TIME.format(p(now))}")
+        await self._conn.execute(
+            f"UPDATE room.rooms SET {', '.join(sets)} WHERE room_id = $1",  # noqa: S608
+            *p.values,
         )
-        await self._conn.execute(statement, *args)
 
     async def purge(self, room_id: str) -> None:
         """Remove a room for good; participants, bans, connections and playbacks go with it

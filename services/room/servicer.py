@@ -32,6 +32,9 @@ INTERNAL_METHODS = frozenset(
         "PurgeRoom",
     }
 )
+# Open to the gateway's room feeds (services/gateway/room_feeds.py) with its service token;
+# users still need their own. WatchRoom checks nothing of the caller.
+SERVICE_METHODS = frozenset({"WatchRoom"})
 MAX_EVENTS = 1000
 
 STATUS = EnumMap(domain.RoomStatus, room_pb2.RoomStatus, "ROOM_STATUS_")

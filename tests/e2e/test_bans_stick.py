@@ -73,14 +73,18 @@ async def test_a_banned_viewer_who_reconnects_is_put_out_again(gateway, emulator
 async def test_a_publisher_who_is_not_on_stage_is_put_out(gateway, emulator):
     host, removed = unique("host"), unique("co")
     room_id = await live_room(gateway, emulator, host, removed)
+    # The host's join reaches the room through a webhook: live once it is applied.
+    await wait_status(gateway, room_id, room_pb2.ROOM_STATUS_LIVE, host)
     await gateway.RemoveParticipant(
         rs.RemoveParticipantRequest(room_id=room_id, user_id=removed), **auth(host)
     )
     # Taken off stage, he comes back with the co-host token he still holds.
     await emulator.join(room_id, removed, permission=PUBLISHER)
     await wait_until(lambda: _absent(emulator, room_id, removed))
-    room = await gateway.GetRoom(rs.GetRoomRequest(room_id=room_id), **auth(host))
+    # Putting him out leaves the host's room live.
+    room = await wait_status(gateway, room_id, room_pb2.ROOM_STATUS_LIVE, host)
     assert room.status == room_pb2.ROOM_STATUS_LIVE
+    assert host in await in_livekit(emulator, room_id)
 
 
 async def test_a_ban_cancels_the_users_pending_invitation(gateway):

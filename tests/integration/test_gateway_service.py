@@ -19,12 +19,11 @@ from costream.post.v1 import post_service_pb2 as ps
 from costream.room.v1 import room_pb2
 from costream.room.v1 import room_service_pb2 as rs
 from google.protobuf import field_mask_pb2
-from prometheus_client import REGISTRY
 
 from services.common.config import Settings
 from services.gateway.app import build
 from tests.conftest import RunningService
-from tests.support import reason_of, unique, user_metadata, violated_fields
+from tests.support import reason_of, served, unique, user_metadata, violated_fields
 from tools.devstack import free_port
 
 ROOM = "/costream.room.v1.RoomService/"
@@ -33,15 +32,6 @@ POST = "/costream.post.v1.PostService/"
 
 def as_user(user: str, *roles: str) -> dict:
     return {"metadata": user_metadata(user, *roles), "timeout": 10}
-
-
-def served(method: str, code: str | None = None) -> float:
-    """How many calls this process's services answered for `method` (every code, or one)."""
-    codes = [code] if code else [c.name for c in grpc.StatusCode]
-    return sum(
-        REGISTRY.get_sample_value("costream_rpc_total", {"method": method, "code": c}) or 0.0
-        for c in codes
-    )
 
 
 async def rpc_error(call) -> grpc.aio.AioRpcError:

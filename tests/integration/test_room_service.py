@@ -1230,3 +1230,107 @@ async def test_apply_livekit_events_needs_a_service_token(stub):
             "INTERNAL_ONLY",
         )
     assert (await get(stub, room_id)).status == room_pb2.ROOM_STATUS_IDLE
+
+
+# --- update_time orders a room's versions -------------------------------------------------------
+
+
+def _version(room: room_pb2.Room) -> int:
+    return room.update_time.ToNanoseconds()
+
+
+async def test_every_write_that_changes_the_room_moves_update_time_forward(stub):
+    host, co_host, other, moderator = (unique(p) for p in ("host", "co", "other", "mod"))
+    as_host = user_metadata(host)
+    room = await create(stub, host)
+    seen = [_version(room)]
+
+    async def step(call) -> room_pb2.Room:
+        answered = await call
+        now = await get(stub, room.room_id)
+        assert _version(now) > seen[-1], "update_time did not move forward"
+        if answered.HasField("update_time"):  # AddCoHost answers the stage only
+            assert _version(answered) == _version(now)
+        seen.append(_version(now))
+        return answered
+
+    await step(add_co_host(stub, room.room_id, co_host))
+    await step(add_co_host(stub, room.room_id, other))
+    request = room_service_pb2.RemoveParticipantRequest(room_id=room.room_id, user_id=co_host)
+    await step(stub.RemoveParticipant(request, metadata=as_host))
+    await step(
+        stub.LeaveRoom(
+            room_service_pb2.LeaveRoomRequest(room_id=room.room_id), metadata=user_metadata(other)
+        )
+    )
+    request = room_service_pb2.AddModeratorRequest(room_id=room.room_id, user_id=moderator)
+    await step(stub.AddModerator(request, metadata=as_host))
+    banned = await step(
+        stub.BanUser(
+            room_service_pb2.BanUserRequest(room_id=room.room_id, user_id=moderator),
+            metadata=as_host,
+        )
+    )
+    assert moderator not in banned.moderator_user_ids
+    await step(
+        stub.UpdateRoom(
+            room_service_pb2.UpdateRoomRequest(
+                room=room_pb2.Room(room_id=room.room_id, title="renamed"),
+                update_mask=field_mask_pb2.FieldMask(paths=["title"]),
+            ),
+            metadata=as_host,
+        )
+    )
+    await step(
+        stub.StopRoom(room_service_pb2.StopRoomRequest(room_id=room.room_id), metadata=as_host)
+    )
+
+
+async def test_a_ban_of_a_viewer_and_an_unban_leave_update_time_as_it_was(stub):
+    host, viewer = unique("host"), unique("viewer")
+    room = await create(stub, host)
+    banned = await stub.BanUser(
+        room_service_pb2.BanUserRequest(room_id=room.room_id, user_id=viewer),
+        metadata=user_metadata(host),
+    )
+    unbanned = await stub.UnbanUser(
+        room_service_pb2.UnbanUserRequest(room_id=room.room_id, user_id=viewer),
+        metadata=user_metadata(host),
+    )
+    assert _version(banned) == _version(unbanned) == _version(room)
+
+
+async def test_update_time_moves_forward_even_when_the_clock_would_not(stub, db):
+    host = unique("host")
+    room = await create(stub, host)
+    # A version from the future, as a writer with a faster clock would leave it.
+    ahead = await db.fetchval(
+        "UPDATE room.rooms SET update_time = now() + interval '1 hour' WHERE room_id = $1"
+        " RETURNING update_time",
+        room.room_id,
+    )
+    updated = await stub.UpdateRoom(
+        room_service_pb2.UpdateRoomRequest(
+            room=room_pb2.Room(room_id=room.room_id, title="later"),
+            update_mask=field_mask_pb2.FieldMask(paths=["title"]),
+        ),
+        metadata=user_metadata(host),
+    )
+    assert updated.update_time.ToDatetime(tzinfo=UTC) > ahead
+    stopped = await stub.StopRoom(
+        room_service_pb2.StopRoomRequest(room_id=room.room_id), metadata=user_metadata(host)
+    )
+    assert _version(stopped) > _version(updated)
+
+
+async def test_watch_room_is_open_to_a_service_token_alone(stub):
+    room = await create(stub, unique("host"), title="for the gateway")
+    call = stub.WatchRoom(
+        room_service_pb2.WatchRoomRequest(room_id=room.room_id), metadata=service_metadata()
+    )
+    try:
+        snapshot = await asyncio.wait_for(call.read(), 5)
+        assert snapshot.kind == room_pb2.ROOM_EVENT_KIND_SNAPSHOT
+        assert snapshot.room.title == "for the gateway"
+    finally:
+        call.cancel()

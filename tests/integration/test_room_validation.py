@@ -482,6 +482,20 @@ async def test_watch_room_without_token_is_missing_credentials(stub):
     assert reason_of(error) == "MISSING_CREDENTIALS"
 
 
+@pytest.mark.parametrize("credentials", BAD_CREDENTIALS.values(), ids=BAD_CREDENTIALS.keys())
+async def test_watch_room_with_bad_credentials_is_refused_even_beside_a_service_token(
+    stub, credentials
+):
+    # Open to services with their token alone, but a user token sent along is still checked.
+    call = stub.WatchRoom(
+        room_service_pb2.WatchRoomRequest(room_id="some-room"),
+        metadata=[*credentials(), *service_metadata()],
+    )
+    error = await failure(call.read())
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert reason_of(error) == "INVALID_CREDENTIALS"
+
+
 async def test_create_room_with_bad_credentials_writes_nothing(stub, db):
     host = unique("host")
     forged = bearer(mint_user_token("not-the-secret-0123456789-abcdefghij", host))

@@ -49,8 +49,10 @@ async def gateway(gateway_service, rooms):
 
 
 async def gateway_reaches_broadcast(gateway, rooms) -> None:
-    """Waits (10 s at most) until the gateway's channel to the broadcast service is up: one
-    that was ever refused backs off for up to 2 s, answering UNAVAILABLE meanwhile."""
+    """Waits (10 s at most) until the gateway reaches the broadcast service. The in-process
+    services share gRPC's connections to a peer: when the room service's outbox relay tried
+    the broadcast service before it started, the connection is still backing off (up to 2 s)
+    and calls through the gateway fail fast with UNAVAILABLE meanwhile."""
     room = await rooms.CreateRoom(rs.CreateRoomRequest(title="t"), metadata=user_metadata("h"))
     for _ in range(100):
         try:

@@ -86,6 +86,22 @@ def test_internal_rpcs_need_a_service_token():
     assert caller.service == "post" and caller.user_id is None
 
 
+def test_rpcs_open_to_services_too_take_a_service_token_or_a_user_token():
+    service = VERIFIER.authenticate([service_header()], False, services_too=True)
+    assert service.service == "post" and service.user_id is None
+    user = VERIFIER.authenticate(
+        bearer(mint_user_token(DEV_AUTH_JWT_SECRET, "alice")), False, services_too=True
+    )
+    assert user.user_id == "alice" and user.service is None
+    with pytest.raises(Unauthenticated) as e:
+        VERIFIER.authenticate([], False, services_too=True)
+    assert e.value.reason == "MISSING_CREDENTIALS"
+    # Any other client RPC still wants the user's own token.
+    with pytest.raises(Unauthenticated) as e:
+        VERIFIER.authenticate([service_header()], False)
+    assert e.value.reason == "MISSING_CREDENTIALS"
+
+
 def test_a_service_token_signed_with_the_client_secret_is_refused():
     forged = jwt.encode({"svc": "post", "exp": int(time.time()) + 60}, DEV_AUTH_JWT_SECRET, "HS256")
     with pytest.raises(Unauthenticated):

@@ -200,3 +200,13 @@ def test_the_emulator_allows_remote_unmute_as_costream_is_told_unless_set_alone(
     from tools.livekit_emulator import EmulatorSettings
 
     assert EmulatorSettings.from_env(env).enable_remote_unmute is enabled
+
+
+def test_room_feeds_are_read_from_the_environment_with_laptop_defaults():
+    defaults = load_settings("gateway", {})
+    assert (defaults.room_feeds, defaults.room_feed_idle_seconds) == (1000, 30.0)
+    set_ = load_settings("gateway", {"ROOM_FEEDS": "0", "ROOM_FEED_IDLE_SECONDS": "2.5"})
+    assert (set_.room_feeds, set_.room_feed_idle_seconds) == (0, 2.5)
+    for bad in ({"ROOM_FEEDS": "-1"}, {"ROOM_FEEDS": "many"}, {"ROOM_FEED_IDLE_SECONDS": "-3"}):
+        with pytest.raises(ConfigError):
+            load_settings("gateway", bad)

@@ -22,10 +22,13 @@ from services.common.errors import InvalidArgument, NotFound, ServiceError, to_s
 from services.common.server import REPLAYED_HEADER, status_details
 from services.gateway import handlers
 from services.gateway.handlers import Backends
+from services.gateway.room_feeds import RoomFeeds
 from services.room.errors import user_banned
 from tests.support import reason_of
 
 ALICE = Caller(user_id="alice", token="t")
+# No room feeds: every room is asked of the room service.
+NO_FEEDS = RoomFeeds(None, size=0, idle_seconds=30.0, keepalive_seconds=15.0)
 
 
 def rpc_error(code: grpc.StatusCode, error: ServiceError | None = None) -> grpc.aio.AioRpcError:
@@ -243,7 +246,7 @@ async def test_get_room_view_asks_the_three_backends_and_a_missing_invitation_is
         posts={"ListPostsByRoom": POSTS},
         invitations={"GetMyRoomInvitation": NO_INVITATION},
     )
-    view = await handlers.get_room_view("r1", Caller(user_id="bob"), b)
+    view = await handlers.get_room_view("r1", Caller(user_id="bob"), b, NO_FEEDS)
     assert view.my_role == gateway_pb2.ROOM_ROLE_CO_HOST
     assert view.post.post_id == "new"
     assert not view.HasField("my_invitation")
@@ -258,7 +261,7 @@ async def test_get_room_view_with_my_invitation():
         posts={"ListPostsByRoom": post_service_pb2.ListPostsByRoomResponse()},
         invitations={"GetMyRoomInvitation": invitation},
     )
-    view = await handlers.get_room_view("r1", Caller(user_id="carol"), b)
+    view = await handlers.get_room_view("r1", Caller(user_id="carol"), b, NO_FEEDS)
     assert view.my_role == gateway_pb2.ROOM_ROLE_VIEWER
     assert view.my_invitation.invitation_id == "i1"
     assert not view.HasField("post")
@@ -273,7 +276,7 @@ async def test_get_room_view_reports_the_rooms_error_first():
         invitations={"GetMyRoomInvitation": rpc_error(grpc.StatusCode.UNAVAILABLE)},
     )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await handlers.get_room_view("r1", ALICE, b)
+        await handlers.get_room_view("r1", ALICE, b, NO_FEEDS)
     assert caught.value is missing
 
 
@@ -286,7 +289,7 @@ async def test_get_room_view_fails_when_the_invitation_service_is_down():
         invitations={"GetMyRoomInvitation": down},
     )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await handlers.get_room_view("r1", ALICE, b)
+        await handlers.get_room_view("r1", ALICE, b, NO_FEEDS)
     assert caught.value is down
 
 
