@@ -3,6 +3,7 @@ session needs, and LiveKit webhooks in the terms of the room service. No I/O."""
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -10,6 +11,8 @@ from enum import StrEnum
 from costream.broadcast.v1 import broadcast_service_pb2
 from costream.room.v1 import room_pb2
 from google.protobuf import duration_pb2
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.json_format import ParseDict, ParseError
 from livekit.api import AccessToken, VideoGrants
 from livekit.protocol import egress as egress_pb
 from livekit.protocol import models
@@ -185,6 +188,86 @@ def livekit_room_state(
         )
         seen.join_time.FromSeconds(participant.joined_at)
     return state
+
+
+# The fields of a webhook that to_room_event reads, by proto name (None: the whole value).
+READ_FIELDS: dict = {
+    "id": None,
+    "event": None,
+    "created_at": None,
+    "room": {"name": None, "sid": None, "metadata": None},
+    "participant": {
+        "kind": None,
+        "identity": None,
+        "sid": None,
+        "permission": {"can_publish": None},
+        "disconnect_reason": None,
+    },
+    "track": {"sid": None},
+    "egress_info": {
+        "egress_id": None,
+        "status": None,
+        "room_name": None,
+        "room_id": None,
+        "file_results": {"location": None, "filename": None, "duration": None},
+        "file": {"location": None, "filename": None, "duration": None},
+    },
+}
+
+
+def _json_keys(descriptor: Descriptor, fields: Mapping) -> dict:
+    """`fields` keyed by both spellings protojson accepts (proto name and JSON name)."""
+    keys = {}
+    for name, inner in fields.items():
+        field = descriptor.fields_by_name[name]
+        nested = None if inner is None else _json_keys(field.message_type, inner)
+        keys[field.name] = keys[field.json_name] = nested
+    return keys
+
+
+_READ_KEYS = _json_keys(WebhookEvent.DESCRIPTOR, READ_FIELDS)
+
+
+def _read_part(value: object, keys: Mapping) -> object:
+    """The JSON of a message (or a list of them) cut down to `keys`; anything else as it is,
+    for ParseDict to judge."""
+    if isinstance(value, dict):
+        return {
+            k: v if keys[k] is None else _read_part(v, keys[k])
+            for k, v in value.items()
+            if k in keys
+        }
+    if isinstance(value, list):
+        return [_read_part(v, keys) for v in value]
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ParseError("Failed to load JSON: duplicate key")
+    return found
+
+
+def parse_webhook(body: str) -> WebhookEvent:
+    """A webhook's protojson as livekit-api's WebhookReceiver parses it (json_format, unknown
+    fields ignored), but only the fields to_room_event reads: the rest of LiveKit's Room,
+    ParticipantInfo, TrackInfo and EgressInfo is dropped before json_format sees it, which
+    halves the parse. ParseError for what is not JSON, not an object, or wrong in a field
+    that is read; a field that is not read is not checked."""
+    # The same errors as json_format.Parse: anything that goes wrong is a ParseError.
+    try:
+        document = json.loads(body, object_pairs_hook=_unique_keys)
+    except Exception as e:
+        raise ParseError(f"Failed to load JSON: {e}") from e
+    try:
+        return ParseDict(
+            _read_part(document, _READ_KEYS), WebhookEvent(), ignore_unknown_fields=True
+        )
+    except ParseError:
+        raise
+    except Exception as e:
+        raise ParseError(f"Failed to parse JSON: {type(e).__name__}: {e}") from e
 
 
 def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:
