@@ -12,7 +12,6 @@ import asyncpg
 import structlog
 
 from services.common import observability
-from services.common.batching import Coalescer
 from services.common.db import CONNECTION_ERRORS, Database, listen
 from services.common.events import OutboxMessage
 
@@ -48,12 +47,14 @@ APPEND_BATCH = 1000
 class OutboxAppender:
     """Rows added to `schema`'s outbox outside any unit of work, each committed before its
     `append` returns (for an endpoint whose answer means "kept"), over one long-lived connection
-    of its own: a pool's acquire and release cost more CPU than the INSERT itself. Rows whose
-    callers arrive while a commit is on its way go together in the next one, one statement and
-    one commit (group commit; a caller alone never waits for others). No NOTIFY (a NOTIFY
-    serializes commits; the caller wakes its own relay instead, and other replicas' relays find
-    the rows when they poll). A connection found broken is replaced and the rows tried once
-    more on the new one: a row written twice is delivered twice, and receivers are idempotent."""
+    of its own: a pool's acquire and release cost more CPU than the INSERT itself. A caller that
+    finds nothing on its way writes its row at once, in its own task (services.common.batching
+    would wait a turn of the event loop for company: a lone sender, one LiveKit room, pays for
+    every hop); rows whose callers arrive while a commit is on its way go together in the next
+    one, one statement and one commit (group commit). No NOTIFY (a NOTIFY serializes commits;
+    the caller wakes its own relay instead, and other replicas' relays find the rows when they
+    poll). A connection found broken is replaced and the rows tried once more on the new one: a
+    row written twice is delivered twice, and receivers are idempotent."""
 
     def __init__(self, database: Database, schema: str) -> None:
         self._database = database
@@ -62,32 +63,67 @@ class OutboxAppender:
             f"INSERT INTO {schema}.outbox (kind, payload) "  # noqa: S608
             "SELECT * FROM unnest($1::text[], $2::jsonb[])"
         )
-        # One statement at a time on the connection; batches wait for it, so the linger only
-        # bounds how long rows wait to be grouped behind a slow commit.
-        self._coalescer: Coalescer[None, OutboxMessage, None] = Coalescer(
-            self._insert, max_batch=APPEND_BATCH, linger=1.0
-        )
-        self._turn = asyncio.Lock()
+        self._waiting: list[tuple[OutboxMessage, asyncio.Future[None]]] = []
+        self._writing = False
         self._connection: asyncpg.Connection | None = None
+        # The task writing a group for others (kept so it is not garbage collected).
+        self._next_group: asyncio.Task[None] | None = None
 
     async def append(self, message: OutboxMessage) -> None:
         """The row is committed when this returns; raises what the database raised."""
-        await self._coalescer.call(None, message)
+        answer = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, answer))
+        if not self._writing:
+            self._writing = True
+            await self._write_group(answer)
+        await answer
 
     async def close(self) -> None:
-        async with self._turn:
-            if self._connection is not None:
-                await self._connection.close()
-                self._connection = None
+        if self._next_group is not None:
+            await asyncio.gather(self._next_group, return_exceptions=True)
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
 
-    async def _insert(self, _key: None, messages: list[OutboxMessage]) -> list[None]:
-        async with self._turn:
-            try:
-                await self._write(messages)
-            except CONNECTION_ERRORS:
+    async def _write_group(self, own: asyncio.Future[None] | None = None) -> None:
+        """Write what waits (the row of `own`'s caller among it), answer each, and leave the
+        rows that came meanwhile to a task of their own: no caller waits for groups after its
+        own."""
+        group, self._waiting = self._waiting[:APPEND_BATCH], self._waiting[APPEND_BATCH:]
+        try:
+            await self._insert([message for message, _ in group])
+        except BaseException as error:
+            # Cancelled mid-write (a stop): whether the rows were kept is unknown, so the
+            # others hear a connection error (503, LiveKit retries) and the cancelled caller
+            # is cancelled.
+            interrupted = not isinstance(error, Exception)
+            failure = ConnectionError("the write was interrupted") if interrupted else error
+            if interrupted:  # the connection may be mid-statement: start the next on a new one
                 self._drop()
-                await self._write(messages)
-        return [None] * len(messages)
+            for _, answer in group:
+                if answer is own and interrupted:
+                    answer.cancel()
+                elif not answer.done():
+                    answer.set_exception(failure)
+            if interrupted:
+                raise
+        else:
+            for _, answer in group:
+                if not answer.done():
+                    answer.set_result(None)
+        finally:
+            if self._waiting:
+                self._next_group = asyncio.get_running_loop().create_task(self._write_group())
+            else:
+                self._writing = False
+                self._next_group = None
+
+    async def _insert(self, messages: list[OutboxMessage]) -> None:
+        try:
+            await self._write(messages)
+        except CONNECTION_ERRORS:
+            self._drop()
+            await self._write(messages)
 
     async def _write(self, messages: list[OutboxMessage]) -> None:
         if self._connection is None:

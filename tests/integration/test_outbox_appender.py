@@ -1,7 +1,8 @@
 """Rows appended to an outbox over the appender's own connection, on a database of its own: each
-caller's row is committed when its append returns, callers that arrive together share a commit,
-and a connection that breaks is replaced: appends fail while the database is unreachable (the
-webhook endpoint answers 503) and succeed again once it is back, without a restart."""
+caller's row is committed when its append returns, callers that arrive while a commit is on its
+way share the next one, a caller cancelled mid-write leaves the others unharmed, and a
+connection that breaks is replaced: appends fail while the database is unreachable (the webhook
+endpoint answers 503) and succeed again once it is back, without a restart."""
 
 import asyncio
 import json
@@ -106,3 +107,20 @@ async def test_an_append_after_the_server_ended_its_connection_goes_on_a_new_one
         await connection.close()
     await appender.append(message(1))
     assert [payload["n"] for _, payload in await kept(database_url)] == ["0", "1"]
+
+
+async def test_a_caller_cancelled_mid_write_is_cancelled_and_the_others_are_kept(
+    appender, database_url
+):
+    await appender.append(message(0))  # the connection is open: the next append is mid-write
+    first = asyncio.create_task(appender.append(message(1)))
+    await asyncio.sleep(0)
+    meanwhile = [asyncio.create_task(appender.append(message(n))) for n in (2, 3, 4)]
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.gather(*meanwhile)
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await appender.append(message(5))
+    kept_now = {payload["n"] for _, payload in await kept(database_url)}
+    assert {"0", "2", "3", "4", "5"} <= kept_now <= {"0", "1", "2", "3", "4", "5"}
