@@ -79,8 +79,9 @@ class OutboxAppender:
         await answer
 
     async def close(self) -> None:
-        if self._next_group is not None:
-            await asyncio.gather(self._next_group, return_exceptions=True)
+        # Each group may leave another behind it (a task cancelled unstarted leaves none).
+        while (group := self._next_group) is not None and not group.done():
+            await asyncio.gather(group, return_exceptions=True)
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
