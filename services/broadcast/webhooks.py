@@ -1,9 +1,10 @@
 """`POST /livekit/webhook`: LiveKit webhooks verified with livekit-api's WebhookReceiver on the
-raw body, written to the broadcast outbox (one insert) and answered 200 at once: accepted means
-durable. The outbox relay hands them to the room service a room's at a time, so a room's
-intake is not bound by the room service's latency (LiveKit sends a room's webhooks one after
-another). 503 while the database is down, so LiveKit retries; a bad signature or body hash is
-401 and nothing is kept."""
+raw body, written to the broadcast outbox (OutboxAppender: one committed insert, shared by
+webhooks that arrive together) and answered 200 at once: accepted means durable. The outbox
+relay hands them to the room service a room's at a time, so a room's intake is not bound by the
+room service's latency (LiveKit sends a room's webhooks one after another). 503 while the
+database is down, so LiveKit retries; a bad signature or body hash is 401 and nothing is
+kept."""
 
 import structlog
 from aiohttp import web
@@ -16,7 +17,7 @@ from services.common import observability
 from services.common.config import Settings
 from services.common.db import CONNECTION_ERRORS, Database
 from services.common.errors import Unavailable
-from services.common.outbox import OutboxRelay, append_outbox
+from services.common.outbox import OutboxAppender, OutboxRelay
 from services.common.validation import Violations
 from services.room.client import check_livekit_event
 
@@ -32,7 +33,7 @@ class WebhookServer:
         self._receiver = WebhookReceiver(
             TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
         )
-        self._database = database
+        self._outbox = OutboxAppender(database, "broadcast")
         self._relay = relay
         self._runner: web.AppRunner | None = None
 
@@ -51,6 +52,7 @@ class WebhookServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self._outbox.close()
 
     async def receive(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -75,7 +77,7 @@ class WebhookServer:
             observability.WEBHOOKS.labels(event.event, "malformed").inc()
             return web.Response(status=400, text="not an event costream can apply")
         try:
-            await append_outbox(self._database, "broadcast", accepted(room_event))
+            await self._outbox.append(accepted(room_event))
         except (Unavailable, *CONNECTION_ERRORS) as e:
             log.warning("webhook not kept", event_id=event.id, error=type(e).__name__)
             observability.WEBHOOKS.labels(event.event, "failed_unavailable").inc()

@@ -23,6 +23,10 @@ CONNECTION_ERRORS = (
 )
 
 
+# Seconds a statement may take before asyncpg gives up on it.
+COMMAND_TIMEOUT = 30
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -41,7 +45,7 @@ async def create_pool(dsn: str, max_size: int = 10) -> asyncpg.Pool:
         max_size=max_size,
         init=_init_connection,
         reset=_nothing_to_reset,
-        command_timeout=30,
+        command_timeout=COMMAND_TIMEOUT,
         max_inactive_connection_lifetime=300,
     )
 
@@ -71,6 +75,19 @@ class Database:
                 if attempt == attempts:
                     raise
                 await asyncio.sleep(delay)
+
+    async def connect(self) -> asyncpg.Connection:
+        """A connection of its own, outside the pool, set up as the pool's are; the caller
+        closes it."""
+        if self._pool is None:
+            raise Unavailable("the service is starting; retry")
+        connection = await asyncpg.connect(self._dsn, command_timeout=COMMAND_TIMEOUT)
+        try:
+            await _init_connection(connection)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
 
     def _in_use(self) -> int:
         return self._pool.get_size() - self._pool.get_idle_size() if self._pool else 0

@@ -298,7 +298,7 @@ async def test_a_webhook_is_kept_while_the_room_service_is_down_and_applied_once
 ):
     """Accepted means durable: LiveKit gets its 200 while the room service is down, and the
     room goes live once it is back. With the database gone, nothing can be kept: 503, so
-    LiveKit retries."""
+    LiveKit retries, and its retry is kept once the database is back."""
     from services.broadcast.app import build as build_broadcast
     from services.room.app import build as build_room
 
@@ -346,5 +346,9 @@ async def test_a_webhook_is_kept_while_the_room_service_is_down_and_applied_once
         later, later_token = signed(host_joined(room.room_id, host))
         assert await post(http_port, later, later_token) == 503
         assert await kept(database_url, room.room_id) == 1
+        # The database is back: LiveKit's retry is kept, without a restart of the service.
+        await relay.open()
+        assert await post(http_port, later, later_token) == 200
+        assert await kept(database_url, room.room_id) == 2
     finally:
         await broadcast.close()
