@@ -281,14 +281,20 @@ async def unban_user(room_id: str, user_id: str, caller: Caller, uow: RoomUnitOf
 async def list_banned_users(
     room_id: str, page: PageRequest, caller: Caller, uow: RoomUnitOfWork
 ) -> Page[Ban]:
-    user = caller.require_user()
     async with uow.read():
-        room = await uow.rooms.get(room_id)
-        if room is None:
-            raise errors.room_not_found(room_id)
-        room.require_moderator_host_or_admin(user, caller.is_admin)
+        await _moderated_by(uow, room_id, caller)
         rows = await uow.rooms.list_bans(room_id, utcnow(), page.after, page.limit)
     return Page.of(rows, page)
+
+
+async def _moderated_by(uow: RoomUnitOfWork, room_id: str, caller: Caller) -> None:
+    """Refuses a caller who does not moderate the room (its host, a moderator, an admin), as
+    its moderation lists (bans, viewers) do."""
+    user = caller.require_user()
+    room = await uow.rooms.get(room_id)
+    if room is None:
+        raise errors.room_not_found(room_id)
+    room.require_moderator_host_or_admin(user, caller.is_admin)
 
 
 @dataclass(frozen=True)
@@ -319,12 +325,8 @@ async def list_viewers(
 ) -> Page[Viewer]:
     """Who is connected now without being on stage: the identities `stats.viewer_count`
     counts, from the same connections (none once the room ended)."""
-    user = caller.require_user()
     async with uow.read():
-        room = await uow.rooms.get(room_id)
-        if room is None:
-            raise errors.room_not_found(room_id)
-        room.require_moderator_host_or_admin(user, caller.is_admin)
+        await _moderated_by(uow, room_id, caller)
         rows = await uow.rooms.list_viewers(room_id, page.after, page.limit)
     return Page.of(rows, page)
 
