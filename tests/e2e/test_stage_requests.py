@@ -13,7 +13,7 @@ from costream.room.v1 import room_service_pb2 as rs
 from google.protobuf import field_mask_pb2
 
 from tests.e2e.flow import auth, expect_error
-from tests.support import unique
+from tests.support import reason_of, unique
 
 DENIED = grpc.StatusCode.PERMISSION_DENIED
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -208,3 +208,51 @@ class _WithAuth:
     def __getattr__(self, name: str):
         rpc = getattr(self._gateway, name)
         return lambda request: rpc(request, **auth(self._user))
+
+
+async def test_thirty_approvals_and_accepts_at_once_for_three_free_seats_seat_exactly_three(
+    gateway,
+):
+    host, mods = unique("host"), [unique("mod"), unique("mod")]
+    seated = [unique("co") for _ in range(5)]  # 8 seats: 3 free
+    room = await new_room(gateway, host, *mods, co_host_user_ids=seated)
+    viewers = [unique("viewer") for _ in range(15)]
+    guests = [unique("guest") for _ in range(15)]
+    requests = await asyncio.gather(
+        *(
+            gateway.RequestStage(inv.RequestStageRequest(room_id=room.room_id), **auth(v))
+            for v in viewers
+        )
+    )
+    invitations = await asyncio.gather(
+        *(
+            gateway.CreateInvitation(
+                inv.CreateInvitationRequest(room_id=room.room_id, user_id=g), **auth(host)
+            )
+            for g in guests
+        )
+    )
+    answerers = [host, *mods]
+    calls = [
+        gateway.ApproveStageRequest(
+            inv.ApproveStageRequestRequest(invitation_id=r.invitation_id),
+            **auth(answerers[i % 3]),
+        )
+        for i, r in enumerate(requests)
+    ] + [
+        gateway.AcceptInvitation(
+            inv.AcceptInvitationRequest(invitation_id=i.invitation_id), **auth(i.user_id)
+        )
+        for i in invitations
+    ]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    winners = {r.user_id for r in results if isinstance(r, invitation_pb2.Invitation)}
+    refused = [r for r in results if not isinstance(r, invitation_pb2.Invitation)]
+    assert len(winners) == 3
+    assert {(e.code(), reason_of(e)) for e in refused} == {
+        (grpc.StatusCode.FAILED_PRECONDITION, "SEAT_LIMIT_REACHED")
+    }
+    assert len(refused) == 27
+    got = await gateway.GetRoom(rs.GetRoomRequest(room_id=room.room_id), **auth(host))
+    co_hosts = {p.user_id for p in got.participants if p.role == room_pb2.PARTICIPANT_ROLE_CO_HOST}
+    assert co_hosts == set(seated) | winners
