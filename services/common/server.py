@@ -345,6 +345,11 @@ def peer_channel(settings: Settings, peer: str) -> grpc.aio.Channel:
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.initial_reconnect_backoff_ms", 200),
             ("grpc.max_reconnect_backoff_ms", 2_000),
+            # Connections of its own: gRPC otherwise shares a process's connections to one
+            # address among its channels, and with them one channel's reconnect backoff (the
+            # outbox relay's, refused by a peer not started yet, failed the gateway's calls at
+            # once where every service runs in one process: the integration tests).
+            ("grpc.use_local_subchannel_pool", 1),
             HEALTH_CHECKED_CHANNEL,
             *MESSAGE_LIMITS,
         ],

@@ -6,7 +6,9 @@ import asyncio
 import time
 
 import grpc
+from costream.broadcast.v1 import broadcast_service_pb2 as bs
 from costream.gateway.v1 import gateway_service_pb2 as gw
+from costream.invitation.v1 import invitation_service_pb2 as inv
 from costream.post.v1 import post_pb2
 from costream.post.v1 import post_service_pb2 as ps
 from costream.room.v1 import room_service_pb2 as rs
@@ -55,20 +57,33 @@ async def test_room_service_down_then_back_without_restarting_the_gateway(gatewa
     finally:
         await asyncio.to_thread(e2e_stack.start_service, "room")
 
-    # The gateway's channel reconnects by itself (backoff at most 2 s).
+    # Every channel to the room service (the gateway's, the post, invitation and broadcast
+    # services') reconnects by itself, each after its own backoff of at most 2 s; a retry of a
+    # create is safe with its request_id. (The tests after this one share the stack.)
+    back = {
+        "GetRoom": lambda: gateway.GetRoom(rs.GetRoomRequest(room_id=room.room_id), **auth(host)),
+        "CreateRoomPost": lambda: gateway.CreateRoomPost(
+            ps.CreateRoomPostRequest(room_id=room.room_id, text="back", request_id="back-1"),
+            **auth(host),
+        ),
+        "ListRoomInvitations": lambda: gateway.ListRoomInvitations(
+            inv.ListRoomInvitationsRequest(room_id=room.room_id), **auth(host)
+        ),
+        "GetViewerData": lambda: gateway.GetViewerData(
+            bs.GetViewerDataRequest(room_id=room.room_id), **auth(unique("viewer"))
+        ),
+    }
     deadline = time.monotonic() + 10
-    while True:
-        try:
-            got = await gateway.GetRoom(rs.GetRoomRequest(room_id=room.room_id), **auth(host))
-            break
-        except grpc.aio.AioRpcError as error:
-            assert error.code() == UNAVAILABLE
-            assert time.monotonic() < deadline, "the gateway did not reconnect to the room service"
-            await asyncio.sleep(0.1)
-    assert got.room_id == room.room_id
-    post = await gateway.CreateRoomPost(
-        ps.CreateRoomPostRequest(room_id=room.room_id, text="back"), **auth(host)
-    )
+    for name, call in back.items():
+        while True:
+            try:
+                await call()
+                break
+            except grpc.aio.AioRpcError as error:
+                assert error.code() == UNAVAILABLE, name
+                assert time.monotonic() < deadline, f"{name}: the room service was not reached"
+                await asyncio.sleep(0.1)
+    post = await back["CreateRoomPost"]()
     assert post.room_id == room.room_id
     assert e2e_stack.processes["gateway"].pid == gateway_pid
     assert e2e_stack.exited() == []

@@ -49,10 +49,9 @@ async def gateway(gateway_service, rooms):
 
 
 async def gateway_reaches_broadcast(gateway, rooms) -> None:
-    """Waits (10 s at most) until the gateway reaches the broadcast service. The in-process
-    services share gRPC's connections to a peer: when the room service's outbox relay tried
-    the broadcast service before it started, the connection is still backing off (up to 2 s)
-    and calls through the gateway fail fast with UNAVAILABLE meanwhile."""
+    """Waits (10 s at most) until a call through the gateway reaches the broadcast service:
+    a channel refused before its peer listened backs off up to 2 s, answering UNAVAILABLE at
+    once meanwhile, and these tests count the calls that get through."""
     room = await rooms.CreateRoom(rs.CreateRoomRequest(title="t"), metadata=user_metadata("h"))
     for _ in range(100):
         try:
