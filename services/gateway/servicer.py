@@ -63,14 +63,19 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         finally:
             call.cancel()
 
-    async def _room_write(self, room_id: str, call: Awaitable[room_pb2.Room]) -> room_pb2.Room:
-        """A write that answers the room: the room's feed learns of it before the writer."""
+    async def _write(self, room_id: str, call: Awaitable[Any]) -> Any:
+        """A write of the room: one that failed without saying whether it was done leaves
+        the room's feed unsure of its version."""
         try:
-            room = await call
+            return await call
         except grpc.aio.AioRpcError as error:
             if error.code() in MAYBE_DONE:
                 self._feeds.unsure(room_id)
             raise
+
+    async def _room_write(self, room_id: str, call: Awaitable[room_pb2.Room]) -> room_pb2.Room:
+        """A write that answers the room: the room's feed learns of it before the writer."""
+        room = await self._write(room_id, call)
         self._feeds.wrote(room)
         return room
 
@@ -116,12 +121,7 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def DeleteRoom(self, request, context):
         self._admit()
-        try:
-            reply = await self._b.rooms.DeleteRoom(request)
-        except grpc.aio.AioRpcError as error:
-            if error.code() in MAYBE_DONE:
-                self._feeds.unsure(request.room_id)
-            raise
+        reply = await self._write(request.room_id, self._b.rooms.DeleteRoom(request))
         await self._room_changed(request.room_id)
         return reply
 
