@@ -25,17 +25,19 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%costream/broadcast/v1/broadcast.proto\x12\x15\x63ostream.broadcast.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"X\n\rBroadcastData\x12?\n\x08\x63o_hosts\x18\x01 \x01(\x0b\x32+.costream.broadcast.v1.CoHostsBroadcastDataH\x00\x42\x06\n\x04\x64\x61ta\"s\n\x14\x43oHostsBroadcastData\x12\x15\n\rco_host_token\x18\x01 \x01(\t\x12\x13\n\x0b\x63o_host_url\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\nViewerData\x12\x14\n\x0cviewer_token\x18\x01 \x01(\t\x12\x12\n\nviewer_url\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%costream/broadcast/v1/broadcast.proto\x12\x15\x63ostream.broadcast.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x01\n\rBroadcastData\x12?\n\x08\x63o_hosts\x18\x01 \x01(\x0b\x32+.costream.broadcast.v1.CoHostsBroadcastDataH\x00\x12O\n\x10\x64irect_streaming\x18\x02 \x01(\x0b\x32\x33.costream.broadcast.v1.DirectStreamingBroadcastDataH\x00\x42\x06\n\x04\x64\x61ta\"V\n\x1c\x44irectStreamingBroadcastData\x12\x10\n\x08rtmp_url\x18\x01 \x01(\t\x12\x12\n\nstream_key\x18\x02 \x01(\t\x12\x10\n\x08whip_url\x18\x03 \x01(\t\"s\n\x14\x43oHostsBroadcastData\x12\x15\n\rco_host_token\x18\x01 \x01(\t\x12\x13\n\x0b\x63o_host_url\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\nViewerData\x12\x14\n\x0cviewer_token\x18\x01 \x01(\t\x12\x12\n\nviewer_url\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'costream.broadcast.v1.broadcast_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BROADCASTDATA']._serialized_start=97
-  _globals['_BROADCASTDATA']._serialized_end=185
-  _globals['_COHOSTSBROADCASTDATA']._serialized_start=187
-  _globals['_COHOSTSBROADCASTDATA']._serialized_end=302
-  _globals['_VIEWERDATA']._serialized_start=304
-  _globals['_VIEWERDATA']._serialized_end=407
+  _globals['_BROADCASTDATA']._serialized_start=98
+  _globals['_BROADCASTDATA']._serialized_end=267
+  _globals['_DIRECTSTREAMINGBROADCASTDATA']._serialized_start=269
+  _globals['_DIRECTSTREAMINGBROADCASTDATA']._serialized_end=355
+  _globals['_COHOSTSBROADCASTDATA']._serialized_start=357
+  _globals['_COHOSTSBROADCASTDATA']._serialized_end=472
+  _globals['_VIEWERDATA']._serialized_start=474
+  _globals['_VIEWERDATA']._serialized_end=577
 # @@protoc_insertion_point(module_scope)

@@ -9,10 +9,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class BroadcastData(_message.Message):
-    __slots__ = ("co_hosts",)
+    __slots__ = ("co_hosts", "direct_streaming")
     CO_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    DIRECT_STREAMING_FIELD_NUMBER: _ClassVar[int]
     co_hosts: CoHostsBroadcastData
-    def __init__(self, co_hosts: _Optional[_Union[CoHostsBroadcastData, _Mapping]] = ...) -> None: ...
+    direct_streaming: DirectStreamingBroadcastData
+    def __init__(self, co_hosts: _Optional[_Union[CoHostsBroadcastData, _Mapping]] = ..., direct_streaming: _Optional[_Union[DirectStreamingBroadcastData, _Mapping]] = ...) -> None: ...
+
+class DirectStreamingBroadcastData(_message.Message):
+    __slots__ = ("rtmp_url", "stream_key", "whip_url")
+    RTMP_URL_FIELD_NUMBER: _ClassVar[int]
+    STREAM_KEY_FIELD_NUMBER: _ClassVar[int]
+    WHIP_URL_FIELD_NUMBER: _ClassVar[int]
+    rtmp_url: str
+    stream_key: str
+    whip_url: str
+    def __init__(self, rtmp_url: _Optional[str] = ..., stream_key: _Optional[str] = ..., whip_url: _Optional[str] = ...) -> None: ...
 
 class CoHostsBroadcastData(_message.Message):
     __slots__ = ("co_host_token", "co_host_url", "expire_time")

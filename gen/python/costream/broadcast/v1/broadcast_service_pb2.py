@@ -28,7 +28,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-costream/broadcast/v1/broadcast_service.proto\x12\x15\x63ostream.broadcast.v1\x1a%costream/broadcast/v1/broadcast.proto\x1a\x1b\x63ostream/room/v1/room.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x17GetBroadcastDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"\'\n\x14GetViewerDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"W\n\x19\x42\x61tchGetViewerDataRequest\x12:\n\x08requests\x18\x01 \x03(\x0b\x32(.costream.broadcast.v1.ViewerDataRequest\"8\n\x11ViewerDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x12\n\nuser_token\x18\x02 \x01(\t\"V\n\x1a\x42\x61tchGetViewerDataResponse\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.costream.broadcast.v1.ViewerDataResult\"Y\n\x10ViewerDataResult\x12\x36\n\x0bviewer_data\x18\x01 \x01(\x0b\x32!.costream.broadcast.v1.ViewerData\x12\r\n\x05\x65rror\x18\x02 \x01(\x0c\"(\n\x15\x45ndLiveKitRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"C\n\x1fRemoveLiveKitParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"(\n\x15GetLiveKitRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"\xb4\x01\n\x10LiveKitRoomState\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\x12\x10\n\x08room_sid\x18\x02 \x01(\t\x12\x0c\n\x04ours\x18\x03 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x0cparticipants\x18\x05 \x03(\x0b\x32).costream.broadcast.v1.LiveKitParticipant\"w\n\x12LiveKitParticipant\x12\x0b\n\x03sid\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61n_publish\x18\x03 \x01(\x08\x12-\n\tjoin_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x01\n\x1fUpdateLiveKitParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12/\n\x04role\x18\x03 \x01(\x0e\x32!.costream.room.v1.ParticipantRole\x12\x19\n\x11live_chat_enabled\x18\x04 \x01(\x08\"{\n\x18MuteLiveKitTracksRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12.\n\x07sources\x18\x03 \x03(\x0e\x32\x1d.costream.room.v1.TrackSource\x12\r\n\x05muted\x18\x04 \x01(\x08\"H\n UpdateLiveKitRoomMetadataRequest\x12$\n\x04room\x18\x01 \x01(\x0b\x32\x16.costream.room.v1.Room2\xbd\x07\n\x10\x42roadcastService\x12h\n\x10GetBroadcastData\x12..costream.broadcast.v1.GetBroadcastDataRequest\x1a$.costream.broadcast.v1.BroadcastData\x12_\n\rGetViewerData\x12+.costream.broadcast.v1.GetViewerDataRequest\x1a!.costream.broadcast.v1.ViewerData\x12y\n\x12\x42\x61tchGetViewerData\x12\x30.costream.broadcast.v1.BatchGetViewerDataRequest\x1a\x31.costream.broadcast.v1.BatchGetViewerDataResponse\x12V\n\x0e\x45ndLiveKitRoom\x12,.costream.broadcast.v1.EndLiveKitRoomRequest\x1a\x16.google.protobuf.Empty\x12j\n\x18RemoveLiveKitParticipant\x12\x36.costream.broadcast.v1.RemoveLiveKitParticipantRequest\x1a\x16.google.protobuf.Empty\x12g\n\x0eGetLiveKitRoom\x12,.costream.broadcast.v1.GetLiveKitRoomRequest\x1a\'.costream.broadcast.v1.LiveKitRoomState\x12j\n\x18UpdateLiveKitParticipant\x12\x36.costream.broadcast.v1.UpdateLiveKitParticipantRequest\x1a\x16.google.protobuf.Empty\x12\\\n\x11MuteLiveKitTracks\x12/.costream.broadcast.v1.MuteLiveKitTracksRequest\x1a\x16.google.protobuf.Empty\x12l\n\x19UpdateLiveKitRoomMetadata\x12\x37.costream.broadcast.v1.UpdateLiveKitRoomMetadataRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-costream/broadcast/v1/broadcast_service.proto\x12\x15\x63ostream.broadcast.v1\x1a%costream/broadcast/v1/broadcast.proto\x1a\x1b\x63ostream/room/v1/room.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x17GetBroadcastDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"(\n\x15ResetStreamKeyRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"p\n\x19StartLiveKitEgressRequest\x12$\n\x04room\x18\x01 \x01(\x0b\x32\x16.costream.room.v1.Room\x12\x14\n\x0crecording_id\x18\x02 \x01(\t\x12\x17\n\x0fstop_egress_ids\x18\x03 \x03(\t\"a\n\x1aStartLiveKitEgressResponse\x12\x11\n\tegress_id\x18\x01 \x01(\t\x12\x15\n\regress_status\x18\x02 \x01(\t\x12\x19\n\x11live_playback_url\x18\x03 \x01(\t\">\n\x18StopLiveKitEgressRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tegress_id\x18\x02 \x01(\t\"1\n\x1b\x44\x65leteLiveKitIngressRequest\x12\x12\n\ningress_id\x18\x01 \x01(\t\"\'\n\x14GetViewerDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"W\n\x19\x42\x61tchGetViewerDataRequest\x12:\n\x08requests\x18\x01 \x03(\x0b\x32(.costream.broadcast.v1.ViewerDataRequest\"8\n\x11ViewerDataRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x12\n\nuser_token\x18\x02 \x01(\t\"V\n\x1a\x42\x61tchGetViewerDataResponse\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.costream.broadcast.v1.ViewerDataResult\"Y\n\x10ViewerDataResult\x12\x36\n\x0bviewer_data\x18\x01 \x01(\x0b\x32!.costream.broadcast.v1.ViewerData\x12\r\n\x05\x65rror\x18\x02 \x01(\x0c\"(\n\x15\x45ndLiveKitRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"C\n\x1fRemoveLiveKitParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"(\n\x15GetLiveKitRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"\xb4\x01\n\x10LiveKitRoomState\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\x12\x10\n\x08room_sid\x18\x02 \x01(\t\x12\x0c\n\x04ours\x18\x03 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x0cparticipants\x18\x05 \x03(\x0b\x32).costream.broadcast.v1.LiveKitParticipant\"w\n\x12LiveKitParticipant\x12\x0b\n\x03sid\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61n_publish\x18\x03 \x01(\x08\x12-\n\tjoin_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x01\n\x1fUpdateLiveKitParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12/\n\x04role\x18\x03 \x01(\x0e\x32!.costream.room.v1.ParticipantRole\x12\x19\n\x11live_chat_enabled\x18\x04 \x01(\x08\"{\n\x18MuteLiveKitTracksRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12.\n\x07sources\x18\x03 \x03(\x0e\x32\x1d.costream.room.v1.TrackSource\x12\r\n\x05muted\x18\x04 \x01(\x08\"H\n UpdateLiveKitRoomMetadataRequest\x12$\n\x04room\x18\x01 \x01(\x0b\x32\x16.costream.room.v1.Room2\xe0\n\n\x10\x42roadcastService\x12h\n\x10GetBroadcastData\x12..costream.broadcast.v1.GetBroadcastDataRequest\x1a$.costream.broadcast.v1.BroadcastData\x12_\n\rGetViewerData\x12+.costream.broadcast.v1.GetViewerDataRequest\x1a!.costream.broadcast.v1.ViewerData\x12\x64\n\x0eResetStreamKey\x12,.costream.broadcast.v1.ResetStreamKeyRequest\x1a$.costream.broadcast.v1.BroadcastData\x12y\n\x12\x42\x61tchGetViewerData\x12\x30.costream.broadcast.v1.BatchGetViewerDataRequest\x1a\x31.costream.broadcast.v1.BatchGetViewerDataResponse\x12V\n\x0e\x45ndLiveKitRoom\x12,.costream.broadcast.v1.EndLiveKitRoomRequest\x1a\x16.google.protobuf.Empty\x12j\n\x18RemoveLiveKitParticipant\x12\x36.costream.broadcast.v1.RemoveLiveKitParticipantRequest\x1a\x16.google.protobuf.Empty\x12g\n\x0eGetLiveKitRoom\x12,.costream.broadcast.v1.GetLiveKitRoomRequest\x1a\'.costream.broadcast.v1.LiveKitRoomState\x12j\n\x18UpdateLiveKitParticipant\x12\x36.costream.broadcast.v1.UpdateLiveKitParticipantRequest\x1a\x16.google.protobuf.Empty\x12\\\n\x11MuteLiveKitTracks\x12/.costream.broadcast.v1.MuteLiveKitTracksRequest\x1a\x16.google.protobuf.Empty\x12l\n\x19UpdateLiveKitRoomMetadata\x12\x37.costream.broadcast.v1.UpdateLiveKitRoomMetadataRequest\x1a\x16.google.protobuf.Empty\x12y\n\x12StartLiveKitEgress\x12\x30.costream.broadcast.v1.StartLiveKitEgressRequest\x1a\x31.costream.broadcast.v1.StartLiveKitEgressResponse\x12\\\n\x11StopLiveKitEgress\x12/.costream.broadcast.v1.StopLiveKitEgressRequest\x1a\x16.google.protobuf.Empty\x12\x62\n\x14\x44\x65leteLiveKitIngress\x12\x32.costream.broadcast.v1.DeleteLiveKitIngressRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,32 +37,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETBROADCASTDATAREQUEST']._serialized_start=202
   _globals['_GETBROADCASTDATAREQUEST']._serialized_end=244
-  _globals['_GETVIEWERDATAREQUEST']._serialized_start=246
-  _globals['_GETVIEWERDATAREQUEST']._serialized_end=285
-  _globals['_BATCHGETVIEWERDATAREQUEST']._serialized_start=287
-  _globals['_BATCHGETVIEWERDATAREQUEST']._serialized_end=374
-  _globals['_VIEWERDATAREQUEST']._serialized_start=376
-  _globals['_VIEWERDATAREQUEST']._serialized_end=432
-  _globals['_BATCHGETVIEWERDATARESPONSE']._serialized_start=434
-  _globals['_BATCHGETVIEWERDATARESPONSE']._serialized_end=520
-  _globals['_VIEWERDATARESULT']._serialized_start=522
-  _globals['_VIEWERDATARESULT']._serialized_end=611
-  _globals['_ENDLIVEKITROOMREQUEST']._serialized_start=613
-  _globals['_ENDLIVEKITROOMREQUEST']._serialized_end=653
-  _globals['_REMOVELIVEKITPARTICIPANTREQUEST']._serialized_start=655
-  _globals['_REMOVELIVEKITPARTICIPANTREQUEST']._serialized_end=722
-  _globals['_GETLIVEKITROOMREQUEST']._serialized_start=724
-  _globals['_GETLIVEKITROOMREQUEST']._serialized_end=764
-  _globals['_LIVEKITROOMSTATE']._serialized_start=767
-  _globals['_LIVEKITROOMSTATE']._serialized_end=947
-  _globals['_LIVEKITPARTICIPANT']._serialized_start=949
-  _globals['_LIVEKITPARTICIPANT']._serialized_end=1068
-  _globals['_UPDATELIVEKITPARTICIPANTREQUEST']._serialized_start=1071
-  _globals['_UPDATELIVEKITPARTICIPANTREQUEST']._serialized_end=1214
-  _globals['_MUTELIVEKITTRACKSREQUEST']._serialized_start=1216
-  _globals['_MUTELIVEKITTRACKSREQUEST']._serialized_end=1339
-  _globals['_UPDATELIVEKITROOMMETADATAREQUEST']._serialized_start=1341
-  _globals['_UPDATELIVEKITROOMMETADATAREQUEST']._serialized_end=1413
-  _globals['_BROADCASTSERVICE']._serialized_start=1416
-  _globals['_BROADCASTSERVICE']._serialized_end=2373
+  _globals['_RESETSTREAMKEYREQUEST']._serialized_start=246
+  _globals['_RESETSTREAMKEYREQUEST']._serialized_end=286
+  _globals['_STARTLIVEKITEGRESSREQUEST']._serialized_start=288
+  _globals['_STARTLIVEKITEGRESSREQUEST']._serialized_end=400
+  _globals['_STARTLIVEKITEGRESSRESPONSE']._serialized_start=402
+  _globals['_STARTLIVEKITEGRESSRESPONSE']._serialized_end=499
+  _globals['_STOPLIVEKITEGRESSREQUEST']._serialized_start=501
+  _globals['_STOPLIVEKITEGRESSREQUEST']._serialized_end=563
+  _globals['_DELETELIVEKITINGRESSREQUEST']._serialized_start=565
+  _globals['_DELETELIVEKITINGRESSREQUEST']._serialized_end=614
+  _globals['_GETVIEWERDATAREQUEST']._serialized_start=616
+  _globals['_GETVIEWERDATAREQUEST']._serialized_end=655
+  _globals['_BATCHGETVIEWERDATAREQUEST']._serialized_start=657
+  _globals['_BATCHGETVIEWERDATAREQUEST']._serialized_end=744
+  _globals['_VIEWERDATAREQUEST']._serialized_start=746
+  _globals['_VIEWERDATAREQUEST']._serialized_end=802
+  _globals['_BATCHGETVIEWERDATARESPONSE']._serialized_start=804
+  _globals['_BATCHGETVIEWERDATARESPONSE']._serialized_end=890
+  _globals['_VIEWERDATARESULT']._serialized_start=892
+  _globals['_VIEWERDATARESULT']._serialized_end=981
+  _globals['_ENDLIVEKITROOMREQUEST']._serialized_start=983
+  _globals['_ENDLIVEKITROOMREQUEST']._serialized_end=1023
+  _globals['_REMOVELIVEKITPARTICIPANTREQUEST']._serialized_start=1025
+  _globals['_REMOVELIVEKITPARTICIPANTREQUEST']._serialized_end=1092
+  _globals['_GETLIVEKITROOMREQUEST']._serialized_start=1094
+  _globals['_GETLIVEKITROOMREQUEST']._serialized_end=1134
+  _globals['_LIVEKITROOMSTATE']._serialized_start=1137
+  _globals['_LIVEKITROOMSTATE']._serialized_end=1317
+  _globals['_LIVEKITPARTICIPANT']._serialized_start=1319
+  _globals['_LIVEKITPARTICIPANT']._serialized_end=1438
+  _globals['_UPDATELIVEKITPARTICIPANTREQUEST']._serialized_start=1441
+  _globals['_UPDATELIVEKITPARTICIPANTREQUEST']._serialized_end=1584
+  _globals['_MUTELIVEKITTRACKSREQUEST']._serialized_start=1586
+  _globals['_MUTELIVEKITTRACKSREQUEST']._serialized_end=1709
+  _globals['_UPDATELIVEKITROOMMETADATAREQUEST']._serialized_start=1711
+  _globals['_UPDATELIVEKITROOMMETADATAREQUEST']._serialized_end=1783
+  _globals['_BROADCASTSERVICE']._serialized_start=1786
+  _globals['_BROADCASTSERVICE']._serialized_end=3162
 # @@protoc_insertion_point(module_scope)

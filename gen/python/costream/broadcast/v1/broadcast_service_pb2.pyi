@@ -18,6 +18,46 @@ class GetBroadcastDataRequest(_message.Message):
     room_id: str
     def __init__(self, room_id: _Optional[str] = ...) -> None: ...
 
+class ResetStreamKeyRequest(_message.Message):
+    __slots__ = ("room_id",)
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    def __init__(self, room_id: _Optional[str] = ...) -> None: ...
+
+class StartLiveKitEgressRequest(_message.Message):
+    __slots__ = ("room", "recording_id", "stop_egress_ids")
+    ROOM_FIELD_NUMBER: _ClassVar[int]
+    RECORDING_ID_FIELD_NUMBER: _ClassVar[int]
+    STOP_EGRESS_IDS_FIELD_NUMBER: _ClassVar[int]
+    room: _room_pb2.Room
+    recording_id: str
+    stop_egress_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, room: _Optional[_Union[_room_pb2.Room, _Mapping]] = ..., recording_id: _Optional[str] = ..., stop_egress_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StartLiveKitEgressResponse(_message.Message):
+    __slots__ = ("egress_id", "egress_status", "live_playback_url")
+    EGRESS_ID_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_STATUS_FIELD_NUMBER: _ClassVar[int]
+    LIVE_PLAYBACK_URL_FIELD_NUMBER: _ClassVar[int]
+    egress_id: str
+    egress_status: str
+    live_playback_url: str
+    def __init__(self, egress_id: _Optional[str] = ..., egress_status: _Optional[str] = ..., live_playback_url: _Optional[str] = ...) -> None: ...
+
+class StopLiveKitEgressRequest(_message.Message):
+    __slots__ = ("room_id", "egress_id")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    egress_id: str
+    def __init__(self, room_id: _Optional[str] = ..., egress_id: _Optional[str] = ...) -> None: ...
+
+class DeleteLiveKitIngressRequest(_message.Message):
+    __slots__ = ("ingress_id",)
+    INGRESS_ID_FIELD_NUMBER: _ClassVar[int]
+    ingress_id: str
+    def __init__(self, ingress_id: _Optional[str] = ...) -> None: ...
+
 class GetViewerDataRequest(_message.Message):
     __slots__ = ("room_id",)
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]

@@ -47,6 +47,11 @@ class BroadcastServiceStub:
                 request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetViewerDataRequest.SerializeToString,
                 response_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.ViewerData.FromString,
                 _registered_method=True)
+        self.ResetStreamKey = channel.unary_unary(
+                '/costream.broadcast.v1.BroadcastService/ResetStreamKey',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.ResetStreamKeyRequest.SerializeToString,
+                response_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.BroadcastData.FromString,
+                _registered_method=True)
         self.BatchGetViewerData = channel.unary_unary(
                 '/costream.broadcast.v1.BroadcastService/BatchGetViewerData',
                 request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.BatchGetViewerDataRequest.SerializeToString,
@@ -82,6 +87,21 @@ class BroadcastServiceStub:
                 request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.UpdateLiveKitRoomMetadataRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.StartLiveKitEgress = channel.unary_unary(
+                '/costream.broadcast.v1.BroadcastService/StartLiveKitEgress',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.StartLiveKitEgressRequest.SerializeToString,
+                response_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.StartLiveKitEgressResponse.FromString,
+                _registered_method=True)
+        self.StopLiveKitEgress = channel.unary_unary(
+                '/costream.broadcast.v1.BroadcastService/StopLiveKitEgress',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.StopLiveKitEgressRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.DeleteLiveKitIngress = channel.unary_unary(
+                '/costream.broadcast.v1.BroadcastService/DeleteLiveKitIngress',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.DeleteLiveKitIngressRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class BroadcastServiceServicer:
@@ -96,6 +116,14 @@ class BroadcastServiceServicer:
 
     def GetViewerData(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetStreamKey(self, request, context):
+        """The host of a direct-streaming room gets a new ingress (a new stream key); the old one
+        stops working.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -156,6 +184,30 @@ class BroadcastServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartLiveKitEgress(self, request, context):
+        """Internal: a RoomComposite egress of the room (StartRoomCompositeEgress) with the configured
+        outputs, or the one already running (so a retry starts none). Egresses named in
+        `stop_egress_ids` are stopped first and never reused (a start that timed out).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StopLiveKitEgress(self, request, context):
+        """Internal: stop the egress (StopEgress) and any other egress of the room still running.
+        Idempotent: one that ended already is done.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLiveKitIngress(self, request, context):
+        """Internal: delete a LiveKit ingress (DeleteIngress). Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BroadcastServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +220,11 @@ def add_BroadcastServiceServicer_to_server(servicer, server):
                     servicer.GetViewerData,
                     request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetViewerDataRequest.FromString,
                     response_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.ViewerData.SerializeToString,
+            ),
+            'ResetStreamKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetStreamKey,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.ResetStreamKeyRequest.FromString,
+                    response_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.BroadcastData.SerializeToString,
             ),
             'BatchGetViewerData': grpc.unary_unary_rpc_method_handler(
                     servicer.BatchGetViewerData,
@@ -202,6 +259,21 @@ def add_BroadcastServiceServicer_to_server(servicer, server):
             'UpdateLiveKitRoomMetadata': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateLiveKitRoomMetadata,
                     request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.UpdateLiveKitRoomMetadataRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'StartLiveKitEgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartLiveKitEgress,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.StartLiveKitEgressRequest.FromString,
+                    response_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.StartLiveKitEgressResponse.SerializeToString,
+            ),
+            'StopLiveKitEgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopLiveKitEgress,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.StopLiveKitEgressRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'DeleteLiveKitIngress': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLiveKitIngress,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.DeleteLiveKitIngressRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
@@ -260,6 +332,33 @@ class BroadcastService:
             '/costream.broadcast.v1.BroadcastService/GetViewerData',
             costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetViewerDataRequest.SerializeToString,
             costream_dot_broadcast_dot_v1_dot_broadcast__pb2.ViewerData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetStreamKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.broadcast.v1.BroadcastService/ResetStreamKey',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.ResetStreamKeyRequest.SerializeToString,
+            costream_dot_broadcast_dot_v1_dot_broadcast__pb2.BroadcastData.FromString,
             options,
             channel_credentials,
             insecure,
@@ -448,6 +547,87 @@ class BroadcastService:
             target,
             '/costream.broadcast.v1.BroadcastService/UpdateLiveKitRoomMetadata',
             costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.UpdateLiveKitRoomMetadataRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartLiveKitEgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.broadcast.v1.BroadcastService/StartLiveKitEgress',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.StartLiveKitEgressRequest.SerializeToString,
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.StartLiveKitEgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopLiveKitEgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.broadcast.v1.BroadcastService/StopLiveKitEgress',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.StopLiveKitEgressRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLiveKitIngress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.broadcast.v1.BroadcastService/DeleteLiveKitIngress',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.DeleteLiveKitIngressRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,

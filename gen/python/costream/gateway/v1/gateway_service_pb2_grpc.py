@@ -136,6 +136,16 @@ class GatewayServiceStub:
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.SerializeToString,
                 response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.FromString,
                 _registered_method=True)
+        self.StartRecording = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/StartRecording',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.StartRecordingRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
+        self.StopRecording = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/StopRecording',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.StopRecordingRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
         self.CreateRoomPost = channel.unary_unary(
                 '/costream.gateway.v1.GatewayService/CreateRoomPost',
                 request_serializer=costream_dot_post_dot_v1_dot_post__service__pb2.CreateRoomPostRequest.SerializeToString,
@@ -240,6 +250,11 @@ class GatewayServiceStub:
                 '/costream.gateway.v1.GatewayService/GetViewerData',
                 request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetViewerDataRequest.SerializeToString,
                 response_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.ViewerData.FromString,
+                _registered_method=True)
+        self.ResetStreamKey = channel.unary_unary(
+                '/costream.gateway.v1.GatewayService/ResetStreamKey',
+                request_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.ResetStreamKeyRequest.SerializeToString,
+                response_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.BroadcastData.FromString,
                 _registered_method=True)
         self.CreateLiveRoomPost = channel.unary_unary(
                 '/costream.gateway.v1.GatewayService/CreateLiveRoomPost',
@@ -377,6 +392,18 @@ class GatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartRecording(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StopRecording(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateRoomPost(self, request, context):
         """Posts.
         """
@@ -506,6 +533,12 @@ class GatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResetStreamKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateLiveRoomPost(self, request, context):
         """Aggregates.
         Creates a room and the post that shares it; no room is left behind if the post fails.
@@ -626,6 +659,16 @@ def add_GatewayServiceServicer_to_server(servicer, server):
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.FromString,
                     response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.SerializeToString,
             ),
+            'StartRecording': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartRecording,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.StartRecordingRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
+            'StopRecording': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopRecording,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.StopRecordingRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
             'CreateRoomPost': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateRoomPost,
                     request_deserializer=costream_dot_post_dot_v1_dot_post__service__pb2.CreateRoomPostRequest.FromString,
@@ -730,6 +773,11 @@ def add_GatewayServiceServicer_to_server(servicer, server):
                     servicer.GetViewerData,
                     request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetViewerDataRequest.FromString,
                     response_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.ViewerData.SerializeToString,
+            ),
+            'ResetStreamKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetStreamKey,
+                    request_deserializer=costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.ResetStreamKeyRequest.FromString,
+                    response_serializer=costream_dot_broadcast_dot_v1_dot_broadcast__pb2.BroadcastData.SerializeToString,
             ),
             'CreateLiveRoomPost': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateLiveRoomPost,
@@ -1240,6 +1288,60 @@ class GatewayService:
             '/costream.gateway.v1.GatewayService/ListViewers',
             costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.SerializeToString,
             costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartRecording(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/StartRecording',
+            costream_dot_room_dot_v1_dot_room__service__pb2.StartRecordingRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopRecording(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/StopRecording',
+            costream_dot_room_dot_v1_dot_room__service__pb2.StopRecordingRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1807,6 +1909,33 @@ class GatewayService:
             '/costream.gateway.v1.GatewayService/GetViewerData',
             costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.GetViewerDataRequest.SerializeToString,
             costream_dot_broadcast_dot_v1_dot_broadcast__pb2.ViewerData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetStreamKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.gateway.v1.GatewayService/ResetStreamKey',
+            costream_dot_broadcast_dot_v1_dot_broadcast__service__pb2.ResetStreamKeyRequest.SerializeToString,
+            costream_dot_broadcast_dot_v1_dot_broadcast__pb2.BroadcastData.FromString,
             options,
             channel_credentials,
             insecure,

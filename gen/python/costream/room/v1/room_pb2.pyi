@@ -12,6 +12,21 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class RecordingStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RECORDING_STATUS_UNSPECIFIED: _ClassVar[RecordingStatus]
+    RECORDING_STATUS_STARTING: _ClassVar[RecordingStatus]
+    RECORDING_STATUS_ACTIVE: _ClassVar[RecordingStatus]
+    RECORDING_STATUS_STOPPING: _ClassVar[RecordingStatus]
+    RECORDING_STATUS_FAILED: _ClassVar[RecordingStatus]
+
+class IngressStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INGRESS_STATUS_UNSPECIFIED: _ClassVar[IngressStatus]
+    INGRESS_STATUS_READY: _ClassVar[IngressStatus]
+    INGRESS_STATUS_PUBLISHING: _ClassVar[IngressStatus]
+    INGRESS_STATUS_ENDED: _ClassVar[IngressStatus]
+
 class RoomType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ROOM_TYPE_UNSPECIFIED: _ClassVar[RoomType]
@@ -71,6 +86,15 @@ class RoomEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ROOM_EVENT_KIND_RECORDED: _ClassVar[RoomEventKind]
     ROOM_EVENT_KIND_DELETED: _ClassVar[RoomEventKind]
     ROOM_EVENT_KIND_KEEPALIVE: _ClassVar[RoomEventKind]
+RECORDING_STATUS_UNSPECIFIED: RecordingStatus
+RECORDING_STATUS_STARTING: RecordingStatus
+RECORDING_STATUS_ACTIVE: RecordingStatus
+RECORDING_STATUS_STOPPING: RecordingStatus
+RECORDING_STATUS_FAILED: RecordingStatus
+INGRESS_STATUS_UNSPECIFIED: IngressStatus
+INGRESS_STATUS_READY: IngressStatus
+INGRESS_STATUS_PUBLISHING: IngressStatus
+INGRESS_STATUS_ENDED: IngressStatus
 ROOM_TYPE_UNSPECIFIED: RoomType
 ROOM_TYPE_CO_HOSTS: RoomType
 ROOM_TYPE_DIRECT_STREAMING: RoomType
@@ -112,7 +136,7 @@ ROOM_EVENT_KIND_DELETED: RoomEventKind
 ROOM_EVENT_KIND_KEEPALIVE: RoomEventKind
 
 class Room(_message.Message):
-    __slots__ = ("room_id", "type", "status", "title", "description", "thumbnail_file_id", "metadata", "live_chat_enabled", "live_channel_id", "parent_room_id", "seat_template", "max_co_hosts", "participants", "host_user_id", "stats", "end_reason", "recorded_playbacks", "create_time", "update_time", "live_time", "end_time", "recorded_time", "deleted", "delete_time", "moderator_user_ids")
+    __slots__ = ("room_id", "type", "status", "title", "description", "thumbnail_file_id", "metadata", "live_chat_enabled", "live_channel_id", "parent_room_id", "seat_template", "max_co_hosts", "participants", "host_user_id", "stats", "end_reason", "recorded_playbacks", "create_time", "update_time", "live_time", "end_time", "recorded_time", "deleted", "delete_time", "moderator_user_ids", "auto_record", "recording_status", "live_playback_url", "ingress_status")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +162,10 @@ class Room(_message.Message):
     DELETED_FIELD_NUMBER: _ClassVar[int]
     DELETE_TIME_FIELD_NUMBER: _ClassVar[int]
     MODERATOR_USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    AUTO_RECORD_FIELD_NUMBER: _ClassVar[int]
+    RECORDING_STATUS_FIELD_NUMBER: _ClassVar[int]
+    LIVE_PLAYBACK_URL_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_STATUS_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     type: RoomType
     status: RoomStatus
@@ -163,7 +191,11 @@ class Room(_message.Message):
     deleted: bool
     delete_time: _timestamp_pb2.Timestamp
     moderator_user_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, room_id: _Optional[str] = ..., type: _Optional[_Union[RoomType, str]] = ..., status: _Optional[_Union[RoomStatus, str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., thumbnail_file_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., live_chat_enabled: _Optional[bool] = ..., live_channel_id: _Optional[str] = ..., parent_room_id: _Optional[str] = ..., seat_template: _Optional[_Union[SeatTemplate, str]] = ..., max_co_hosts: _Optional[int] = ..., participants: _Optional[_Iterable[_Union[Participant, _Mapping]]] = ..., host_user_id: _Optional[str] = ..., stats: _Optional[_Union[RoomStats, _Mapping]] = ..., end_reason: _Optional[_Union[EndReason, str]] = ..., recorded_playbacks: _Optional[_Iterable[_Union[RecordedPlayback, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., live_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted: _Optional[bool] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moderator_user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    auto_record: bool
+    recording_status: RecordingStatus
+    live_playback_url: str
+    ingress_status: IngressStatus
+    def __init__(self, room_id: _Optional[str] = ..., type: _Optional[_Union[RoomType, str]] = ..., status: _Optional[_Union[RoomStatus, str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., thumbnail_file_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., live_chat_enabled: _Optional[bool] = ..., live_channel_id: _Optional[str] = ..., parent_room_id: _Optional[str] = ..., seat_template: _Optional[_Union[SeatTemplate, str]] = ..., max_co_hosts: _Optional[int] = ..., participants: _Optional[_Iterable[_Union[Participant, _Mapping]]] = ..., host_user_id: _Optional[str] = ..., stats: _Optional[_Union[RoomStats, _Mapping]] = ..., end_reason: _Optional[_Union[EndReason, str]] = ..., recorded_playbacks: _Optional[_Iterable[_Union[RecordedPlayback, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., live_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted: _Optional[bool] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moderator_user_ids: _Optional[_Iterable[str]] = ..., auto_record: _Optional[bool] = ..., recording_status: _Optional[_Union[RecordingStatus, str]] = ..., live_playback_url: _Optional[str] = ..., ingress_status: _Optional[_Union[IngressStatus, str]] = ...) -> None: ...
 
 class Participant(_message.Message):
     __slots__ = ("user_id", "role", "join_time", "connected")
@@ -230,7 +262,7 @@ class RoomEvent(_message.Message):
     def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ..., kind: _Optional[_Union[RoomEventKind, str]] = ...) -> None: ...
 
 class LiveKitEvent(_message.Message):
-    __slots__ = ("event_id", "event", "create_time", "room_name", "room_sid", "participant_identity", "participant_sid", "disconnect_reason", "participant_can_publish", "track_sid", "egress_id", "egress_status", "playback")
+    __slots__ = ("event_id", "event", "create_time", "room_name", "room_sid", "participant_identity", "participant_sid", "disconnect_reason", "participant_can_publish", "track_sid", "egress_id", "egress_status", "playback", "live_playback_url", "participant_ingress", "ingress_id")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -244,6 +276,9 @@ class LiveKitEvent(_message.Message):
     EGRESS_ID_FIELD_NUMBER: _ClassVar[int]
     EGRESS_STATUS_FIELD_NUMBER: _ClassVar[int]
     PLAYBACK_FIELD_NUMBER: _ClassVar[int]
+    LIVE_PLAYBACK_URL_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANT_INGRESS_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_ID_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     event: str
     create_time: _timestamp_pb2.Timestamp
@@ -257,4 +292,7 @@ class LiveKitEvent(_message.Message):
     egress_id: str
     egress_status: str
     playback: RecordedPlayback
-    def __init__(self, event_id: _Optional[str] = ..., event: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., room_name: _Optional[str] = ..., room_sid: _Optional[str] = ..., participant_identity: _Optional[str] = ..., participant_sid: _Optional[str] = ..., disconnect_reason: _Optional[str] = ..., participant_can_publish: _Optional[bool] = ..., track_sid: _Optional[str] = ..., egress_id: _Optional[str] = ..., egress_status: _Optional[str] = ..., playback: _Optional[_Union[RecordedPlayback, _Mapping]] = ...) -> None: ...
+    live_playback_url: str
+    participant_ingress: bool
+    ingress_id: str
+    def __init__(self, event_id: _Optional[str] = ..., event: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., room_name: _Optional[str] = ..., room_sid: _Optional[str] = ..., participant_identity: _Optional[str] = ..., participant_sid: _Optional[str] = ..., disconnect_reason: _Optional[str] = ..., participant_can_publish: _Optional[bool] = ..., track_sid: _Optional[str] = ..., egress_id: _Optional[str] = ..., egress_status: _Optional[str] = ..., playback: _Optional[_Union[RecordedPlayback, _Mapping]] = ..., live_playback_url: _Optional[str] = ..., participant_ingress: _Optional[bool] = ..., ingress_id: _Optional[str] = ...) -> None: ...

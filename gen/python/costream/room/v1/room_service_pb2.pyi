@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreateRoomRequest(_message.Message):
-    __slots__ = ("room_id", "title", "description", "thumbnail_file_id", "metadata", "live_chat_enabled", "parent_room_id", "type", "seat_template", "co_host_user_ids", "request_id")
+    __slots__ = ("room_id", "title", "description", "thumbnail_file_id", "metadata", "live_chat_enabled", "parent_room_id", "type", "seat_template", "co_host_user_ids", "request_id", "auto_record")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,7 @@ class CreateRoomRequest(_message.Message):
     SEAT_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     CO_HOST_USER_IDS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTO_RECORD_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     title: str
     description: str
@@ -37,7 +38,8 @@ class CreateRoomRequest(_message.Message):
     seat_template: _room_pb2.SeatTemplate
     co_host_user_ids: _containers.RepeatedScalarFieldContainer[str]
     request_id: str
-    def __init__(self, room_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., thumbnail_file_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., live_chat_enabled: _Optional[bool] = ..., parent_room_id: _Optional[str] = ..., type: _Optional[_Union[_room_pb2.RoomType, str]] = ..., seat_template: _Optional[_Union[_room_pb2.SeatTemplate, str]] = ..., co_host_user_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    auto_record: bool
+    def __init__(self, room_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., thumbnail_file_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., live_chat_enabled: _Optional[bool] = ..., parent_room_id: _Optional[str] = ..., type: _Optional[_Union[_room_pb2.RoomType, str]] = ..., seat_template: _Optional[_Union[_room_pb2.SeatTemplate, str]] = ..., co_host_user_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., auto_record: _Optional[bool] = ...) -> None: ...
 
 class GetRoomRequest(_message.Message):
     __slots__ = ("room_id",)
@@ -219,6 +221,34 @@ class ListViewersResponse(_message.Message):
     next_page_token: str
     def __init__(self, viewers: _Optional[_Iterable[_Union[_room_pb2.Viewer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class StartRecordingRequest(_message.Message):
+    __slots__ = ("room_id",)
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    def __init__(self, room_id: _Optional[str] = ...) -> None: ...
+
+class StopRecordingRequest(_message.Message):
+    __slots__ = ("room_id",)
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    def __init__(self, room_id: _Optional[str] = ...) -> None: ...
+
+class AttachIngressRequest(_message.Message):
+    __slots__ = ("room_id", "ingress_id", "replaces_ingress_id")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLACES_INGRESS_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    ingress_id: str
+    replaces_ingress_id: str
+    def __init__(self, room_id: _Optional[str] = ..., ingress_id: _Optional[str] = ..., replaces_ingress_id: _Optional[str] = ...) -> None: ...
+
+class AttachIngressResponse(_message.Message):
+    __slots__ = ("ingress_id",)
+    INGRESS_ID_FIELD_NUMBER: _ClassVar[int]
+    ingress_id: str
+    def __init__(self, ingress_id: _Optional[str] = ...) -> None: ...
+
 class AddCoHostRequest(_message.Message):
     __slots__ = ("room_id", "user_id", "invitation_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
@@ -262,14 +292,16 @@ class GetRoomAccessRequest(_message.Message):
     def __init__(self, room_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class RoomAccess(_message.Message):
-    __slots__ = ("room", "role", "banned")
+    __slots__ = ("room", "role", "banned", "ingress_id")
     ROOM_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     BANNED_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_ID_FIELD_NUMBER: _ClassVar[int]
     room: _room_pb2.Room
     role: _room_pb2.ParticipantRole
     banned: bool
-    def __init__(self, room: _Optional[_Union[_room_pb2.Room, _Mapping]] = ..., role: _Optional[_Union[_room_pb2.ParticipantRole, str]] = ..., banned: _Optional[bool] = ...) -> None: ...
+    ingress_id: str
+    def __init__(self, room: _Optional[_Union[_room_pb2.Room, _Mapping]] = ..., role: _Optional[_Union[_room_pb2.ParticipantRole, str]] = ..., banned: _Optional[bool] = ..., ingress_id: _Optional[str] = ...) -> None: ...
 
 class BatchGetRoomAccessRequest(_message.Message):
     __slots__ = ("room_id", "user_ids")

@@ -127,6 +127,16 @@ class RoomServiceStub:
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.SerializeToString,
                 response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.FromString,
                 _registered_method=True)
+        self.StartRecording = channel.unary_unary(
+                '/costream.room.v1.RoomService/StartRecording',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.StartRecordingRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
+        self.StopRecording = channel.unary_unary(
+                '/costream.room.v1.RoomService/StopRecording',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.StopRecordingRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
         self.AddCoHost = channel.unary_unary(
                 '/costream.room.v1.RoomService/AddCoHost',
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.AddCoHostRequest.SerializeToString,
@@ -156,6 +166,11 @@ class RoomServiceStub:
                 '/costream.room.v1.RoomService/PurgeRoom',
                 request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.PurgeRoomRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.AttachIngress = channel.unary_unary(
+                '/costream.room.v1.RoomService/AttachIngress',
+                request_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.AttachIngressRequest.SerializeToString,
+                response_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.AttachIngressResponse.FromString,
                 _registered_method=True)
 
 
@@ -276,6 +291,21 @@ class RoomServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartRecording(self, request, context):
+        """The host, a moderator or an admin starts recording a live (or waitingReconnect) room
+        through LiveKit Egress; idempotent while a recording is starting or active.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StopRecording(self, request, context):
+        """Stops the room's recording; RECORDING_NOT_ACTIVE when none is starting or active.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddCoHost(self, request, context):
         """Internal: seat check and seat claim as one step, idempotent per invitation.
         """
@@ -316,6 +346,16 @@ class RoomServiceServicer:
         """Internal: remove a room for good, only while it is idle and was never live, and only for
         its host (the forwarded client token). The gateway undoes a CreateLiveRoomPost whose post
         failed with it, so a retry with the same request_id creates a new room.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AttachIngress(self, request, context):
+        """Internal: the broadcast service made a LiveKit ingress for a direct-streaming room. The
+        room keeps the first one made (two made at once: the answer names the one kept, and the
+        caller deletes its own); `replaces_ingress_id` set, it replaces that one (ResetStreamKey),
+        which is deleted through the outbox.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -414,6 +454,16 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersRequest.FromString,
                     response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.ListViewersResponse.SerializeToString,
             ),
+            'StartRecording': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartRecording,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.StartRecordingRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
+            'StopRecording': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopRecording,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.StopRecordingRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
             'AddCoHost': grpc.unary_unary_rpc_method_handler(
                     servicer.AddCoHost,
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.AddCoHostRequest.FromString,
@@ -443,6 +493,11 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.PurgeRoom,
                     request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.PurgeRoomRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'AttachIngress': grpc.unary_unary_rpc_method_handler(
+                    servicer.AttachIngress,
+                    request_deserializer=costream_dot_room_dot_v1_dot_room__service__pb2.AttachIngressRequest.FromString,
+                    response_serializer=costream_dot_room_dot_v1_dot_room__service__pb2.AttachIngressResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -943,6 +998,60 @@ class RoomService:
             _registered_method=True)
 
     @staticmethod
+    def StartRecording(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/StartRecording',
+            costream_dot_room_dot_v1_dot_room__service__pb2.StartRecordingRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopRecording(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/StopRecording',
+            costream_dot_room_dot_v1_dot_room__service__pb2.StopRecordingRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def AddCoHost(request,
             target,
             options=(),
@@ -1094,6 +1203,33 @@ class RoomService:
             '/costream.room.v1.RoomService/PurgeRoom',
             costream_dot_room_dot_v1_dot_room__service__pb2.PurgeRoomRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttachIngress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costream.room.v1.RoomService/AttachIngress',
+            costream_dot_room_dot_v1_dot_room__service__pb2.AttachIngressRequest.SerializeToString,
+            costream_dot_room_dot_v1_dot_room__service__pb2.AttachIngressResponse.FromString,
             options,
             channel_credentials,
             insecure,
