@@ -70,6 +70,7 @@ def cmd_rooms_create(args: argparse.Namespace, gateway: Gateway, out: Output) ->
             live_chat_enabled=args.chat,
             co_host_user_ids=args.co_host,
             request_id=args.request_id,
+            auto_record=args.record,
         )
     )
     out.show(room, lambda: room_text(room))
@@ -250,6 +251,14 @@ def cmd_viewers(args: argparse.Namespace, gateway: Gateway, out: Output) -> None
 def moderator_verb(rpc: str, request_type: Any) -> Callable[..., None]:
     def run(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
         room = getattr(gateway, rpc)(request_type(room_id=args.room, user_id=args.user_id))
+        out.show(room, lambda: room_text(room))
+
+    return run
+
+
+def room_verb(rpc: str, request_type: Any) -> Callable[..., None]:
+    def run(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
+        room = getattr(gateway, rpc)(request_type(room_id=args.room))
         out.show(room, lambda: room_text(room))
 
     return run

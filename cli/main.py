@@ -6,6 +6,7 @@
     costream --user erin stage request <room_id>    # ask to go on stage
     costream --user carol mute <room_id> bob --source microphone
     costream --user carol viewers <room_id>         # who watches now
+    costream --user alice record start <room_id>    # record it (LiveKit Egress)
     costream demo                              # the whole main flow against `make run`
 
 The gateway is COSTREAM_GATEWAY or --gateway (127.0.0.1:50051). The token is --token, or one
@@ -45,6 +46,7 @@ from cli.commands import (
     cmd_whoami,
     invitation_verb,
     moderator_verb,
+    room_verb,
 )
 from cli.demo import DEMO_WAIT_SECONDS, run_demo
 from cli.gateway import (
@@ -107,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--chat", action="store_true", help="enable live chat")
     create.add_argument("--co-host", action="append", default=[], metavar="USER")
     create.add_argument("--request-id", default="")
+    create.add_argument(
+        "--record", action="store_true", help="record whenever the room is live (auto_record)"
+    )
     create.set_defaults(run=cmd_rooms_create)
     get = rooms.add_parser("get", parents=[as_json], help="a room as you see it (GetRoomView)")
     get.add_argument("room")
@@ -218,6 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--unmute", action="store_true", help="unmute instead (only where LiveKit allows it)"
     )
     mute.set_defaults(run=cmd_mute)
+    record = commands.add_parser(
+        "record", help="record a live room through LiveKit Egress (host, moderators, admins)"
+    ).add_subparsers(dest="verb", required=True)
+    for verb, rpc, request_type, what in (
+        ("start", "StartRecording", rs.StartRecordingRequest, "start recording"),
+        ("stop", "StopRecording", rs.StopRecordingRequest, "stop recording"),
+    ):
+        sub = record.add_parser(verb, parents=[as_json], help=what)
+        sub.add_argument("room")
+        sub.set_defaults(run=room_verb(rpc, request_type))
     viewers = commands.add_parser(
         "viewers", parents=[as_json], help="who watches a room now (host, moderators, admins)"
     )

@@ -90,6 +90,13 @@ def fields(pairs: Sequence[tuple[str, Any]]) -> str:
     return "\n".join(f"{k + ':':<{width + 1}} {v}" for k, v in pairs if v not in ("", None))
 
 
+def _recording(room: room_pb2.Room) -> str:
+    status = ""
+    if room.recording_status:
+        status = enum_name(room.recording_status, room_pb2.RecordingStatus, "RECORDING_STATUS_")
+    return " ".join(filter(None, [status, "(auto)" if room.auto_record else ""]))
+
+
 def room_text(room: room_pb2.Room) -> str:
     co_hosts = [p.user_id for p in room.participants if p.role == room_pb2.PARTICIPANT_ROLE_CO_HOST]
     connected = [p.user_id for p in room.participants if p.connected]
@@ -116,6 +123,8 @@ def room_text(room: room_pb2.Room) -> str:
                 if room.end_reason
                 else "",
             ),
+            ("recording", _recording(room)),
+            ("live playback", room.live_playback_url),
             ("recordings", ", ".join(playbacks)),
             ("created", _time(room.create_time)),
             ("live since", _time(room.live_time)),

@@ -9,6 +9,7 @@ from services.broadcast.deliveries import outbox_deliveries
 from services.broadcast.domain import TokenMinter
 from services.broadcast.handlers import Broadcast
 from services.broadcast.livekit_client import LiveKitClient
+from services.broadcast.recording import RecordingOutputs
 from services.broadcast.servicer import INTERNAL_METHODS, SERVICE_NAME, BroadcastServicer
 from services.broadcast.webhooks import WebhookServer
 from services.common.auth import TokenVerifier
@@ -36,6 +37,15 @@ def build(settings: Settings) -> ServiceSpec:
         settings.livekit_api_secret,
         settings.peer_timeout,
     )
+    recordings = RecordingOutputs(
+        output=settings.recording_output,
+        hls=settings.recording_hls,
+        playback_base_url=settings.playback_base_url,
+        s3_access_key=settings.recording_s3_access_key,
+        s3_secret=settings.recording_s3_secret,
+        s3_region=settings.recording_s3_region,
+        s3_endpoint=settings.recording_s3_endpoint,
+    )
     broadcast = Broadcast(
         rooms=rooms,
         livekit=livekit,
@@ -47,6 +57,7 @@ def build(settings: Settings) -> ServiceSpec:
         ),
         token_ttl=settings.token_ttl,
         reconnect_timeout=settings.reconnect_timeout,
+        recordings=recordings,
     )
     relay = OutboxRelay(
         database,
@@ -57,7 +68,7 @@ def build(settings: Settings) -> ServiceSpec:
         retention=WEBHOOK_RETENTION,
         linger_seconds=WEBHOOK_LINGER,
     )
-    webhooks = WebhookServer(settings, database, relay)
+    webhooks = WebhookServer(settings, database, relay, recordings)
     return ServiceSpec(
         settings=settings,
         servicers=[

@@ -17,6 +17,7 @@ from livekit.protocol import models
 from livekit.protocol import room as livekit_room_pb
 from livekit.protocol.webhook import WebhookEvent
 
+from services.broadcast.recording import DEFAULT_OUTPUTS, RecordingOutputs
 from services.common.errors import PermissionDenied
 from services.common.livekit_names import LEAVES, UNKNOWN_REASON
 from services.room import errors as room_errors
@@ -139,7 +140,7 @@ def room_metadata(room: room_pb2.Room) -> str:
     """The LiveKit room's metadata (domain.md "LiveKit mirrors the room"): what a client SDK's
     `room.metadata` shows of the room. It names the costream room, which also marks the
     LiveKit room as one the broadcast service created (a viewer cannot set room metadata).
-    Recording is not on the room yet: `recording_status` is "unspecified" (not recording)."""
+    `recording_status` "unspecified" means not recording."""
     return json.dumps(
         {
             "room_id": room.room_id,
@@ -149,7 +150,9 @@ def room_metadata(room: room_pb2.Room) -> str:
             "seat_template": _enum_value(
                 room_pb2.SeatTemplate, room.seat_template, "SEAT_TEMPLATE_"
             ),
-            "recording_status": "unspecified",
+            "recording_status": _enum_value(
+                room_pb2.RecordingStatus, room.recording_status, "RECORDING_STATUS_"
+            ),
             "metadata": json_format.MessageToDict(room.metadata),
         },
         separators=(",", ":"),
@@ -266,10 +269,13 @@ def livekit_room_state(
     return state
 
 
-def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:
+def to_room_event(
+    event: WebhookEvent, outputs: RecordingOutputs = DEFAULT_OUTPUTS
+) -> room_pb2.LiveKitEvent | None:
     """A verified webhook in the terms of the room service; None for events of sessions we
     did not create (their room's metadata is not ours) and of participants that are not
-    people (egress, ingress, agents, SIP), which count for nothing."""
+    people (egress, ingress, agents, SIP), which count for nothing. Recording outputs are
+    given as their playback URLs."""
     if event.HasField("room") and not event.HasField("egress_info") and not is_ours(event.room):
         return None
     if event.HasField("participant") and event.participant.kind != models.ParticipantInfo.STANDARD:
@@ -301,11 +307,12 @@ def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:
         out.room_sid = out.room_sid or info.room_id
         # The first file result, or the older single `file` (empty when absent).
         file = info.file_results[0] if info.file_results else info.file
+        out.live_playback_url = outputs.live_playback_url(info)
         if file.location or file.filename:
             nanoseconds = file.duration
             out.playback.CopyFrom(
                 room_pb2.RecordedPlayback(
-                    url=file.location or file.filename,
+                    url=outputs.playback_url(file.location or file.filename),
                     duration=duration_pb2.Duration(
                         seconds=nanoseconds // 10**9, nanos=nanoseconds % 10**9
                     ),

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from costream.broadcast.v1.broadcast_service_pb2 import LiveKitRoomState
 from costream.room.v1 import room_pb2
+from livekit.protocol import egress as egress_pb
 
 from services.broadcast import domain
 from services.broadcast.livekit_client import LiveKitClient
+from services.broadcast.recording import DEFAULT_OUTPUTS, RecordingOutputs
 from services.common.auth import Caller
 from services.room.client import RoomClient
 
@@ -22,6 +24,7 @@ class Broadcast:
     tokens: domain.TokenMinter
     token_ttl: int
     reconnect_timeout: int
+    recordings: RecordingOutputs = DEFAULT_OUTPUTS
 
 
 async def _ensure_livekit_room(access: domain.RoomAccess, b: Broadcast) -> None:
@@ -108,3 +111,31 @@ async def update_livekit_room_metadata(room: room_pb2.Room, b: Broadcast) -> Non
     """The LiveKit room's metadata from the room as it is; a room LiveKit does not have (not
     live yet, or over) gets it when it is created."""
     await b.livekit.update_room_metadata(room.room_id, domain.room_metadata(room))
+
+
+async def start_livekit_egress(
+    room: room_pb2.Room, recording_id: str, stop_egress_ids: Sequence[str], b: Broadcast
+) -> egress_pb.EgressInfo:
+    """The room's recording egress: the one running already (so a retried start starts
+    none), or a new RoomComposite egress. Egresses to stop (a start that timed out) are stopped
+    first and never reused."""
+    for egress_id in stop_egress_ids:
+        await b.livekit.stop_egress(egress_id)
+    running = [
+        info
+        for info in await b.livekit.running_egresses(room.room_id)
+        if info.egress_id not in stop_egress_ids
+    ]
+    if running:
+        return running[0]
+    return await b.livekit.start_room_composite_egress(b.recordings.request(room, recording_id))
+
+
+async def stop_livekit_egress(room_id: str, egress_id: str, b: Broadcast) -> None:
+    """Stop the egress; none named: every egress of the room still running (one was asked
+    for, but its id never came back)."""
+    if egress_id:
+        await b.livekit.stop_egress(egress_id)
+        return
+    for info in await b.livekit.running_egresses(room_id):
+        await b.livekit.stop_egress(info.egress_id)

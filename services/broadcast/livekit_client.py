@@ -8,16 +8,18 @@ from typing import TypeVar
 import aiohttp
 import structlog
 from livekit.api import LiveKitAPI, ServerError
+from livekit.protocol import egress as egress_pb
 from livekit.protocol import models
 from livekit.protocol import room as livekit_room_pb
 
-from services.common.errors import Unavailable
+from services.common.errors import FailedPrecondition, Unavailable
 
 log = structlog.get_logger()
 
 _T = TypeVar("_T")
 NOT_FOUND = "not_found"
 FAILED_PRECONDITION = "failed_precondition"
+INVALID_ARGUMENT = "invalid_argument"
 
 
 class _Refused(Exception):
@@ -25,7 +27,7 @@ class _Refused(Exception):
 
 
 class LiveKitClient:
-    """A client of LiveKit's server API (RoomService, over Twirp)."""
+    """A client of LiveKit's server API (RoomService and Egress, over Twirp)."""
 
     def __init__(self, url: str, api_key: str, api_secret: str, timeout: float) -> None:
         self._url = url
@@ -56,6 +58,12 @@ class LiveKitClient:
         if self._api is None:
             raise Unavailable("the service is starting; retry")
         return self._api.room
+
+    @property
+    def _egress(self):  # type: ignore[no-untyped-def]
+        if self._api is None:
+            raise Unavailable("the service is starting; retry")
+        return self._api.egress
 
     async def create_room(self, request: livekit_room_pb.CreateRoomRequest) -> models.Room:
         """Create the LiveKit room, or return it as it is when it exists."""
@@ -138,6 +146,40 @@ class LiveKitClient:
         )
         return list(reply.participants) if reply else []
 
+    async def start_room_composite_egress(
+        self, request: egress_pb.RoomCompositeEgressRequest
+    ) -> egress_pb.EgressInfo:
+        """Start an egress; one LiveKit refuses for good (a bad request, a room it does not
+        have) is FAILED_PRECONDITION, as retrying would not change it."""
+        try:
+            info = await self._call(
+                "StartRoomCompositeEgress",
+                self._egress.start_room_composite_egress(request),
+                refused_ok=True,
+            )
+        except _Refused:
+            raise FailedPrecondition(
+                "EGRESS_REFUSED", "LiveKit refused to start the recording"
+            ) from None
+        assert info is not None
+        return info
+
+    async def running_egresses(self, room_id: str) -> list[egress_pb.EgressInfo]:
+        """The room's egresses that have not ended."""
+        request = egress_pb.ListEgressRequest(room_name=room_id, active=True)
+        reply = await self._call("ListEgress", self._egress.list_egress(request))
+        return list(reply.items) if reply else []
+
+    async def stop_egress(self, egress_id: str) -> None:
+        """Stop an egress; one that ended already (or that LiveKit does not know) is done."""
+        request = egress_pb.StopEgressRequest(egress_id=egress_id)
+        try:
+            await self._call(
+                "StopEgress", self._egress.stop_egress(request), missing_ok=True, refused_ok=True
+            )
+        except _Refused:
+            pass
+
     async def _call(
         self,
         method: str,
@@ -151,7 +193,7 @@ class LiveKitClient:
         except ServerError as e:
             if missing_ok and e.code == NOT_FOUND:
                 return None
-            if refused_ok and e.code == FAILED_PRECONDITION:
+            if refused_ok and e.code in (FAILED_PRECONDITION, INVALID_ARGUMENT):
                 raise _Refused() from None
             # Only the code and status: LiveKit's message is not ours to pass on.
             log.warning("livekit call failed", method=method, code=e.code, status=e.status)

@@ -4,6 +4,7 @@ import asyncio
 
 from costream.broadcast.v1 import broadcast_pb2, broadcast_service_pb2, broadcast_service_pb2_grpc
 from google.protobuf import empty_pb2
+from livekit.protocol import egress as egress_pb
 
 from services.broadcast import domain, handlers
 from services.common.auth import TokenVerifier, current_caller
@@ -21,8 +22,12 @@ INTERNAL_METHODS = frozenset(
         "UpdateLiveKitParticipant",
         "MuteLiveKitTracks",
         "UpdateLiveKitRoomMetadata",
+        "StartLiveKitEgress",
+        "StopLiveKitEgress",
     }
 )
+# Egresses a start may be asked to stop first (one timed out per retry).
+MAX_STOP_EGRESSES = 8
 # A room's TrackSource values; more than twice as many sources is refused by count.
 MAX_SOURCES = 8
 MAX_VIEWER_BATCH = 1000
@@ -119,4 +124,29 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
     async def UpdateLiveKitRoomMetadata(self, request, context):
         require_ids(room_id=request.room.room_id)
         await handlers.update_livekit_room_metadata(request.room, self._b)
+        return empty_pb2.Empty()
+
+    async def StartLiveKitEgress(self, request, context):
+        v = Violations()
+        v.room_id("room.room_id", request.room.room_id)
+        v.identifier("recording_id", request.recording_id)
+        if v.count("stop_egress_ids", request.stop_egress_ids, MAX_STOP_EGRESSES):
+            for i, egress_id in enumerate(request.stop_egress_ids):
+                v.identifier(f"stop_egress_ids[{i}]", egress_id)
+        v.raise_if_any()
+        info = await handlers.start_livekit_egress(
+            request.room, request.recording_id, list(request.stop_egress_ids), self._b
+        )
+        return broadcast_service_pb2.StartLiveKitEgressResponse(
+            egress_id=info.egress_id,
+            egress_status=egress_pb.EgressStatus.Name(info.status),
+            live_playback_url=self._b.recordings.live_playback_url(info),
+        )
+
+    async def StopLiveKitEgress(self, request, context):
+        v = Violations()
+        v.room_id("room_id", request.room_id)
+        v.identifier("egress_id", request.egress_id, required=False)
+        v.raise_if_any()
+        await handlers.stop_livekit_egress(request.room_id, request.egress_id, self._b)
         return empty_pb2.Empty()

@@ -13,6 +13,7 @@ from livekit.api import TokenVerifier, WebhookReceiver
 
 from services.broadcast import domain
 from services.broadcast.deliveries import accepted
+from services.broadcast.recording import RecordingOutputs
 from services.common import observability
 from services.common.config import Settings
 from services.common.db import CONNECTION_ERRORS, Database
@@ -27,7 +28,13 @@ WEBHOOK_PATH = "/livekit/webhook"
 
 
 class WebhookServer:
-    def __init__(self, settings: Settings, database: Database, relay: OutboxRelay) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        relay: OutboxRelay,
+        recordings: RecordingOutputs,
+    ) -> None:
         self._host = settings.bind_host
         self._port = settings.broadcast_http_port
         self._receiver = WebhookReceiver(
@@ -35,6 +42,7 @@ class WebhookServer:
         )
         self._outbox = OutboxAppender(database, "broadcast")
         self._relay = relay
+        self._recordings = recordings
         self._runner: web.AppRunner | None = None
 
     def __repr__(self) -> str:
@@ -67,7 +75,7 @@ class WebhookServer:
             log.warning("webhook refused: not signed by LiveKit", error=type(e).__name__)
             observability.WEBHOOKS.labels("unknown", "unauthorized").inc()
             return web.Response(status=401, text="invalid webhook signature")
-        room_event = domain.to_room_event(event)
+        room_event = domain.to_room_event(event, self._recordings)
         if room_event is None:
             observability.WEBHOOKS.labels(event.event, "ignored").inc()
             return web.Response(text="ignored")

@@ -93,6 +93,18 @@ class Settings:
     # Whether LiveKit allows remote unmute (its room.enable_remote_unmute): MuteParticipant
     # with muted=false is refused otherwise.
     livekit_remote_unmute: bool = False
+    # Recordings (LiveKit Egress, services/broadcast/recording.py): where egress writes them
+    # (a file path prefix on the egress workers, or s3://bucket/prefix with the RECORDING_S3_*
+    # settings), whether they also write HLS for live playback, the URL prefix that turns a
+    # stored location into a playback URL, and how long an egress may take to start.
+    recording_output: str = "recordings/"
+    recording_hls: bool = False
+    recording_s3_access_key: str = ""
+    recording_s3_secret: str = field(default="", repr=False)
+    recording_s3_region: str = ""
+    recording_s3_endpoint: str = ""
+    playback_base_url: str = f"http://127.0.0.1:{LOCAL_LIVEKIT_PORT}/recordings/"
+    egress_start_timeout: float = 60.0
     # gRPC server reflection (grpcurl, Postman): off by default in production.
     grpc_reflection: bool = True
 
@@ -242,6 +254,15 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         livekit_reconcile_seconds=_seconds(environ, "LIVEKIT_RECONCILE_SECONDS", 10.0),
         livekit_reconcile_per_second=_int(environ, "LIVEKIT_RECONCILE_PER_SECOND", 20, minimum=0),
         livekit_remote_unmute=_bool(environ, "LIVEKIT_REMOTE_UNMUTE", False),
+        recording_output=environ.get("RECORDING_OUTPUT") or "recordings/",
+        recording_hls=_bool(environ, "RECORDING_HLS", False),
+        recording_s3_access_key=environ.get("RECORDING_S3_ACCESS_KEY", ""),
+        recording_s3_secret=environ.get("RECORDING_S3_SECRET", ""),
+        recording_s3_region=environ.get("RECORDING_S3_REGION", ""),
+        recording_s3_endpoint=environ.get("RECORDING_S3_ENDPOINT", ""),
+        playback_base_url=environ.get("PLAYBACK_BASE_URL")
+        or f"http://127.0.0.1:{LOCAL_LIVEKIT_PORT}/recordings/",
+        egress_start_timeout=_seconds(environ, "EGRESS_START_TIMEOUT", 60.0),
         grpc_reflection=_bool(environ, "GRPC_REFLECTION", env != "production"),
     )
     problems = settings.problems()

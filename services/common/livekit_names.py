@@ -11,7 +11,10 @@ PARTICIPANT_LEFT = "participant_left"
 PARTICIPANT_CONNECTION_ABORTED = "participant_connection_aborted"
 TRACK_PUBLISHED = "track_published"
 TRACK_UNPUBLISHED = "track_unpublished"
+EGRESS_STARTED = "egress_started"
+EGRESS_UPDATED = "egress_updated"
 EGRESS_ENDED = "egress_ended"
+EGRESS_EVENTS = frozenset({EGRESS_STARTED, EGRESS_UPDATED, EGRESS_ENDED})
 
 # A participant is connected after these, gone after those.
 JOINS = frozenset({PARTICIPANT_JOINED, TRACK_PUBLISHED})
@@ -20,4 +23,10 @@ LEAVES = frozenset({PARTICIPANT_LEFT, PARTICIPANT_CONNECTION_ABORTED})
 # DisconnectReason: the same identity connected again (a reconnect, not a departure).
 DUPLICATE_IDENTITY = models.DisconnectReason.Name(models.DUPLICATE_IDENTITY)
 UNKNOWN_REASON = models.DisconnectReason.Name(models.UNKNOWN_REASON)
+EGRESS_STARTING = egress.EgressStatus.Name(egress.EGRESS_STARTING)
+EGRESS_ACTIVE = egress.EgressStatus.Name(egress.EGRESS_ACTIVE)
+EGRESS_ENDING = egress.EgressStatus.Name(egress.EGRESS_ENDING)
 EGRESS_COMPLETE = egress.EgressStatus.Name(egress.EGRESS_COMPLETE)
+EGRESS_FAILED = egress.EgressStatus.Name(egress.EGRESS_FAILED)
+EGRESS_ABORTED = egress.EgressStatus.Name(egress.EGRESS_ABORTED)
+EGRESS_LIMIT_REACHED = egress.EgressStatus.Name(egress.EGRESS_LIMIT_REACHED)

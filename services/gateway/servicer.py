@@ -179,6 +179,14 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         self._admit()
         return await self._room_write(request.room_id, self._b.rooms.MuteParticipant(request))
 
+    async def StartRecording(self, request, context):
+        self._admit()
+        return await self._room_write(request.room_id, self._b.rooms.StartRecording(request))
+
+    async def StopRecording(self, request, context):
+        self._admit()
+        return await self._room_write(request.room_id, self._b.rooms.StopRecording(request))
+
     async def ListViewers(self, request, context):
         self._admit()
         return await self._b.rooms.ListViewers(request)

@@ -32,6 +32,7 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
     invitation_channel = peer_channel(settings, "invitation")
     post_channel = peer_channel(settings, "post")
     cache = RoomCache()
+    egress_start_timeout = timedelta(seconds=settings.egress_start_timeout)
     watch = RoomWatch(
         database, cache, room_to_proto, keepalive_seconds=settings.watch_keepalive_seconds
     )
@@ -42,10 +43,18 @@ def build(settings: Settings, *, timer_seconds: float = TIMER_SECONDS) -> Servic
         watch,
         Attachments(post_channel, invitation_channel),
         reconnect_timeout=timedelta(seconds=settings.reconnect_timeout),
+        egress_start_timeout=egress_start_timeout,
         remote_unmute=settings.livekit_remote_unmute,
     )
     relay = OutboxRelay(
-        database, "room", outbox_deliveries(database, broadcast_channel, invitation_channel)
+        database,
+        "room",
+        outbox_deliveries(
+            database,
+            broadcast_channel,
+            invitation_channel,
+            egress_start_timeout=egress_start_timeout,
+        ),
     )
 
     async def room_timers() -> None:

@@ -126,8 +126,15 @@ class RoomClient:
         return reply.changed_rooms
 
 
+# Recording URLs a LiveKit event may carry.
+MAX_URL = 2048
+
+
 def check_livekit_event(v: Violations, field: str, event: room_pb2.LiveKitEvent) -> None:
     """What the room service accepts of a LiveKit event (ApplyLiveKitEvent(s))."""
     v.identifier(f"{field}.event_id", event.event_id)
     v.text(f"{field}.event", event.event, min_len=1, max_len=64)
     v.text(f"{field}.room_name", event.room_name, max_len=256)
+    v.text(f"{field}.playback.url", event.playback.url, max_len=MAX_URL)
+    v.text(f"{field}.playback.thumbnail_url", event.playback.thumbnail_url, max_len=MAX_URL)
+    v.text(f"{field}.live_playback_url", event.live_playback_url, max_len=MAX_URL)

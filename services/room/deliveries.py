@@ -7,7 +7,7 @@ the last commit's state whatever order they ran in."""
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 import grpc
@@ -16,8 +16,10 @@ from costream.invitation.v1 import invitation_service_pb2, invitation_service_pb
 
 from services.common.db import Database
 from services.common.outbox import Batched, Delivery
+from services.common.timestamps import utcnow
 from services.room import domain
-from services.room.repository import RoomRepository
+from services.room.livekit.events import EGRESS_START_TIMEOUT
+from services.room.repository import RoomRepository, RoomUnitOfWork
 from services.room.servicer import ROLE, TRACK_SOURCE, room_to_proto
 from services.room.side_effects import (
     CANCEL_ROOM_INVITATIONS,
@@ -25,13 +27,19 @@ from services.room.side_effects import (
     END_LIVEKIT_ROOM,
     MUTE_LIVEKIT_TRACKS,
     REMOVE_LIVEKIT_PARTICIPANT,
+    START_RECORDING,
+    STOP_RECORDING,
     SYNC_LIVEKIT_PARTICIPANT,
     SYNC_LIVEKIT_ROOM_METADATA,
 )
 
 
 def outbox_deliveries(
-    database: Database, broadcast_channel: grpc.aio.Channel, invitation_channel: grpc.aio.Channel
+    database: Database,
+    broadcast_channel: grpc.aio.Channel,
+    invitation_channel: grpc.aio.Channel,
+    *,
+    egress_start_timeout: timedelta = EGRESS_START_TIMEOUT,
 ) -> dict[str, Delivery | Batched]:
     broadcast = broadcast_service_pb2_grpc.BroadcastServiceStub(broadcast_channel)
     invitations = invitation_service_pb2_grpc.InvitationServiceStub(invitation_channel)
@@ -87,6 +95,63 @@ def outbox_deliveries(
                 broadcast_service_pb2.UpdateLiveKitRoomMetadataRequest(room=room_to_proto(view))
             )
 
+    async def start_recording(payload: dict) -> None:
+        # One at a time per room, the attempt read as it is now: an attempt that is over, or
+        # whose egress is known, starts nothing (a retry of this delivery included).
+        room_id, recording_id = payload["room_id"], payload["recording_id"]
+        async with one_at_a_time(database, f"livekit-recording:{room_id}") as conn:
+            view = await RoomRepository(conn, lambda room: room).view(room_id)
+            waiting = await conn.fetchval(
+                """SELECT recording_status FROM room.rooms WHERE room_id = $1
+                   AND recording_attempt::text = $2 AND egress_id IS NULL""",
+                room_id,
+                recording_id,
+            )
+            if view is None or waiting is None:
+                return
+            if waiting == domain.RecordingStatus.STARTING.value and not view.ended:
+                try:
+                    reply = await broadcast.StartLiveKitEgress(
+                        broadcast_service_pb2.StartLiveKitEgressRequest(
+                            room=room_to_proto(view),
+                            recording_id=recording_id,
+                            stop_egress_ids=payload["stop_egress_ids"],
+                        )
+                    )
+                except grpc.aio.AioRpcError as error:
+                    if error.code() is not grpc.StatusCode.FAILED_PRECONDITION:
+                        raise
+                    reply = None  # refused for good: retrying would not change it
+            else:
+                reply = None
+        async with RoomUnitOfWork(database) as uow:
+            room = await uow.rooms.get(room_id, for_update=True)
+            if room is None:
+                return
+            now = utcnow()
+            if waiting != domain.RecordingStatus.STARTING.value:
+                room.egress_not_started(recording_id)
+            elif reply is None:
+                room.egress_refused(recording_id)
+            else:
+                room.egress_started(
+                    recording_id,
+                    reply.egress_id,
+                    reply.egress_status,
+                    reply.live_playback_url,
+                    now + egress_start_timeout,
+                )
+            if room.events:
+                await uow.rooms.save(room, now)
+            await uow.commit()
+
+    async def stop_recording(payload: dict) -> None:
+        await broadcast.StopLiveKitEgress(
+            broadcast_service_pb2.StopLiveKitEgressRequest(
+                room_id=payload["room_id"], egress_id=payload["egress_id"]
+            )
+        )
+
     async def cancel_invitations(payload: dict) -> None:
         await invitations.CancelRoomInvitations(
             invitation_service_pb2.CancelRoomInvitationsRequest(
@@ -100,6 +165,8 @@ def outbox_deliveries(
         SYNC_LIVEKIT_PARTICIPANT: sync_livekit_participant,
         MUTE_LIVEKIT_TRACKS: mute_livekit_tracks,
         SYNC_LIVEKIT_ROOM_METADATA: Batched(sync_livekit_room_metadata, key="room_id"),
+        START_RECORDING: start_recording,
+        STOP_RECORDING: stop_recording,
         CANCEL_ROOM_INVITATIONS: cancel_invitations,
         CANCEL_USER_INVITATIONS: cancel_invitations,
     }

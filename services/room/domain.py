@@ -10,6 +10,15 @@ from enum import StrEnum
 from typing import Any
 
 from services.common.events import DomainEvent
+from services.common.livekit_names import (
+    EGRESS_ABORTED,
+    EGRESS_ACTIVE,
+    EGRESS_COMPLETE,
+    EGRESS_ENDING,
+    EGRESS_FAILED,
+    EGRESS_LIMIT_REACHED,
+    EGRESS_STARTING,
+)
 from services.common.update_mask import unchecked
 from services.common.validation import Violations
 from services.room import errors
@@ -45,6 +54,31 @@ class RoomType(StrEnum):
     CO_HOSTS = "co_hosts"
     # In the contract, not accepted yet: CreateRoom refuses it, filters on it match nothing.
     DIRECT_STREAMING = "direct_streaming"
+
+
+class RecordingStatus(StrEnum):
+    """The room's recording (domain.md "Recording and live playback"); UNSPECIFIED: not
+    recording."""
+
+    UNSPECIFIED = "unspecified"
+    STARTING = "starting"
+    ACTIVE = "active"
+    STOPPING = "stopping"
+    FAILED = "failed"
+
+
+# LiveKit's egress statuses in the order an egress goes through them: an event never moves
+# an egress back (webhooks arrive in any order), and the ended ones are final.
+EGRESS_RANK = {
+    EGRESS_STARTING: 0,
+    EGRESS_ACTIVE: 1,
+    EGRESS_ENDING: 2,
+    EGRESS_COMPLETE: 3,
+    EGRESS_LIMIT_REACHED: 3,
+    EGRESS_FAILED: 3,
+    EGRESS_ABORTED: 3,
+}
+EGRESS_ENDED_WELL = frozenset({EGRESS_COMPLETE, EGRESS_LIMIT_REACHED})
 
 
 class Role(StrEnum):
@@ -152,6 +186,24 @@ class MuteRequested(DomainEvent):
 
 
 @dataclass(frozen=True)
+class RecordingRequested(DomainEvent):
+    """A recording attempt is to start in LiveKit (after stopping the egresses named)."""
+
+    room_id: str
+    recording_id: str
+    stop_egress_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordingStopRequested(DomainEvent):
+    """The room's egress is to stop; None: whichever egress of the room still runs (one asked
+    for but not known yet)."""
+
+    room_id: str
+    egress_id: str | None
+
+
+@dataclass(frozen=True)
 class UserBanned(DomainEvent):
     room_id: str
     user_id: str
@@ -168,6 +220,27 @@ class ParticipantRefused(DomainEvent):
     room_id: str
     user_id: str
     at: datetime
+
+
+@dataclass
+class RecordingState:
+    """The room's recording: the current attempt (its number names its outputs), its LiveKit
+    egress once known and that egress's furthest status, and the start deadline."""
+
+    auto_record: bool = False
+    status: RecordingStatus = RecordingStatus.UNSPECIFIED
+    attempt: int = 0
+    egress_id: str | None = None
+    egress_status: str = ""
+    # A STARTING recording whose egress is known fails at this time.
+    deadline: datetime | None = None
+    # The auto_record retry of a start that timed out was used.
+    retried: bool = False
+    live_playback_url: str = ""
+
+    @property
+    def recording_id(self) -> str:
+        return str(self.attempt)
 
 
 @dataclass
@@ -189,6 +262,7 @@ class Room:
     recording_pending: bool = False
     deleted: bool = False
     moderator_ids: list[str] = field(default_factory=list)
+    recording: "RecordingState" = field(default_factory=lambda: RecordingState())
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -273,6 +347,12 @@ class Room:
         self._move(RoomStatus.LIVE)
         self.live_time = self.live_time or now
         self.reconnect_deadline = None
+        if self.recording.auto_record and self.recording.status in (
+            RecordingStatus.UNSPECIFIED,
+            RecordingStatus.FAILED,
+        ):
+            self.recording.retried = False
+            self._begin_recording()
         return True
 
     def host_dropped(self, now: datetime, reconnect_timeout: timedelta) -> bool:
@@ -291,6 +371,8 @@ class Room:
         self.end_reason = reason
         self.reconnect_deadline = None
         self.events.append(RoomEnded(self.room_id, reason))
+        if self.recording.status in (RecordingStatus.STARTING, RecordingStatus.ACTIVE):
+            self._stop_recording()
         if self.recording_pending:
             self.recording_pending = False
             self._record(now)
@@ -306,6 +388,150 @@ class Room:
     def _record(self, now: datetime) -> None:
         self._move(RoomStatus.RECORDED)
         self.recorded_time = self.recorded_time or now
+
+    # --- recording (domain.md "Recording and live playback") ---
+
+    def start_recording(self, by: str, is_admin: bool) -> bool:
+        """StartRecording: False when a recording is starting or active already."""
+        self.require_moderator_host_or_admin(by, is_admin)
+        if self.status not in (RoomStatus.LIVE, RoomStatus.WAITING_RECONNECT):
+            raise errors.room_not_live(self.room_id)
+        status = self.recording.status
+        if status in (RecordingStatus.STARTING, RecordingStatus.ACTIVE):
+            return False
+        if status is RecordingStatus.STOPPING:
+            raise errors.recording_stopping()
+        self._begin_recording()
+        return True
+
+    def stop_recording(self, by: str, is_admin: bool) -> None:
+        self.require_moderator_host_or_admin(by, is_admin)
+        if self.recording.status not in (RecordingStatus.STARTING, RecordingStatus.ACTIVE):
+            raise errors.recording_not_active()
+        self._stop_recording()
+
+    def _begin_recording(self, stop_egress_ids: tuple[str, ...] = ()) -> None:
+        """A new attempt: its own outputs, its egress not known until LiveKit answers."""
+        rec = self.recording
+        rec.attempt += 1
+        rec.status = RecordingStatus.STARTING
+        rec.egress_id = None
+        rec.egress_status = ""
+        rec.deadline = None
+        rec.live_playback_url = ""
+        self.events.append(RecordingRequested(self.room_id, rec.recording_id, stop_egress_ids))
+        self._changed(ChangeKind.UPDATED)
+
+    def _stop_recording(self) -> None:
+        rec = self.recording
+        rec.status = RecordingStatus.STOPPING
+        rec.deadline = None
+        self.events.append(RecordingStopRequested(self.room_id, rec.egress_id))
+        self._changed(ChangeKind.UPDATED)
+
+    def egress_started(
+        self,
+        recording_id: str,
+        egress_id: str,
+        egress_status: str,
+        live_url: str,
+        deadline: datetime,
+    ) -> None:
+        """LiveKit answered the start of an attempt with its egress. An attempt that is over
+        (stopped, timed out, the room ended) has its egress stopped; one stopped before its
+        egress was known learns it, so that the egress is stopped too."""
+        rec = self.recording
+        if egress_id == rec.egress_id:
+            return  # known already (its webhook came first)
+        current = recording_id == rec.recording_id and rec.egress_id is None
+        if current and rec.status is RecordingStatus.STARTING:
+            rec.egress_id = egress_id
+            rec.deadline = deadline
+            self.egress_changed(egress_id, egress_status, live_url)
+            return
+        if current and rec.status is RecordingStatus.STOPPING:
+            rec.egress_id = egress_id
+        self.events.append(RecordingStopRequested(self.room_id, egress_id))
+
+    def egress_not_started(self, recording_id: str) -> None:
+        """The attempt was stopped (or its room ended) before LiveKit was asked: nothing to
+        stop, so nothing is recording."""
+        rec = self.recording
+        current = recording_id == rec.recording_id and rec.egress_id is None
+        if current and rec.status is RecordingStatus.STOPPING:
+            rec.status = RecordingStatus.UNSPECIFIED
+            self._changed(ChangeKind.UPDATED)
+
+    def egress_refused(self, recording_id: str) -> None:
+        """LiveKit refused to start the attempt for good."""
+        rec = self.recording
+        if recording_id == rec.recording_id and rec.status is RecordingStatus.STARTING:
+            rec.status = RecordingStatus.FAILED
+            rec.deadline = None
+            self._changed(ChangeKind.UPDATED)
+
+    def egress_changed(
+        self, egress_id: str, egress_status: str, live_url: str, deadline: datetime | None = None
+    ) -> None:
+        """An egress webhook (or start reply): the recording follows the room's egress. An
+        egress asked for but not known yet is adopted by its first event while it runs; any
+        other egress changes nothing here (its recording still counts: recording_arrived)."""
+        rec = self.recording
+        rank = EGRESS_RANK.get(egress_status)
+        if rank is None:
+            return
+        if rec.egress_id is None:
+            # Stopping, even its end is adopted: the recording it stopped has ended.
+            ended = rank == EGRESS_RANK[EGRESS_COMPLETE]
+            if rec.status is not RecordingStatus.STOPPING and (
+                rec.status is not RecordingStatus.STARTING or ended
+            ):
+                return
+            rec.egress_id = egress_id
+            if rec.status is RecordingStatus.STARTING:
+                rec.deadline = deadline
+        elif egress_id != rec.egress_id:
+            return
+        if rec.egress_status and rank < EGRESS_RANK[rec.egress_status]:
+            return
+        if rec.egress_status and EGRESS_RANK[rec.egress_status] == EGRESS_RANK[EGRESS_COMPLETE]:
+            return  # ended already
+        before = (rec.status, rec.live_playback_url)
+        rec.egress_status = egress_status
+        if egress_status == EGRESS_ACTIVE:
+            if rec.status is RecordingStatus.STARTING:
+                rec.status = RecordingStatus.ACTIVE
+                rec.deadline = None
+            if rec.status is RecordingStatus.ACTIVE:
+                rec.live_playback_url = live_url
+        elif egress_status == EGRESS_ENDING:
+            rec.status = RecordingStatus.STOPPING
+            rec.live_playback_url = ""
+        elif rank == EGRESS_RANK[EGRESS_COMPLETE]:
+            stopped = rec.status is RecordingStatus.STOPPING
+            well = egress_status in EGRESS_ENDED_WELL or (
+                stopped and egress_status == EGRESS_ABORTED
+            )
+            if rec.status is not RecordingStatus.FAILED:
+                rec.status = RecordingStatus.UNSPECIFIED if well else RecordingStatus.FAILED
+            rec.deadline = None
+            rec.live_playback_url = ""
+        if (rec.status, rec.live_playback_url) != before:
+            self._changed(ChangeKind.UPDATED)
+
+    def recording_timed_out(self) -> None:
+        """The egress is still starting at its deadline (a known LiveKit failure): stopped and
+        failed, and with auto_record tried once more."""
+        rec = self.recording
+        stuck = rec.egress_id
+        rec.status = RecordingStatus.FAILED
+        rec.deadline = None
+        self._changed(ChangeKind.UPDATED)
+        if rec.auto_record and not rec.retried and not self.ended:
+            rec.retried = True
+            self._begin_recording(stop_egress_ids=(stuck,) if stuck else ())
+        else:
+            self.events.append(RecordingStopRequested(self.room_id, stuck))
 
     def delete(self, now: datetime) -> bool:
         """Soft delete, ending the room first; False when it was deleted already."""
@@ -459,6 +685,9 @@ class RoomView:
     deleted: bool
     delete_time: datetime | None
     moderator_user_ids: tuple[str, ...] = ()
+    auto_record: bool = False
+    recording_status: RecordingStatus = RecordingStatus.UNSPECIFIED
+    live_playback_url: str = ""
 
     @property
     def live_channel_id(self) -> str:
@@ -565,4 +794,5 @@ UPDATABLE_FIELDS = {
     "metadata": Violations.metadata,
     "live_chat_enabled": unchecked,
     "parent_room_id": check_parent_room_id,
+    "auto_record": unchecked,
 }

@@ -104,3 +104,17 @@ def remote_unmute_disabled() -> FailedPrecondition:
         "REMOTE_UNMUTE_DISABLED",
         "LiveKit does not allow remote unmute here; the user unmutes in their client",
     )
+
+
+def room_not_live(room_id: str) -> FailedPrecondition:
+    return FailedPrecondition("ROOM_NOT_LIVE", f"room {room_id} is not live")
+
+
+def recording_not_active() -> FailedPrecondition:
+    return FailedPrecondition("RECORDING_NOT_ACTIVE", "the room is not being recorded")
+
+
+def recording_stopping() -> FailedPrecondition:
+    return FailedPrecondition(
+        "RECORDING_STOPPING", "the last recording is still stopping; start again once it ended"
+    )

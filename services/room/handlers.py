@@ -63,6 +63,7 @@ class CreateRoom:
     seat_template: SeatTemplate
     co_host_user_ids: list[str]
     request_id: str
+    auto_record: bool = False
 
 
 async def create_room(
@@ -94,6 +95,7 @@ async def create_room(
                     "seat_template": cmd.seat_template.value,
                     "max_co_hosts": cmd.seat_template.max_co_hosts,
                     "host_user_id": host,
+                    "auto_record": cmd.auto_record,
                     "create_request_id": cmd.request_id or None,
                     "create_time": now,
                     "update_time": now,
@@ -196,6 +198,29 @@ async def stop_room(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomVi
         room.require_host(user)
         room.require_not_ended()
         room.end(EndReason.STOPPED_BY_HOST, now)
+        return await _saved(uow, room, now)
+
+
+async def start_recording(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
+    """The host, a moderator or an admin starts recording; LiveKit is asked through the outbox
+    (services.room.deliveries), so an outage delays the start but never loses it."""
+    user = caller.require_user()
+    now = utcnow()
+    async with uow:
+        room = await _locked(uow, room_id)
+        room.require_not_ended()
+        if not room.start_recording(user, caller.is_admin):
+            return await _view(uow, room_id)
+        return await _saved(uow, room, now)
+
+
+async def stop_recording(room_id: str, caller: Caller, uow: RoomUnitOfWork) -> RoomView:
+    user = caller.require_user()
+    now = utcnow()
+    async with uow:
+        room = await _locked(uow, room_id)
+        room.require_not_ended()
+        room.stop_recording(user, caller.is_admin)
         return await _saved(uow, room, now)
 
 

@@ -19,6 +19,8 @@ from services.room.domain import (
     EndReason,
     Participant,
     Recording,
+    RecordingState,
+    RecordingStatus,
     Role,
     Room,
     RoomChanged,
@@ -93,6 +95,16 @@ def _room(row: asyncpg.Record, co_host_ids: list[str], moderator_ids: list[str])
         recording_pending=row["recording_pending"],
         deleted=row["deleted"],
         moderator_ids=moderator_ids,
+        recording=RecordingState(
+            auto_record=row["auto_record"],
+            status=RecordingStatus(row["recording_status"]),
+            attempt=row["recording_attempt"],
+            egress_id=row["egress_id"],
+            egress_status=row["egress_status"],
+            deadline=row["recording_deadline"],
+            retried=row["recording_retried"],
+            live_playback_url=row["live_playback_url"],
+        ),
     )
 
 
@@ -140,6 +152,9 @@ def _view(row: asyncpg.Record) -> RoomView:
         deleted=row["deleted"],
         delete_time=row["delete_time"],
         moderator_user_ids=tuple(row["moderator_user_ids"]),
+        auto_record=row["auto_record"],
+        recording_status=RecordingStatus(row["recording_status"]),
+        live_playback_url=row["live_playback_url"],
     )
 
 
@@ -292,7 +307,10 @@ class RoomRepository:
                    recorded_time = $6, reconnect_deadline = $7, livekit_room_sid = $8,
                    recording_pending = $9, deleted = $10,
                    delete_time = CASE WHEN $10 THEN COALESCE(delete_time, $11) END,
-                   update_time = {_NEXT_UPDATE_TIME.format("$11")}
+                   update_time = {_NEXT_UPDATE_TIME.format("$11")},
+                   recording_status = $12, recording_attempt = $13, egress_id = $14,
+                   egress_status = $15, recording_deadline = $16, recording_retried = $17,
+                   live_playback_url = $18
                WHERE room_id = $1""",  # noqa: S608
             room.room_id,
             room.status.value,
@@ -305,6 +323,13 @@ class RoomRepository:
             room.recording_pending,
             room.deleted,
             now,
+            room.recording.status.value,
+            room.recording.attempt,
+            room.recording.egress_id,
+            room.recording.egress_status,
+            room.recording.deadline,
+            room.recording.retried,
+            room.recording.live_playback_url,
         )
 
     async def update_fields(self, room_id: str, fields: dict[str, Any], now: datetime) -> None:
@@ -495,6 +520,18 @@ class RoomRepository:
         return [Viewer(row["identity"], row["join_time"]) for row in rows]
 
     # --- timers ---
+
+    async def lock_stuck_recordings(self, now: datetime, limit: int) -> list[Room]:
+        """Rooms whose recording is still starting past its deadline, locked; rows another
+        replica holds are skipped."""
+        rows = await self._conn.fetch(
+            """SELECT * FROM room.rooms
+               WHERE recording_status = 'starting' AND recording_deadline <= $1
+               LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now,
+            limit,
+        )
+        return await self._aggregates(rows)
 
     async def lock_overdue(self, now: datetime, live_since: datetime, limit: int) -> list[Room]:
         """Rooms past their reconnect deadline or live since before `live_since`, locked;

@@ -17,7 +17,7 @@ from services.common.validation import Violations, require_ids
 from services.room import domain, handlers
 from services.room.cache import RoomCache
 from services.room.client import MAX_ACCESS_BATCH, check_livekit_event
-from services.room.livekit.events import apply_livekit_events
+from services.room.livekit.events import EGRESS_START_TIMEOUT, apply_livekit_events
 from services.room.repository import RoomUnitOfWork
 from services.room.watch import RoomWatch
 
@@ -43,6 +43,7 @@ SEAT_TEMPLATE = EnumMap(domain.SeatTemplate, room_pb2.SeatTemplate, "SEAT_TEMPLA
 ROLE = EnumMap(domain.Role, room_pb2.ParticipantRole, "PARTICIPANT_ROLE_")
 TYPE = EnumMap(domain.RoomType, room_pb2.RoomType, "ROOM_TYPE_")
 TRACK_SOURCE = EnumMap(domain.TrackSource, room_pb2.TrackSource, "TRACK_SOURCE_")
+RECORDING_STATUS = EnumMap(domain.RecordingStatus, room_pb2.RecordingStatus, "RECORDING_STATUS_")
 
 
 def room_to_proto(view: domain.RoomView) -> room_pb2.Room:
@@ -76,6 +77,9 @@ def room_to_proto(view: domain.RoomView) -> room_pb2.Room:
         deleted=view.deleted,
         delete_time=to_timestamp(view.delete_time),
         moderator_user_ids=view.moderator_user_ids,
+        auto_record=view.auto_record,
+        recording_status=RECORDING_STATUS.to_proto(view.recording_status),
+        live_playback_url=view.live_playback_url,
         participants=[
             room_pb2.Participant(
                 user_id=p.user_id,
@@ -138,6 +142,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         attachments: handlers.Attachments,
         *,
         reconnect_timeout: timedelta,
+        egress_start_timeout: timedelta = EGRESS_START_TIMEOUT,
         remote_unmute: bool = False,
     ) -> None:
         self._database = database
@@ -146,6 +151,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         self._watch = watch
         self._attachments = attachments
         self._reconnect_timeout = reconnect_timeout
+        self._egress_start_timeout = egress_start_timeout
         self._remote_unmute = remote_unmute
 
     def _uow(self) -> RoomUnitOfWork:
@@ -189,6 +195,7 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
                 seat_template=seat_template,
                 co_host_user_ids=co_hosts,
                 request_id=request.request_id,
+                auto_record=request.auto_record,
             ),
             caller,
             self._uow(),
@@ -384,6 +391,16 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         protos, token = self._pages.respond(viewers, page, viewer_to_proto)
         return room_service_pb2.ListViewersResponse(viewers=protos, next_page_token=token)
 
+    async def StartRecording(self, request, context):
+        require_ids(room_id=request.room_id)
+        view = await handlers.start_recording(request.room_id, current_caller.get(), self._uow())
+        return room_to_proto(view)
+
+    async def StopRecording(self, request, context):
+        require_ids(room_id=request.room_id)
+        view = await handlers.stop_recording(request.room_id, current_caller.get(), self._uow())
+        return room_to_proto(view)
+
     async def AddCoHost(self, request, context):
         require_ids(
             room_id=request.room_id, user_id=request.user_id, invitation_id=request.invitation_id
@@ -435,7 +452,10 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         check_livekit_event(v, "event", request.event)
         v.raise_if_any()
         changed = await apply_livekit_events(
-            [request.event], self._uow(), reconnect_timeout=self._reconnect_timeout
+            [request.event],
+            self._uow(),
+            reconnect_timeout=self._reconnect_timeout,
+            egress_start_timeout=self._egress_start_timeout,
         )
         return room_service_pb2.ApplyLiveKitEventResponse(applied=changed > 0)
 
@@ -446,7 +466,10 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
                 check_livekit_event(v, f"events[{i}]", event)
         v.raise_if_any()
         changed = await apply_livekit_events(
-            request.events, self._uow(), reconnect_timeout=self._reconnect_timeout
+            request.events,
+            self._uow(),
+            reconnect_timeout=self._reconnect_timeout,
+            egress_start_timeout=self._egress_start_timeout,
         )
         return room_service_pb2.ApplyLiveKitEventsResponse(changed_rooms=changed)
 

@@ -10,6 +10,8 @@ from services.room.domain import (
     ChangeKind,
     MuteRequested,
     ParticipantRefused,
+    RecordingRequested,
+    RecordingStopRequested,
     RoomChanged,
     RoomEnded,
     SeatedOnStage,
@@ -29,6 +31,10 @@ MUTE_LIVEKIT_TRACKS = "livekit.mute_tracks"
 # The LiveKit room's metadata from the room as it is when delivered; a room's rows delivered
 # together make one UpdateRoomMetadata.
 SYNC_LIVEKIT_ROOM_METADATA = "livekit.sync_room_metadata"
+# A recording attempt's egress started (read at delivery: an attempt over by then starts
+# nothing), and an egress stopped (none named: whichever of the room's still runs).
+START_RECORDING = "livekit.start_recording"
+STOP_RECORDING = "livekit.stop_recording"
 CANCEL_ROOM_INVITATIONS = "invitations.cancel_for_room"
 CANCEL_USER_INVITATIONS = "invitations.cancel_for_user"
 
@@ -79,6 +85,16 @@ def side_effects(events: Sequence[DomainEvent]) -> SideEffects:
                     "muted": muted,
                 }
                 effects.send(OutboxMessage(MUTE_LIVEKIT_TRACKS, payload))
+            case RecordingRequested(room_id, recording_id, stop_egress_ids):
+                payload = {
+                    "room_id": room_id,
+                    "recording_id": recording_id,
+                    "stop_egress_ids": list(stop_egress_ids),
+                }
+                effects.send(OutboxMessage(START_RECORDING, payload))
+            case RecordingStopRequested(room_id, egress_id):
+                payload = {"room_id": room_id, "egress_id": egress_id or ""}
+                effects.send(OutboxMessage(STOP_RECORDING, payload))
         match event:
             case UserBanned(room_id, user_id):
                 payload = {"room_id": room_id, "user_id": user_id}

@@ -1,5 +1,6 @@
 """Room timers, run in the service and not in clients: a room never stays in waitingReconnect
-or live past its deadline, even when a webhook was lost. Every replica runs them; FOR UPDATE
+or live past its deadline, even when a webhook was lost, and a recording whose egress never
+starts is failed (and, with auto_record, tried once more). Every replica runs them; FOR UPDATE
 SKIP LOCKED shares the rooms out, so no room is handled twice."""
 
 import asyncio
@@ -56,6 +57,22 @@ async def end_overdue_rooms(
     return len(rooms)
 
 
+async def fail_stuck_recordings(
+    database: Database, *, now: datetime | None = None, limit: int = BATCH
+) -> int:
+    """Fail a batch of recordings still starting past their deadline; return how many were
+    looked at."""
+    now = now or utcnow()
+    async with RoomUnitOfWork(database) as uow:
+        rooms = await uow.rooms.lock_stuck_recordings(now, limit)
+        for room in rooms:
+            room.recording_timed_out()
+            await uow.rooms.save(room, now)
+            log.warning("recording did not start in time", room_id=room.room_id)
+        await uow.commit()
+    return len(rooms)
+
+
 async def keep_house(database: Database) -> None:
     """Rooms by status for the metrics, and applied LiveKit events forgotten after a week
     (LiveKit retries a webhook for minutes, not days)."""
@@ -80,6 +97,8 @@ async def run_timers(
     while True:
         try:
             while await end_overdue_rooms(database, max_live_duration=max_live_duration) == BATCH:
+                pass
+            while await fail_stuck_recordings(database) == BATCH:
                 pass
             if time.monotonic() >= next_housekeeping:
                 next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS

@@ -15,10 +15,13 @@ status and live counts as the events in order:
   seen → waitingReconnect; not seen yet → idle.
 - room_finished ends the room. After the end, events change nothing but recordings (LiveKit's
   leaves and room_finished still empty the counts).
-- egress_ended with a completed file appends a playback: an ended room becomes recorded, one
+- Egress events move the room's recording (services.room.domain Room.egress_changed: an
+  egress's status only moves forward, so any order ends the same), before and after the end;
+  egress_ended with a completed file appends a playback: an ended room becomes recorded, one
   that has not ended becomes recorded when it ends.
 """
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -30,6 +33,7 @@ from services.common.livekit_names import (
     DUPLICATE_IDENTITY,
     EGRESS_COMPLETE,
     EGRESS_ENDED,
+    EGRESS_EVENTS,
     JOINS,
     LEAVES,
     ROOM_FINISHED,
@@ -44,6 +48,8 @@ from services.room.repository import RoomUnitOfWork
 log = structlog.get_logger()
 
 SESSION_EVENTS = JOINS | LEAVES | {ROOM_STARTED, ROOM_FINISHED}
+# How long an egress may take to start by default (EGRESS_START_TIMEOUT).
+EGRESS_START_TIMEOUT = timedelta(seconds=60)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -137,11 +143,18 @@ async def apply_livekit_event(
     uow: RoomUnitOfWork,
     *,
     reconnect_timeout: timedelta,
+    egress_start_timeout: timedelta = EGRESS_START_TIMEOUT,
     now: datetime | None = None,
 ) -> bool:
     """Apply one verified LiveKit event; False for duplicates, other rooms, stale or parked
     events and events that change nothing."""
-    changed = await apply_livekit_events([event], uow, reconnect_timeout=reconnect_timeout, now=now)
+    changed = await apply_livekit_events(
+        [event],
+        uow,
+        reconnect_timeout=reconnect_timeout,
+        egress_start_timeout=egress_start_timeout,
+        now=now,
+    )
     return changed > 0
 
 
@@ -150,6 +163,7 @@ async def apply_livekit_events(
     uow: RoomUnitOfWork,
     *,
     reconnect_timeout: timedelta,
+    egress_start_timeout: timedelta = EGRESS_START_TIMEOUT,
     now: datetime | None = None,
 ) -> int:
     """Apply verified LiveKit events room by room, each room's together in one transaction
@@ -173,7 +187,9 @@ async def apply_livekit_events(
             ]
             if room is not None and first_seen:
                 session_time = await uow.livekit.session_time(room.room_id)
-                application = _Application(uow, room, session_time, now, reconnect_timeout)
+                application = _Application(
+                    uow, room, session_time, now, reconnect_timeout, egress_start_timeout
+                )
                 for event in first_seen:
                     await application.apply(event)
                 changed += await application.finish()
@@ -191,12 +207,14 @@ class _Application:
         session_time: datetime | None,
         now: datetime,
         reconnect_timeout: timedelta,
+        egress_start_timeout: timedelta = EGRESS_START_TIMEOUT,
     ) -> None:
         self._uow = uow
         self._room = room
         self._session_time = session_time
         self._now = now
         self._reconnect_timeout = reconnect_timeout
+        self._egress_start_timeout = egress_start_timeout
         self._before = _persisted(room)
         self._session_time_before = session_time
         self._check_host = False
@@ -213,8 +231,8 @@ class _Application:
     async def apply(self, event: room_pb2.LiveKitEvent, received: datetime | None = None) -> None:
         """Apply one event; `received`: when a parked event arrived (its join counts from
         then, which reconciliation relies on: services.room.livekit.reconcile)."""
-        if event.event == EGRESS_ENDED:
-            await self._recording(event)
+        if event.event in EGRESS_EVENTS:
+            await self._egress(event)
             return
         if event.event not in SESSION_EVENTS:
             return
@@ -316,7 +334,14 @@ class _Application:
             changed = await self._uow.livekit.drop_connection(room_id, event.participant_sid)
             self._counts_changed |= changed
 
-    async def _recording(self, event: room_pb2.LiveKitEvent) -> None:
+    async def _egress(self, event: room_pb2.LiveKitEvent) -> None:
+        if event.egress_id:
+            self._room.egress_changed(
+                event.egress_id,
+                event.egress_status,
+                event.live_playback_url,
+                self._now + self._egress_start_timeout,
+            )
         recording = completed_recording(event)
         if recording is None:
             return
@@ -372,4 +397,5 @@ def _persisted(room: Room) -> tuple[object, ...]:
         room.end_time,
         room.recorded_time,
         room.recording_pending,
+        dataclasses.astuple(room.recording),
     )
