@@ -143,6 +143,9 @@ class Stack:
                 "BROADCAST_HTTP_PORT": str(free_port()),
                 "SHUTDOWN_GRACE_SECONDS": "2",
                 "RATE_LIMIT_PER_MINUTE": "100000",
+                # Recordings write HLS too, and an egress that never starts fails soon.
+                "RECORDING_HLS": "true",
+                "EGRESS_START_TIMEOUT": "3",
                 **{f"{name.upper()}_PORT": str(free_port()) for name in STACK},
             }
         )

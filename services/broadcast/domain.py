@@ -312,7 +312,7 @@ def to_room_event(
             nanoseconds = file.duration
             out.playback.CopyFrom(
                 room_pb2.RecordedPlayback(
-                    url=outputs.playback_url(file.location or file.filename),
+                    url=outputs.playback_url(file.filename, file.location),
                     duration=duration_pb2.Duration(
                         seconds=nanoseconds // 10**9, nanos=nanoseconds % 10**9
                     ),

@@ -155,13 +155,13 @@ class LiveKitClient:
             info = await self._call(
                 "StartRoomCompositeEgress",
                 self._egress.start_room_composite_egress(request),
+                missing_ok=True,
                 refused_ok=True,
             )
         except _Refused:
-            raise FailedPrecondition(
-                "EGRESS_REFUSED", "LiveKit refused to start the recording"
-            ) from None
-        assert info is not None
+            info = None
+        if info is None:
+            raise FailedPrecondition("EGRESS_REFUSED", "LiveKit refused to start the recording")
         return info
 
     async def running_egresses(self, room_id: str) -> list[egress_pb.EgressInfo]:

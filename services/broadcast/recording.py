@@ -87,20 +87,14 @@ class RecordingOutputs:
             )
         return request
 
-    def playback_url(self, stored: str) -> str:
-        """The URL a stored output is played from: its path under the output prefix, after
-        PLAYBACK_BASE_URL. A location outside the prefix (an egress someone else started)
-        is passed on as it is."""
+    def playback_url(self, filename: str, location: str = "") -> str:
+        """The URL an output is played from: its path (egress's `filename`: the file path, or
+        the key in the bucket) under the output prefix, after PLAYBACK_BASE_URL. An output
+        outside the prefix (an egress someone else started) keeps the location egress gave."""
         _, prefix = self._bucket_and_prefix
-        path = stored
-        if "://" in path:  # an S3 or HTTP location: its path
-            path = path.split("://", 1)[1].partition("/")[2]
-            bucket, _ = self._bucket_and_prefix
-            if bucket and path.startswith(f"{bucket}/"):  # path-style addressing
-                path = path.removeprefix(f"{bucket}/")
-        if not path.startswith(prefix):
-            return stored
-        return self.playback_base_url.rstrip("/") + "/" + path.removeprefix(prefix).lstrip("/")
+        if not filename.startswith(prefix):
+            return location or filename
+        return self.playback_base_url.rstrip("/") + "/" + filename.removeprefix(prefix).lstrip("/")
 
     def live_playback_url(self, info: egress_pb.EgressInfo) -> str:
         """The live HLS playlist an egress writes, from its request; empty when it writes

@@ -109,7 +109,7 @@ def outbox_deliveries(
             )
             if view is None or waiting is None:
                 return
-            if waiting == domain.RecordingStatus.STARTING.value and not view.ended:
+            if waiting == domain.RecordingStatus.STARTING.value:
                 try:
                     reply = await broadcast.StartLiveKitEgress(
                         broadcast_service_pb2.StartLiveKitEgressRequest(
@@ -124,26 +124,7 @@ def outbox_deliveries(
                     reply = None  # refused for good: retrying would not change it
             else:
                 reply = None
-        async with RoomUnitOfWork(database) as uow:
-            room = await uow.rooms.get(room_id, for_update=True)
-            if room is None:
-                return
-            now = utcnow()
-            if waiting != domain.RecordingStatus.STARTING.value:
-                room.egress_not_started(recording_id)
-            elif reply is None:
-                room.egress_refused(recording_id)
-            else:
-                room.egress_started(
-                    recording_id,
-                    reply.egress_id,
-                    reply.egress_status,
-                    reply.live_playback_url,
-                    now + egress_start_timeout,
-                )
-            if room.events:
-                await uow.rooms.save(room, now)
-            await uow.commit()
+        await start_answered(database, room_id, recording_id, waiting, reply, egress_start_timeout)
 
     async def stop_recording(payload: dict) -> None:
         await broadcast.StopLiveKitEgress(
@@ -170,6 +151,39 @@ def outbox_deliveries(
         CANCEL_ROOM_INVITATIONS: cancel_invitations,
         CANCEL_USER_INVITATIONS: cancel_invitations,
     }
+
+
+async def start_answered(
+    database: Database,
+    room_id: str,
+    recording_id: str,
+    waiting: str,
+    reply: broadcast_service_pb2.StartLiveKitEgressResponse | None,
+    egress_start_timeout: timedelta,
+) -> None:
+    """What a recording start delivery found, written to the room: the attempt was over before
+    LiveKit was asked (`waiting` is not starting), LiveKit refused it (no reply), or its egress
+    started; the egress then has the status its webhooks, if any came first, told of it."""
+    async with RoomUnitOfWork(database) as uow:
+        room = await uow.rooms.get(room_id, for_update=True)
+        if room is None:
+            return
+        now = utcnow()
+        if waiting != domain.RecordingStatus.STARTING.value:
+            room.egress_not_started(recording_id)
+        elif reply is None:
+            room.egress_refused(recording_id)
+        else:
+            status, _ = await uow.livekit.egress_seen(room_id, reply.egress_id, reply.egress_status)
+            room.egress_started(
+                recording_id,
+                reply.egress_id,
+                status,
+                reply.live_playback_url,
+                now + egress_start_timeout,
+            )
+        await uow.rooms.save(room, now)
+        await uow.commit()
 
 
 async def seated_again(database: Database, payload: dict) -> bool:

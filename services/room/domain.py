@@ -444,14 +444,16 @@ class Room:
         if egress_id == rec.egress_id:
             return  # known already (its webhook came first)
         current = recording_id == rec.recording_id and rec.egress_id is None
+        ended = EGRESS_RANK.get(egress_status) == EGRESS_RANK[EGRESS_COMPLETE]
+        waiting = rec.status in (RecordingStatus.STARTING, RecordingStatus.STOPPING)
+        if current and waiting:
+            rec.egress_id = egress_id
         if current and rec.status is RecordingStatus.STARTING:
-            rec.egress_id = egress_id
             rec.deadline = deadline
+        elif not ended:
+            self.events.append(RecordingStopRequested(self.room_id, egress_id))
+        if current and waiting:
             self.egress_changed(egress_id, egress_status, live_url)
-            return
-        if current and rec.status is RecordingStatus.STOPPING:
-            rec.egress_id = egress_id
-        self.events.append(RecordingStopRequested(self.room_id, egress_id))
 
     def egress_not_started(self, recording_id: str) -> None:
         """The attempt was stopped (or its room ended) before LiveKit was asked: nothing to
@@ -471,16 +473,26 @@ class Room:
             self._changed(ChangeKind.UPDATED)
 
     def egress_changed(
-        self, egress_id: str, egress_status: str, live_url: str, deadline: datetime | None = None
+        self,
+        egress_id: str,
+        egress_status: str,
+        live_url: str,
+        deadline: datetime | None = None,
+        *,
+        new: bool = True,
     ) -> None:
-        """An egress webhook (or start reply): the recording follows the room's egress. An
-        egress asked for but not known yet is adopted by its first event while it runs; any
-        other egress changes nothing here (its recording still counts: recording_arrived)."""
+        """An egress's furthest status (from its webhooks in any order, or LiveKit's answer):
+        the recording follows the room's egress. An egress asked for but not known yet is
+        adopted by the first event of an egress never seen before, while it runs (or at any
+        status while stopping); any other egress changes nothing here (its recording still
+        counts: recording_arrived)."""
         rec = self.recording
         rank = EGRESS_RANK.get(egress_status)
         if rank is None:
             return
         if rec.egress_id is None:
+            if not new:
+                return
             # Stopping, even its end is adopted: the recording it stopped has ended.
             ended = rank == EGRESS_RANK[EGRESS_COMPLETE]
             if rec.status is not RecordingStatus.STOPPING and (

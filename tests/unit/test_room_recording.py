@@ -267,6 +267,23 @@ def test_the_first_event_of_an_egress_asked_for_adopts_it():
     assert r.recording.deadline == DEADLINE
 
 
+def test_an_egress_seen_before_is_not_adopted_by_a_new_attempt():
+    r = room()
+    r.start_recording("host", False)
+    r.egress_changed("EG_OLD", "EGRESS_ACTIVE", LIVE_URL, DEADLINE, new=False)
+    assert r.recording.egress_id is None
+    assert r.recording.status is RecordingStatus.STARTING
+
+
+def test_an_answer_after_the_egress_ended_ends_the_recording_at_once():
+    r = room()
+    r.start_recording("host", False)
+    r.egress_started("1", "EG_1", "EGRESS_COMPLETE", "", DEADLINE)
+    assert r.recording.egress_id == "EG_1"
+    assert r.recording.status is RecordingStatus.UNSPECIFIED
+    assert r.recording.deadline is None
+
+
 def test_an_ended_egress_is_not_adopted_by_a_starting_attempt():
     r = room()
     r.start_recording("host", False)

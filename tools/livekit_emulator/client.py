@@ -68,6 +68,10 @@ class AsyncEmulatorClient:
         """Rooms with their participants, as the emulator holds them now."""
         return await asyncio.to_thread(self._client.request, "GET", "state")
 
+    async def calls(self) -> Any:
+        """Twirp calls received: counts per method and outcome code, and a log."""
+        return await asyncio.to_thread(self._client.request, "GET", "calls")
+
     async def loss(self, share: float, **filters: Any) -> Any:
         """Lose that share of webhooks; `events`, `room` and `seed` as in EmulatorClient.loss."""
         return await asyncio.to_thread(self._client.loss, share, **filters)

@@ -42,7 +42,7 @@ from services.common.livekit_names import (
     UNKNOWN_REASON,
 )
 from services.common.timestamps import duration_to_ms, from_timestamp, utcnow
-from services.room.domain import EndReason, Recording, Room, RoomStatus
+from services.room.domain import EGRESS_RANK, EndReason, Recording, Room, RoomStatus
 from services.room.repository import RoomUnitOfWork
 
 log = structlog.get_logger()
@@ -335,12 +335,16 @@ class _Application:
             self._counts_changed |= changed
 
     async def _egress(self, event: room_pb2.LiveKitEvent) -> None:
-        if event.egress_id:
+        if event.egress_id and event.egress_status in EGRESS_RANK:
+            status, new = await self._uow.livekit.egress_seen(
+                self._room.room_id, event.egress_id, event.egress_status
+            )
             self._room.egress_changed(
                 event.egress_id,
-                event.egress_status,
+                status,
                 event.live_playback_url,
                 self._now + self._egress_start_timeout,
+                new=new,
             )
         recording = completed_recording(event)
         if recording is None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.room.domain import Recording
+from services.room.domain import EGRESS_RANK, Recording
 
 
 @dataclass(frozen=True)
@@ -235,3 +235,21 @@ class LiveKitRepository:
             now,
         )
         return status == "INSERT 0 1"
+
+    async def egress_seen(self, room_id: str, egress_id: str, status: str) -> tuple[str, bool]:
+        """Note an egress of the room at a status (LiveKit's EgressStatus name, one
+        EGRESS_RANK knows); return its furthest status so far and whether it was new."""
+        row = await self._conn.fetchrow(
+            """INSERT INTO room.egresses AS e (egress_id, room_id, status, rank)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (egress_id) DO UPDATE
+                   SET status = CASE WHEN EXCLUDED.rank > e.rank THEN EXCLUDED.status
+                                     ELSE e.status END,
+                       rank = GREATEST(e.rank, EXCLUDED.rank)
+               RETURNING status, xmax = 0 AS inserted""",
+            egress_id,
+            room_id,
+            status,
+            EGRESS_RANK.get(status, -1),
+        )
+        return row["status"], row["inserted"]

@@ -14,3 +14,14 @@ ALTER TABLE room.rooms
     ADD COLUMN live_playback_url text NOT NULL DEFAULT '';
 CREATE INDEX rooms_recording_deadline ON room.rooms (recording_deadline)
     WHERE recording_status = 'starting';
+
+-- Every egress of a room costream heard of, with the furthest status its webhooks (in any
+-- order) or LiveKit's answer gave: an egress learnt late takes its status from here, and an
+-- egress seen before is never taken for a new attempt's.
+CREATE TABLE room.egresses (
+    egress_id text PRIMARY KEY,
+    room_id text NOT NULL REFERENCES room.rooms ON DELETE CASCADE,
+    status text NOT NULL,
+    rank integer NOT NULL
+);
+CREATE INDEX egresses_by_room ON room.egresses (room_id);
