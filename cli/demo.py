@@ -1,9 +1,11 @@
-"""`costream demo`: the whole main flow against `make run`, step by step, to a recorded room.
-It plays the LiveKit clients and egress through the emulator's control API."""
+"""`costream demo`: the whole main flow against `make run`, step by step, to a room costream
+recorded itself (auto_record: LiveKit Egress). It plays the LiveKit clients through the
+emulator's control API; the emulator's egress records and finishes as LiveKit's does."""
 
 import argparse
 import time
 import uuid
+from collections.abc import Callable
 
 from costream.broadcast.v1 import broadcast_service_pb2 as bs
 from costream.gateway.v1 import gateway_service_pb2 as gw
@@ -48,6 +50,7 @@ def run_demo(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
                 title="Friday night jam",
                 description="Three friends, one stage",
                 live_chat_enabled=True,
+                auto_record=True,
                 request_id=f"demo-{run}",
             ),
             post=ps.CreateRoomPostRequest(
@@ -104,11 +107,19 @@ def run_demo(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
     def wait_for(status: int, what: str) -> room_pb2.Room:
         return _wait_status(as_user[viewer], room_id, status, what, args.wait)
 
-    step(f"{host} connects to LiveKit: the room goes live")
+    step(f"{host} connects to LiveKit: the room goes live and costream starts recording it")
     emulator.post(
         "participants/join", {"room": room_id, "identity": host, "attributes": {"role": "host"}}
     )
     wait_for(room_pb2.ROOM_STATUS_LIVE, "live")
+    recording = _wait(
+        as_user[viewer],
+        room_id,
+        lambda r: r.recording_status == room_pb2.RECORDING_STATUS_ACTIVE,
+        "recording",
+        args.wait,
+    )
+    print(fields([("live playback", recording.live_playback_url or "(no HLS)")]))
     emulator.post(
         "participants/join", {"room": room_id, "identity": bob, "attributes": {"role": "co_host"}}
     )
@@ -135,14 +146,9 @@ def run_demo(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
     )
     wait_for(room_pb2.ROOM_STATUS_LIVE, "live")
 
-    step(f"{host} stops the room")
+    step(f"{host} stops the room: its recording stops; once LiveKit finished it, it is recorded")
     stopped = as_user[host].StopRoom(rs.StopRoomRequest(room_id=room_id))
     print(fields([("status", room_status(stopped))]))
-
-    step("the recording is ready (LiveKit egress ended): the room is recorded")
-    emulator.post(
-        "egress/ended", {"room": room_id, "duration_seconds": 1800, "filename": f"{room_id}.mp4"}
-    )
     recorded = wait_for(room_pb2.ROOM_STATUS_RECORDED, "recorded")
     print(room_text(recorded))
     print(f"\nDone: room {room_id} is recorded.")
@@ -161,10 +167,21 @@ def _wait_status(
     gateway: Gateway, room_id: str, status: int, name: str, seconds: float
 ) -> room_pb2.Room:
     """Poll GetRoom until the room has `status`, for at most `seconds`."""
+    return _wait(gateway, room_id, lambda room: room.status == status, name, seconds)
+
+
+def _wait(
+    gateway: Gateway,
+    room_id: str,
+    done: Callable[[room_pb2.Room], bool],
+    name: str,
+    seconds: float,
+) -> room_pb2.Room:
+    """Poll GetRoom until `done(room)`, for at most `seconds`."""
     deadline = time.monotonic() + seconds
     while True:
         room = gateway.GetRoom(rs.GetRoomRequest(room_id=room_id))
-        if room.status == status:
+        if done(room):
             print(f"room is {name}", flush=True)
             return room
         if time.monotonic() > deadline:
