@@ -12,6 +12,10 @@ PARTICIPANT_CONNECTION_ABORTED = "participant_connection_aborted"
 TRACK_PUBLISHED = "track_published"
 TRACK_UNPUBLISHED = "track_unpublished"
 EGRESS_ENDED = "egress_ended"
+# A direct-streaming room's encoder connected to its ingress / went away.
+INGRESS_STARTED = "ingress_started"
+INGRESS_ENDED = "ingress_ended"
+INGRESS_EVENTS = frozenset({INGRESS_STARTED, INGRESS_ENDED})
 
 # A participant is connected after these, gone after those.
 JOINS = frozenset({PARTICIPANT_JOINED, TRACK_PUBLISHED})

@@ -104,3 +104,12 @@ def remote_unmute_disabled() -> FailedPrecondition:
         "REMOTE_UNMUTE_DISABLED",
         "LiveKit does not allow remote unmute here; the user unmutes in their client",
     )
+
+
+def wrong_room_type(room_id: str) -> FailedPrecondition:
+    """Direct streaming (stream keys, ingresses) asked of a room that is not one."""
+    return FailedPrecondition(
+        "WRONG_ROOM_TYPE",
+        f"room {room_id} is not a direct-streaming room",
+        metadata={"room_id": room_id},
+    )

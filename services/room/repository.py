@@ -17,6 +17,7 @@ from services.room.domain import (
     UPDATABLE_FIELDS,
     Ban,
     EndReason,
+    IngressStatus,
     Participant,
     Recording,
     Role,
@@ -93,7 +94,15 @@ def _room(row: asyncpg.Record, co_host_ids: list[str], moderator_ids: list[str])
         recording_pending=row["recording_pending"],
         deleted=row["deleted"],
         moderator_ids=moderator_ids,
+        type=RoomType(row["type"]),
+        ingress_id=row["ingress_id"],
+        ingress_status=_ingress_status(row),
+        ingress_event_time=row["ingress_event_time"],
     )
+
+
+def _ingress_status(row: asyncpg.Record) -> IngressStatus | None:
+    return IngressStatus(row["ingress_status"]) if row["ingress_status"] else None
 
 
 def _view(row: asyncpg.Record) -> RoomView:
@@ -140,6 +149,8 @@ def _view(row: asyncpg.Record) -> RoomView:
         deleted=row["deleted"],
         delete_time=row["delete_time"],
         moderator_user_ids=tuple(row["moderator_user_ids"]),
+        ingress_status=_ingress_status(row),
+        ingress_id=row["ingress_id"],
     )
 
 
@@ -305,6 +316,19 @@ class RoomRepository:
             room.recording_pending,
             room.deleted,
             now,
+        )
+        if room.ingress_id is not None:
+            await self._save_ingress(room)
+
+    async def _save_ingress(self, room: Room) -> None:
+        """A direct-streaming room's ingress, written only for rooms that have one."""
+        await self._conn.execute(
+            """UPDATE room.rooms SET ingress_id = $2, ingress_status = $3, ingress_event_time = $4
+               WHERE room_id = $1""",
+            room.room_id,
+            room.ingress_id,
+            room.ingress_status.value if room.ingress_status else None,
+            room.ingress_event_time,
         )
 
     async def update_fields(self, room_id: str, fields: dict[str, Any], now: datetime) -> None:

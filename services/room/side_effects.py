@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from services.common.events import DomainEvent, Notification, OutboxMessage, SideEffects
 from services.room.domain import (
     ChangeKind,
+    IngressRetired,
     MuteRequested,
     ParticipantRefused,
     RoomChanged,
@@ -29,6 +30,9 @@ MUTE_LIVEKIT_TRACKS = "livekit.mute_tracks"
 # The LiveKit room's metadata from the room as it is when delivered; a room's rows delivered
 # together make one UpdateRoomMetadata.
 SYNC_LIVEKIT_ROOM_METADATA = "livekit.sync_room_metadata"
+# A direct-streaming room's LiveKit ingress it no longer uses (the room ended, or the stream
+# key was reset): DeleteIngress, so its stream key stops working.
+DELETE_LIVEKIT_INGRESS = "livekit.delete_ingress"
 CANCEL_ROOM_INVITATIONS = "invitations.cancel_for_room"
 CANCEL_USER_INVITATIONS = "invitations.cancel_for_user"
 
@@ -79,6 +83,9 @@ def side_effects(events: Sequence[DomainEvent]) -> SideEffects:
                     "muted": muted,
                 }
                 effects.send(OutboxMessage(MUTE_LIVEKIT_TRACKS, payload))
+            case IngressRetired(room_id, ingress_id):
+                payload = {"room_id": room_id, "ingress_id": ingress_id}
+                effects.send(OutboxMessage(DELETE_LIVEKIT_INGRESS, payload))
         match event:
             case UserBanned(room_id, user_id):
                 payload = {"room_id": room_id, "user_id": user_id}

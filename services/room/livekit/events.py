@@ -17,6 +17,11 @@ status and live counts as the events in order:
   leaves and room_finished still empty the counts).
 - egress_ended with a completed file appends a playback: an ended room becomes recorded, one
   that has not ended becomes recorded when it ends.
+- Direct streaming: the LiveKit ingress participant (kind INGRESS) counts only in a
+  direct-streaming room and only under the host's identity, where it is the host's presence
+  like a host client's; any other ingress participant changes nothing. ingress_started and
+  ingress_ended of the room's current ingress move its ingress_status (publishing / ready),
+  the latest by time winning whatever order they arrive in.
 """
 
 from collections.abc import Iterable, Sequence
@@ -30,6 +35,8 @@ from services.common.livekit_names import (
     DUPLICATE_IDENTITY,
     EGRESS_COMPLETE,
     EGRESS_ENDED,
+    INGRESS_EVENTS,
+    INGRESS_STARTED,
     JOINS,
     LEAVES,
     ROOM_FINISHED,
@@ -216,9 +223,15 @@ class _Application:
         if event.event == EGRESS_ENDED:
             await self._recording(event)
             return
+        if event.event in INGRESS_EVENTS:
+            started = event.event == INGRESS_STARTED
+            self._room.ingress_event(event.ingress_id, started, event_time(event))
+            return
         if event.event not in SESSION_EVENTS:
             return
         if event.event in JOINS | LEAVES and not event.participant_sid:
+            return
+        if event.participant_ingress and not self._room.counts_ingress(event.participant_identity):
             return
         if self._room.ended:
             await self._after_end(event)
@@ -372,4 +385,6 @@ def _persisted(room: Room) -> tuple[object, ...]:
         room.end_time,
         room.recorded_time,
         room.recording_pending,
+        room.ingress_status,
+        room.ingress_event_time,
     )
