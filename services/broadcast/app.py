@@ -47,6 +47,7 @@ def build(settings: Settings) -> ServiceSpec:
         ),
         token_ttl=settings.token_ttl,
         reconnect_timeout=settings.reconnect_timeout,
+        whip_url=settings.livekit_whip_url,
     )
     relay = OutboxRelay(
         database,

@@ -93,6 +93,9 @@ class Settings:
     # Whether LiveKit allows remote unmute (its room.enable_remote_unmute): MuteParticipant
     # with muted=false is refused otherwise.
     livekit_remote_unmute: bool = False
+    # Direct streaming: the WHIP endpoint given to hosts with their stream key as its bearer
+    # token, as it is; empty: WHIP is not offered (LiveKit's RTMP ingress takes RTMP only).
+    livekit_whip_url: str = ""
     # gRPC server reflection (grpcurl, Postman): off by default in production.
     grpc_reflection: bool = True
 
@@ -242,6 +245,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         livekit_reconcile_seconds=_seconds(environ, "LIVEKIT_RECONCILE_SECONDS", 10.0),
         livekit_reconcile_per_second=_int(environ, "LIVEKIT_RECONCILE_PER_SECOND", 20, minimum=0),
         livekit_remote_unmute=_bool(environ, "LIVEKIT_REMOTE_UNMUTE", False),
+        livekit_whip_url=environ.get("LIVEKIT_WHIP_URL", "").strip(),
         grpc_reflection=_bool(environ, "GRPC_REFLECTION", env != "production"),
     )
     problems = settings.problems()
