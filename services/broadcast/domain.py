@@ -330,7 +330,9 @@ def to_room_event(event: WebhookEvent) -> room_pb2.LiveKitEvent | None:
     """A verified webhook in the terms of the room service; None for events of sessions we
     did not create (their room's metadata is not ours) and of participants that are neither
     people nor ingresses (egress, agents, SIP), which count for nothing."""
-    if event.HasField("room") and not event.HasField("egress_info") and not is_ours(event.room):
+    # Egress and ingress events name the room only (no metadata): they are judged by the room.
+    about_room = not event.HasField("egress_info") and not event.HasField("ingress_info")
+    if event.HasField("room") and about_room and not is_ours(event.room):
         return None
     if event.HasField("participant") and event.participant.kind not in _COUNTED_KINDS:
         return None

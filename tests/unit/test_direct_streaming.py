@@ -270,9 +270,15 @@ def test_an_ingress_webhook_names_its_room_and_ingress_at_its_own_time_without_t
         room_name=ROOM,
         state=ingress_pb.IngressState(**{field: at_ns}),  # type: ignore[arg-type]
     )
-    out = broadcast.to_room_event(
-        WebhookEvent(id="EV_9", event=kind, created_at=1_700_000_000, ingress_info=info)
+    # LiveKit names the room in `room` too, without its metadata.
+    webhook = WebhookEvent(
+        id="EV_9",
+        event=kind,
+        created_at=1_700_000_000,
+        ingress_info=info,
+        room=models.Room(name=ROOM),
     )
+    out = broadcast.to_room_event(webhook)
     assert out is not None
     assert (out.event, out.room_name, out.ingress_id) == (kind, ROOM, "IN_1")
     assert out.create_time.ToNanoseconds() == at_ns
