@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: venv gen lint format migrate run test test-fast bench mutation breaking clean
+.PHONY: venv gen lint format migrate run test test-fast bench mutation breaking node-sdk clean
 
 venv: $(STAMP)
 
@@ -48,7 +48,21 @@ $(CHECKOV):
 	$(PYTHON) -m venv .local/checkov
 	.local/checkov/bin/pip install --quiet checkov==3.3.30
 
-test: venv lint $(CHECKOV)
+# LiveKit's official Node server SDK, a second client of the emulator
+# (tests/integration/test_livekit_node_sdk.py), at the version tests/node_sdk/ pins.
+NODE_SDK := .local/node-sdk
+NODE_SDK_STAMP := $(NODE_SDK)/.installed-$(shell cksum tests/node_sdk/package-lock.json | cut -d' ' -f1)
+
+node-sdk: $(NODE_SDK_STAMP)
+
+$(NODE_SDK_STAMP): tests/node_sdk/package.json tests/node_sdk/package-lock.json
+	mkdir -p $(NODE_SDK)
+	cp tests/node_sdk/package.json tests/node_sdk/package-lock.json $(NODE_SDK)/
+	cd $(NODE_SDK) && npm ci --no-audit --no-fund --loglevel=error
+	rm -f $(NODE_SDK)/.installed-*
+	touch $@
+
+test: venv lint $(CHECKOV) node-sdk
 	$(PY) -m pytest
 
 test-fast: venv

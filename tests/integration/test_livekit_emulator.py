@@ -19,6 +19,8 @@ from livekit.api import (
     VideoGrants,
     WebhookReceiver,
 )
+from livekit.protocol import egress as egress_pb
+from livekit.protocol import ingress as ingress_pb
 from livekit.protocol import models
 from livekit.protocol import room as room_pb
 from livekit.protocol.egress import EgressStatus
@@ -97,6 +99,16 @@ class WebhookInbox:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: self.attempts >= count), WAIT_S)
 
+    async def wait_for_count(self, match: Callable[[WebhookEvent], bool], count: int) -> list:
+        """The first `count` events that match, in the order they arrived."""
+
+        def matching() -> list[WebhookEvent]:
+            return [d.event for d in self.deliveries if match(d.event)]
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(matching()) >= count), WAIT_S)
+        return matching()[:count]
+
     def kinds_for(self, room: str) -> list[str]:
         return [d.event.event for d in self.deliveries if d.event.room.name == room]
 
@@ -138,6 +150,7 @@ async def emulator(
         webhook_urls=(inbox.url,),
         idle_check_interval_s=0.05,
         webhook_retry_backoff_s=0.05,
+        egress_step_s=0.05,
         **settings_changes,
     )
     async with LiveKitEmulator(settings) as emulator:
@@ -864,3 +877,505 @@ async def test_loss_refuses_a_share_outside_0_to_1_and_malformed_filters(
         assert response.status == 400
         assert "error" in await response.json()
     assert emulator.webhooks.loss.share == 0
+
+
+# --- egress ----------------------------------------------------------------------------------
+
+
+def record_grant() -> VideoGrants:
+    return VideoGrants(room_record=True)
+
+
+def room_composite(room: str, **outputs: Any) -> egress_pb.RoomCompositeEgressRequest:
+    return egress_pb.RoomCompositeEgressRequest(
+        room_name=room,
+        file_outputs=outputs.get(
+            "files", [egress_pb.EncodedFileOutput(filepath="{room_name}/show")]
+        ),
+        segment_outputs=outputs.get("segments", []),
+    )
+
+
+async def egress_events(inbox: WebhookInbox, egress_id: str, count: int) -> list[tuple[str, int]]:
+    """(event name, status) of the egress's first `count` webhooks, in delivery order."""
+    events = await inbox.wait_for_count(lambda e: e.egress_info.egress_id == egress_id, count)
+    return [(e.event, e.egress_info.status) for e in events]
+
+
+async def test_start_room_composite_egress_answers_starting_with_the_outputs_and_the_room_sid(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    joined = await control("participants/join", room="stage-1", identity="host")
+    segments = egress_pb.SegmentedFileOutput(
+        playlist_name="hls/{room_name}.m3u8", live_playlist_name="hls/live.m3u8"
+    )
+
+    info = await lkapi.egress.start_room_composite_egress(
+        room_composite("stage-1", segments=[segments])
+    )
+
+    assert info.egress_id.startswith("EG_") and info.status == EgressStatus.EGRESS_STARTING
+    assert (info.room_id, info.room_name) == (joined["room"]["sid"], "stage-1")
+    assert (
+        info.started_at > 0 and info.room_composite.file_outputs[0].filepath == "{room_name}/show"
+    )
+    assert [f.filename for f in info.file_results] == ["stage-1/show.mp4"]
+    assert [(s.playlist_name, s.live_playlist_name) for s in info.segment_results] == [
+        ("hls/stage-1.m3u8", "hls/live.m3u8")
+    ]
+
+
+async def test_an_egress_runs_starting_active_ending_complete_with_one_webhook_each_in_order(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    segments = egress_pb.SegmentedFileOutput(playlist_name="hls/index", live_playlist_name="live")
+    info = await lkapi.egress.start_room_composite_egress(
+        room_composite("stage-1", files=[egress_pb.EncodedFileOutput()], segments=[segments])
+    )
+    assert await egress_events(inbox, info.egress_id, 2) == [
+        ("egress_started", EgressStatus.EGRESS_STARTING),
+        ("egress_updated", EgressStatus.EGRESS_ACTIVE),
+    ]
+    await asyncio.sleep(0.2)
+
+    stopped = await lkapi.egress.stop_egress(egress_pb.StopEgressRequest(egress_id=info.egress_id))
+
+    assert stopped.status == EgressStatus.EGRESS_ENDING
+    assert await egress_events(inbox, info.egress_id, 4) == [
+        ("egress_started", EgressStatus.EGRESS_STARTING),
+        ("egress_updated", EgressStatus.EGRESS_ACTIVE),
+        ("egress_updated", EgressStatus.EGRESS_ENDING),
+        ("egress_ended", EgressStatus.EGRESS_COMPLETE),
+    ]
+    ended = inbox.deliveries[-1].event
+    assert ended.room.name == "stage-1" and ended.room.sid == info.room_id
+    result = ended.egress_info
+    assert result.details == "End reason: StopEgress API" and result.ended_at > 0
+    (file,) = result.file_results
+    assert file.filename.startswith("stage-1-") and file.filename.endswith(".mp4")
+    assert file.location == f"/recordings/{file.filename}"
+    assert file.duration >= 200_000_000 and file.size > 0
+    (hls,) = result.segment_results
+    assert (hls.playlist_name, hls.live_playlist_name) == ("hls/index.m3u8", "hls/live.m3u8")
+    assert (hls.playlist_location, hls.live_playlist_location) == (
+        "/recordings/hls/index.m3u8",
+        "/recordings/hls/live.m3u8",
+    )
+    assert hls.duration > 0 and hls.segment_count == 1
+
+
+async def test_egress_of_a_room_that_finishes_completes_by_itself(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    info = await lkapi.egress.start_room_composite_egress(room_composite("stage-1"))
+    await egress_events(inbox, info.egress_id, 2)
+
+    await control("rooms/finish", room="stage-1")
+
+    assert [kind for kind, _ in await egress_events(inbox, info.egress_id, 4)][2:] == [
+        "egress_updated",
+        "egress_ended",
+    ]
+    ended = inbox.deliveries[-1].event.egress_info
+    assert ended.status == EgressStatus.EGRESS_COMPLETE
+    assert ended.details == "End reason: Source closed"
+    assert ended.file_results[0].filename == "stage-1/show.mp4"
+
+
+async def test_egress_errors_are_those_of_the_real_server(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    async def code_of(call) -> tuple[str, str]:
+        with pytest.raises(ServerError) as raised:
+            await call
+        return raised.value.code, raised.value.message
+
+    assert await code_of(lkapi.egress.start_room_composite_egress(room_composite(""))) == (
+        "invalid_argument",
+        "request has missing or invalid field: token or api key/secret",
+    )
+    assert await code_of(lkapi.egress.start_room_composite_egress(room_composite("none"))) == (
+        "not_found",
+        "requested room does not exist",
+    )
+    unknown = egress_pb.StopEgressRequest(egress_id="EG_unknown")
+    assert await code_of(lkapi.egress.stop_egress(unknown)) == (
+        "not_found",
+        "egress does not exist",
+    )
+    await control("participants/join", room="stage-1", identity="host")
+    info = await lkapi.egress.start_room_composite_egress(room_composite("stage-1"))
+    await control("egress/ended", egress_id=info.egress_id)
+    stop = egress_pb.StopEgressRequest(egress_id=info.egress_id)
+    assert await code_of(lkapi.egress.stop_egress(stop)) == (
+        "failed_precondition",
+        "egress with status EGRESS_COMPLETE cannot be stopped",
+    )
+
+
+async def test_egress_methods_need_the_room_record_grant(
+    emulator: LiveKitEmulator, control: Control
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    token = token_with(VideoGrants(room_create=True, room_admin=True, room="stage-1"))
+    async with LiveKitAPI.with_token(token, emulator.url) as client:
+        for call in (
+            client.egress.start_room_composite_egress(room_composite("stage-1")),
+            client.egress.list_egress(egress_pb.ListEgressRequest()),
+            client.egress.stop_egress(egress_pb.StopEgressRequest(egress_id="EG_x")),
+        ):
+            with pytest.raises(ServerError) as raised:
+                await call
+            assert (raised.value.code, raised.value.status) == ("unauthenticated", 401)
+    assert (await control("state"))["egresses"] == []
+
+
+async def test_list_egress_filters_by_room_by_id_and_by_active(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    await control("participants/join", room="stage-2", identity="host")
+    first = await lkapi.egress.start_room_composite_egress(room_composite("stage-1"))
+    second = await lkapi.egress.start_room_composite_egress(room_composite("stage-1"))
+    other = await lkapi.egress.start_room_composite_egress(room_composite("stage-2"))
+    await control("egress/ended", egress_id=second.egress_id)
+
+    def ids(response) -> list[str]:
+        return [i.egress_id for i in response.items]
+
+    listed = lkapi.egress.list_egress
+    assert ids(await listed(egress_pb.ListEgressRequest())) == [
+        first.egress_id,
+        second.egress_id,
+        other.egress_id,
+    ]
+    assert ids(await listed(egress_pb.ListEgressRequest(room_name="stage-1"))) == [
+        first.egress_id,
+        second.egress_id,
+    ]
+    assert ids(await listed(egress_pb.ListEgressRequest(room_name="stage-1", active=True))) == [
+        first.egress_id
+    ]
+    by_id = egress_pb.ListEgressRequest(egress_id=other.egress_id, room_name="stage-1")
+    assert ids(await listed(by_id)) == [other.egress_id]
+    with pytest.raises(ServerError) as raised:
+        await listed(egress_pb.ListEgressRequest(egress_id="EG_unknown"))
+    assert raised.value.code == "not_found"
+
+
+async def test_a_never_starting_egress_stays_starting_and_a_stop_aborts_it(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    await control("egress/behaviour", room="stage-1", mode="never_start")
+    info = await lkapi.egress.start_room_composite_egress(room_composite("stage-1"))
+    await egress_events(inbox, info.egress_id, 1)
+    await asyncio.sleep(0.3)
+    (listed,) = (await lkapi.egress.list_egress(egress_pb.ListEgressRequest())).items
+    assert listed.status == EgressStatus.EGRESS_STARTING
+
+    stopped = await lkapi.egress.stop_egress(egress_pb.StopEgressRequest(egress_id=info.egress_id))
+
+    assert (stopped.status, stopped.error) == (
+        EgressStatus.EGRESS_ABORTED,
+        "Stop called before pipeline could start",
+    )
+    assert await egress_events(inbox, info.egress_id, 2) == [
+        ("egress_started", EgressStatus.EGRESS_STARTING),
+        ("egress_ended", EgressStatus.EGRESS_ABORTED),
+    ]
+    # The behaviour was for one egress: the next one starts.
+    again = await lkapi.egress.start_room_composite_egress(room_composite("stage-1"))
+    assert (await egress_events(inbox, again.egress_id, 2))[1][0] == "egress_updated"
+
+
+async def test_a_failing_egress_goes_active_then_ends_failed_with_the_error(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    await control("egress/behaviour", mode="fail", error="pipeline frozen", count=0)
+
+    infos = [
+        await lkapi.egress.start_room_composite_egress(room_composite("stage-1")) for _ in range(2)
+    ]
+
+    for info in infos:
+        assert await egress_events(inbox, info.egress_id, 3) == [
+            ("egress_started", EgressStatus.EGRESS_STARTING),
+            ("egress_updated", EgressStatus.EGRESS_ACTIVE),
+            ("egress_ended", EgressStatus.EGRESS_FAILED),
+        ]
+    failed = [d.event.egress_info for d in inbox.deliveries if d.event.event == "egress_ended"]
+    assert {(f.error, f.error_code, f.file_results[0].location) for f in failed} == {
+        ("pipeline frozen", 500, "")
+    }
+    assert (await control("state"))["egress_behaviours"] == {
+        "": {"mode": "fail", "error": "pipeline frozen", "remaining": 0}
+    }
+
+
+async def test_an_egress_failing_at_start_never_goes_active(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    await control("egress/behaviour", room="stage-1", mode="fail_at_start")
+
+    info = await lkapi.egress.start_room_composite_egress(room_composite("stage-1"))
+
+    assert await egress_events(inbox, info.egress_id, 2) == [
+        ("egress_started", EgressStatus.EGRESS_STARTING),
+        ("egress_ended", EgressStatus.EGRESS_FAILED),
+    ]
+
+
+async def test_egress_ended_of_a_running_egress_ends_it_through_its_lifecycle(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    info = await lkapi.egress.start_room_composite_egress(room_composite("stage-1"))
+    await egress_events(inbox, info.egress_id, 2)
+
+    answer = await control(
+        "egress/ended",
+        egress_id=info.egress_id,
+        duration_seconds=90,
+        size=1234,
+        location="https://cdn.example/show.mp4",
+    )
+
+    assert answer["egress_info"]["status"] == "EGRESS_COMPLETE"
+    assert [kind for kind, _ in await egress_events(inbox, info.egress_id, 4)][2:] == [
+        "egress_updated",
+        "egress_ended",
+    ]
+    (file,) = inbox.deliveries[-1].event.egress_info.file_results
+    assert (file.location, file.duration, file.size) == (
+        "https://cdn.example/show.mp4",
+        90_000_000_000,
+        1234,
+    )
+    (listed,) = (await control("state"))["egresses"]
+    assert (listed["egress_id"], listed["status"]) == (info.egress_id, "EGRESS_COMPLETE")
+
+
+async def test_egress_calls_are_counted_reset_and_taken_down_by_an_outage(
+    emulator: LiveKitEmulator, lkapi: LiveKitAPI, control: Control
+) -> None:
+    await control("participants/join", room="stage-1", identity="host")
+    await lkapi.egress.start_room_composite_egress(room_composite("stage-1"))
+    with pytest.raises(ServerError):
+        await lkapi.egress.stop_egress(egress_pb.StopEgressRequest(egress_id="EG_unknown"))
+    counts = (await control("calls"))["counts"]
+    assert counts["StartRoomCompositeEgress"] == {"received": 1, "ok": 1, "by_code": {"ok": 1}}
+    assert counts["StopEgress"]["by_code"] == {"not_found": 1}
+
+    await control("outage", down=True)
+    async with aiohttp.ClientSession() as session:
+        for path in ("livekit.Egress/ListEgress", "livekit.Ingress/ListIngress"):
+            async with session.post(f"{emulator.url}/twirp/{path}", json={}) as response:
+                assert response.status == 503
+    await control("outage", down=False)
+    await control("reset")
+
+    assert (await control("state"))["egresses"] == []
+    assert (await lkapi.egress.list_egress(egress_pb.ListEgressRequest())).items == []
+
+
+async def test_twirp_errors_carry_exactly_the_json_content_type_twirp_sends(
+    emulator: LiveKitEmulator,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        for path in ("livekit.RoomService/DeleteRoom", "livekit.Egress/StopEgress"):
+            async with session.post(f"{emulator.url}/twirp/{path}", json={}) as response:
+                assert response.status == 401
+                assert response.headers["Content-Type"] == "application/json"
+                assert (await response.json())["code"] == "unauthenticated"
+
+
+# --- ingress ---------------------------------------------------------------------------------
+
+
+def rtmp_ingress(room: str = "stage-1", **fields: Any) -> ingress_pb.CreateIngressRequest:
+    return ingress_pb.CreateIngressRequest(
+        input_type=ingress_pb.IngressInput.RTMP_INPUT,
+        name="studio",
+        room_name=room,
+        participant_identity="studio-cam",
+        participant_name="Studio",
+        participant_metadata='{"role":"ingress"}',
+        **fields,
+    )
+
+
+async def control_status(emulator: LiveKitEmulator, path: str, **body: Any) -> tuple[int, dict]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{emulator.url}/emulator/{path}", json=body) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_create_ingress_answers_an_inactive_endpoint_with_its_url_and_a_stream_key(
+    lkapi: LiveKitAPI, inbox: WebhookInbox, emulator: LiveKitEmulator
+) -> None:
+    rtmp = await lkapi.ingress.create_ingress(rtmp_ingress())
+    whip = await lkapi.ingress.create_ingress(
+        ingress_pb.CreateIngressRequest(
+            input_type=ingress_pb.IngressInput.WHIP_INPUT, participant_identity="phone"
+        )
+    )
+
+    assert rtmp.ingress_id.startswith("IN_") and len(rtmp.stream_key) == 12
+    assert (rtmp.url, whip.url) == (emulator.settings.rtmp_url, emulator.settings.whip_url)
+    assert rtmp.url == "rtmp://127.0.0.1:1935/live" and whip.url == "http://127.0.0.1:8080/w"
+    assert rtmp.state.status == ingress_pb.IngressState.Status.ENDPOINT_INACTIVE
+    assert (rtmp.room_name, rtmp.participant_identity, rtmp.participant_name) == (
+        "stage-1",
+        "studio-cam",
+        "Studio",
+    )
+    assert (rtmp.enable_transcoding, rtmp.bypass_transcoding, rtmp.reusable) == (True, False, True)
+    assert (whip.enable_transcoding, whip.bypass_transcoding) == (False, True)
+    await emulator.webhooks.drain(WAIT_S)
+    assert inbox.deliveries == []  # livekit-server sends no webhook for CreateIngress
+
+
+async def test_ingress_list_update_and_delete_and_their_errors(
+    lkapi: LiveKitAPI, emulator: LiveKitEmulator
+) -> None:
+    first = await lkapi.ingress.create_ingress(rtmp_ingress("stage-1"))
+    second = await lkapi.ingress.create_ingress(rtmp_ingress("stage-2"))
+
+    def ids(response) -> list[str]:
+        return [i.ingress_id for i in response.items]
+
+    listed = lkapi.ingress.list_ingress
+    assert ids(await listed(ingress_pb.ListIngressRequest())) == [
+        first.ingress_id,
+        second.ingress_id,
+    ]
+    assert ids(await listed(ingress_pb.ListIngressRequest(room_name="stage-2"))) == [
+        second.ingress_id
+    ]
+    assert ids(await listed(ingress_pb.ListIngressRequest(ingress_id=first.ingress_id))) == [
+        first.ingress_id
+    ]
+    updated = await lkapi.ingress.update_ingress(
+        ingress_pb.UpdateIngressRequest(ingress_id=first.ingress_id, participant_name="Cam 2")
+    )
+    assert (updated.participant_name, updated.participant_identity) == ("Cam 2", "studio-cam")
+    deleted = await lkapi.ingress.delete_ingress(
+        ingress_pb.DeleteIngressRequest(ingress_id=first.ingress_id)
+    )
+    assert deleted.ingress_id == first.ingress_id
+    assert ids(await listed(ingress_pb.ListIngressRequest())) == [second.ingress_id]
+
+    async def error_of(call) -> tuple[str, str]:
+        with pytest.raises(ServerError) as raised:
+            await call
+        return raised.value.code, raised.value.message
+
+    unknown = ingress_pb.DeleteIngressRequest(ingress_id=first.ingress_id)
+    assert await error_of(lkapi.ingress.delete_ingress(unknown)) == (
+        "not_found",
+        "ingress does not exist",
+    )
+    no_identity = rtmp_ingress()
+    no_identity.participant_identity = ""
+    assert await error_of(lkapi.ingress.create_ingress(no_identity)) == (
+        "invalid_argument",
+        "invalid ingress: no participant identity",
+    )
+    assert (await error_of(lkapi.ingress.create_ingress(rtmp_ingress(enable_transcoding=False))))[
+        0
+    ] == "invalid_argument"
+    token = token_with(VideoGrants(room_create=True, room_record=True))
+    async with LiveKitAPI.with_token(token, emulator.url) as client:
+        assert await error_of(client.ingress.list_ingress(ingress_pb.ListIngressRequest())) == (
+            "unauthenticated",
+            "permissions denied",
+        )
+
+
+async def test_an_encoder_connecting_joins_the_ingress_participant_and_starts_the_ingress(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    ingress = await lkapi.ingress.create_ingress(rtmp_ingress())
+
+    answer = await control("ingress/connect", stream_key=ingress.stream_key)
+
+    assert answer["ingress_info"]["state"]["status"] == "ENDPOINT_PUBLISHING"
+    started = await inbox.wait_for("ingress_started", "stage-1")
+    info = started.event.ingress_info
+    assert info.ingress_id == ingress.ingress_id
+    assert info.state.status == ingress_pb.IngressState.Status.ENDPOINT_PUBLISHING
+    assert [t.type for t in info.state.tracks] == [models.TrackType.VIDEO, models.TrackType.AUDIO]
+    joined = (await inbox.wait_for("participant_joined", "stage-1", "studio-cam")).event
+    participant = joined.participant
+    assert participant.kind == models.ParticipantInfo.Kind.INGRESS
+    assert (participant.name, participant.metadata) == ("Studio", '{"role":"ingress"}')
+    assert participant.attributes["ingress.ingressID"] == ingress.ingress_id
+    assert info.state.room_id == joined.room.sid
+    await inbox.wait_for_count(lambda e: e.event == "track_published", 2)
+    # The room's lane is ordered; ingress_started has a lane of its own (the ingress id).
+    room_lane = [k for k in inbox.kinds_for("stage-1") if k != "ingress_started"]
+    assert room_lane == ["room_started", "participant_joined", "track_published", "track_published"]
+    (listed,) = (await lkapi.ingress.list_ingress(ingress_pb.ListIngressRequest())).items
+    assert listed.state.status == ingress_pb.IngressState.Status.ENDPOINT_PUBLISHING
+
+    await control("ingress/drop", ingress_id=ingress.ingress_id)
+
+    ended = (await inbox.wait_for("ingress_ended", "stage-1")).event.ingress_info
+    assert ended.state.status == ingress_pb.IngressState.Status.ENDPOINT_INACTIVE
+    left = (await inbox.wait_for("participant_left", "stage-1", "studio-cam")).event
+    assert left.participant.sid == participant.sid
+
+
+async def test_an_encoder_with_an_unknown_or_deleted_stream_key_is_refused(
+    lkapi: LiveKitAPI, emulator: LiveKitEmulator
+) -> None:
+    ingress = await lkapi.ingress.create_ingress(rtmp_ingress())
+    assert (await control_status(emulator, "ingress/connect", stream_key="nope"))[0] == 404
+
+    await lkapi.ingress.delete_ingress(
+        ingress_pb.DeleteIngressRequest(ingress_id=ingress.ingress_id)
+    )
+
+    status, body = await control_status(emulator, "ingress/connect", stream_key=ingress.stream_key)
+    assert (status, body) == (404, {"error": "ingress does not exist"})
+
+
+async def test_delete_ingress_of_a_publishing_ingress_drops_its_encoder_first(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    ingress = await lkapi.ingress.create_ingress(rtmp_ingress())
+    await control("ingress/connect", ingress_id=ingress.ingress_id)
+    await inbox.wait_for("ingress_started", "stage-1")
+
+    deleted = await lkapi.ingress.delete_ingress(
+        ingress_pb.DeleteIngressRequest(ingress_id=ingress.ingress_id)
+    )
+
+    assert deleted.state.status == ingress_pb.IngressState.Status.ENDPOINT_INACTIVE
+    await inbox.wait_for("ingress_ended", "stage-1")
+    await inbox.wait_for("participant_left", "stage-1", "studio-cam")
+    assert (await control("state"))["ingresses"] == []
+    counts = (await control("calls"))["counts"]
+    assert counts["CreateIngress"]["ok"] == counts["DeleteIngress"]["ok"] == 1
+
+
+async def test_an_ingress_whose_room_finishes_ends(
+    lkapi: LiveKitAPI, control: Control, inbox: WebhookInbox
+) -> None:
+    ingress = await lkapi.ingress.create_ingress(rtmp_ingress())
+    await control("ingress/connect", stream_key=ingress.stream_key)
+
+    await control("rooms/finish", room="stage-1")
+
+    await inbox.wait_for("ingress_ended", "stage-1")
+    (listed,) = (await lkapi.ingress.list_ingress(ingress_pb.ListIngressRequest())).items
+    assert listed.state.status == ingress_pb.IngressState.Status.ENDPOINT_INACTIVE
+    # The endpoint is reusable: the encoder may connect again.
+    await control("ingress/connect", stream_key=ingress.stream_key)

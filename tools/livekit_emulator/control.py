@@ -1,12 +1,13 @@
 """The control API under /emulator/: what clients, egress and time would do to a real server.
 
 JSON in, JSON out; protobuf messages are rendered with their proto field names.
-Errors are `{"error": "..."}` with 400 (bad input), 404 (no such room/participant/track)
-or 409 (room full). No authentication: it is a local test tool.
+Errors are `{"error": "..."}` with 400 (bad input), 404 (no such room, participant, track,
+egress or ingress) or 409 (not in this state: room full, source not allowed, egress ended,
+encoder refused). No authentication: it is a local test tool.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
@@ -14,9 +15,11 @@ from livekit.protocol import egress as egress_pb
 from livekit.protocol import models
 
 from tools.livekit_emulator import rooms
-from tools.livekit_emulator.rooms import RoomRegistry
-from tools.livekit_emulator.twirp import CallLog, TwirpHandler
-from tools.livekit_emulator.webhooks import WebhookDispatcher, WebhookLoss
+from tools.livekit_emulator.twirp import TwirpHandler
+from tools.livekit_emulator.webhooks import WebhookLoss
+
+if TYPE_CHECKING:
+    from tools.livekit_emulator.server import LiveKitEmulator
 
 PREFIX = "/emulator"
 
@@ -32,16 +35,14 @@ def proto_dict(message) -> dict[str, Any]:
 
 
 class ControlApi:
-    def __init__(
-        self,
-        registry: RoomRegistry,
-        webhooks: WebhookDispatcher,
-        calls: CallLog,
-        twirp: TwirpHandler,
-    ) -> None:
-        self._registry = registry
-        self._webhooks = webhooks
-        self._calls = calls
+    def __init__(self, emulator: "LiveKitEmulator", twirp: TwirpHandler) -> None:
+        self._emulator = emulator
+        self._registry = emulator.registry
+        self._egress = emulator.egress_registry
+        self._ingress = emulator.ingress_registry
+        self._webhooks = emulator.webhooks
+        self._emit = emulator.emit
+        self._calls = emulator.calls
         self._twirp = twirp
 
     def routes(self) -> list[web.RouteDef]:
@@ -52,6 +53,9 @@ class ControlApi:
             web.post(f"{PREFIX}/tracks/unpublish", self._guard(self.unpublish)),
             web.post(f"{PREFIX}/rooms/finish", self._guard(self.finish)),
             web.post(f"{PREFIX}/egress/ended", self._guard(self.egress_ended)),
+            web.post(f"{PREFIX}/egress/behaviour", self._guard(self.egress_behaviour)),
+            web.post(f"{PREFIX}/ingress/connect", self._guard(self.ingress_connect)),
+            web.post(f"{PREFIX}/ingress/drop", self._guard(self.ingress_drop)),
             web.get(f"{PREFIX}/state", self._guard(self.state)),
             web.get(f"{PREFIX}/calls", self._guard(self.calls)),
             web.get(f"{PREFIX}/events", self._guard(self.events)),
@@ -76,7 +80,7 @@ class ControlApi:
             permission=permission,
             kind=_enum(models.ParticipantInfo.Kind, body.get("kind", "STANDARD"), "kind"),
         )
-        self._webhooks.emit(events)
+        self._emit(events)
         room = self._registry.get_room(body["room"])
         return web.json_response({"participant": proto_dict(participant), "room": proto_dict(room)})
 
@@ -89,7 +93,7 @@ class ControlApi:
             reason,
             aborted=bool(body.get("aborted", False)),
         )
-        self._webhooks.emit(events)
+        self._emit(events)
         return web.json_response({"participant": proto_dict(participant)})
 
     async def publish(self, request: web.Request) -> web.Response:
@@ -105,7 +109,7 @@ class ControlApi:
             height=int(body.get("height", 0)),
             mime_type=_text(body, "mime_type"),
         )
-        self._webhooks.emit(events)
+        self._emit(events)
         return web.json_response({"track": proto_dict(track)})
 
     async def unpublish(self, request: web.Request) -> web.Response:
@@ -113,38 +117,90 @@ class ControlApi:
         track, events = self._registry.unpublish_track(
             _required(body, "room"), _required(body, "identity"), _required(body, "track_sid")
         )
-        self._webhooks.emit(events)
+        self._emit(events)
         return web.json_response({"track": proto_dict(track)})
 
     async def finish(self, request: web.Request) -> web.Response:
         body = await _body(request)
         events = self._registry.finish_room(_required(body, "room"))
-        self._webhooks.emit(events)
+        self._emit(events)
         return web.json_response({"room": proto_dict(events[-1].room)})
 
     async def egress_ended(self, request: web.Request) -> web.Response:
+        """An egress the emulator runs ends through its lifecycle; any other id (or none) sends
+        a bare egress_ended for the room, as before egress was emulated."""
         body = await _body(request)
-        room_name = _required(body, "room")
-        egress_id = _text(body, "egress_id") or rooms.new_sid(rooms.EGRESS_PREFIX)
-        filename = _text(body, "filename") or f"{room_name}-{egress_id}.mp4"
+        egress_id = _text(body, "egress_id")
+        status = _enum(egress_pb.EgressStatus, body.get("status", "EGRESS_COMPLETE"), "status")
         try:
-            duration_s = float(body.get("duration_seconds", 60))
-            size = int(body.get("size", 0))
+            duration_s = float(body["duration_seconds"]) if "duration_seconds" in body else None
+            size = int(body["size"]) if "size" in body else None
         except (TypeError, ValueError) as exc:
             raise BadInput("duration_seconds and size must be numbers") from exc
+        if self._egress.knows(egress_id):
+            info = self._emulator.egress_service.end(
+                egress_id,
+                status,
+                error=_text(body, "error"),
+                duration_s=duration_s,
+                size=size,
+                location=_text(body, "location"),
+            )
+            return web.json_response({"egress_info": proto_dict(info)})
+        room_name = _required(body, "room")
+        egress_id = egress_id or rooms.new_sid(rooms.EGRESS_PREFIX)
+        filename = _text(body, "filename") or f"{room_name}-{egress_id}.mp4"
         info, events = self._registry.end_egress(
             room_name,
             filename=filename,
             location=_text(body, "location") or f"/recordings/{filename}",
-            duration_s=duration_s,
-            size=size,
+            duration_s=60 if duration_s is None else duration_s,
+            size=size or 0,
             egress_id=egress_id,
             room_sid=_text(body, "room_sid"),
-            status=_enum(egress_pb.EgressStatus, body.get("status", "EGRESS_COMPLETE"), "status"),
+            status=status,
             error=_text(body, "error"),
         )
-        self._webhooks.emit(events)
+        self._emit(events)
         return web.json_response({"egress_info": proto_dict(info)})
+
+    async def egress_behaviour(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        count = body.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise BadInput("count must be a whole number")
+        self._egress.set_behaviour(
+            _text(body, "room"), _required(body, "mode"), _text(body, "error"), count
+        )
+        return web.json_response({"behaviours": self._egress.behaviours()})
+
+    async def ingress_connect(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        try:
+            width, height = int(body.get("width", 1280)), int(body.get("height", 720))
+        except (TypeError, ValueError) as exc:
+            raise BadInput("width and height must be numbers") from exc
+        info, events = self._ingress.connect(self._ingress_id(body), width=width, height=height)
+        self._emit(events)
+        participant = self._registry.get_participant(info.room_name, info.participant_identity)
+        return web.json_response(
+            {"ingress_info": proto_dict(info), "participant": proto_dict(participant)}
+        )
+
+    async def ingress_drop(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        ingress_id = self._ingress_id(body)
+        self._emit(self._ingress.drop(ingress_id))
+        (info,) = self._ingress.list_ingress(ingress_id=ingress_id)
+        return web.json_response({"ingress_info": proto_dict(info)})
+
+    def _ingress_id(self, body: dict[str, Any]) -> str:
+        """The ingress an encoder names, by stream key or ingress id; refused when unknown,
+        as the RTMP and WHIP servers refuse an unknown stream key."""
+        stream_key, ingress_id = _text(body, "stream_key"), _text(body, "ingress_id")
+        if not stream_key and not ingress_id:
+            raise BadInput("stream_key or ingress_id is required")
+        return self._ingress.find(stream_key=stream_key, ingress_id=ingress_id)
 
     async def outage(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -161,6 +217,9 @@ class ControlApi:
                     }
                     for room, participants in self._registry.snapshot()
                 ],
+                "egresses": [proto_dict(info) for info in self._egress.list_egress()],
+                "egress_behaviours": self._egress.behaviours(),
+                "ingresses": [proto_dict(info) for info in self._ingress.list_ingress()],
                 "webhook_urls": list(self._webhooks.urls),
             }
         )
@@ -172,8 +231,7 @@ class ControlApi:
         return web.json_response({"events": [e.as_dict() for e in self._webhooks.recent]})
 
     async def reset(self, request: web.Request) -> web.Response:
-        self._registry.reset()
-        self._calls.reset()
+        self._emulator.reset()
         await self._webhooks.reset()
         return web.json_response({"ok": True})
 
@@ -218,9 +276,9 @@ class ControlApi:
         async def guarded(request: web.Request) -> web.Response:
             try:
                 return await handler(request)
-            except (rooms.RoomNotFound, rooms.ParticipantNotFound, rooms.TrackNotFound) as exc:
+            except rooms.NotFound as exc:
                 return web.json_response({"error": exc.message}, status=404)
-            except (rooms.RoomFull, rooms.PublishNotAllowed) as exc:
+            except rooms.Conflict as exc:
                 return web.json_response({"error": exc.message}, status=409)
             except (BadInput, rooms.InvalidRequest) as exc:
                 return web.json_response({"error": str(exc)}, status=400)

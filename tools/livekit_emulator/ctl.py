@@ -5,6 +5,10 @@
     python -m tools.livekit_emulator.ctl leave room-1 alice --reason DUPLICATE_IDENTITY
     python -m tools.livekit_emulator.ctl finish room-1
     python -m tools.livekit_emulator.ctl egress-ended room-1 --duration 120
+    python -m tools.livekit_emulator.ctl egress-ended --egress-id EG_x --status EGRESS_FAILED
+    python -m tools.livekit_emulator.ctl egress-behaviour never_start --room room-1
+    python -m tools.livekit_emulator.ctl ingress-connect --stream-key KEY
+    python -m tools.livekit_emulator.ctl ingress-drop --ingress-id IN_x
     python -m tools.livekit_emulator.ctl loss 0.5 --event participant_left --seed 7
     python -m tools.livekit_emulator.ctl state
 
@@ -72,13 +76,34 @@ def build_parser() -> argparse.ArgumentParser:
     finish = commands.add_parser("finish", help="the room closes (participants leave first)")
     finish.add_argument("room")
 
-    egress = commands.add_parser("egress-ended", help="a room recording completes")
-    egress.add_argument("room")
+    egress = commands.add_parser(
+        "egress-ended",
+        help="an egress the emulator runs ends now (--egress-id), or a bare egress_ended",
+    )
+    egress.add_argument("room", nargs="?", default="")
+    egress.add_argument("--egress-id", default="")
+    egress.add_argument("--error", default="")
     egress.add_argument("--filename", default="")
     egress.add_argument("--location", default="")
-    egress.add_argument("--duration", type=float, default=60.0, help="seconds")
-    egress.add_argument("--size", type=int, default=0, help="bytes")
+    egress.add_argument("--duration", type=float, default=None, help="seconds (bare: 60)")
+    egress.add_argument("--size", type=int, default=None, help="bytes")
     egress.add_argument("--status", default="EGRESS_COMPLETE")
+
+    behaviour = commands.add_parser(
+        "egress-behaviour", help="what the next egress(es) of a room (or any room) do"
+    )
+    behaviour.add_argument("mode", help="complete, fail, fail_at_start or never_start")
+    behaviour.add_argument("--room", default="", help="only in this room (default: any)")
+    behaviour.add_argument("--error", default="", help="the error of fail / fail_at_start")
+    behaviour.add_argument("--count", type=int, default=1, help="how many egresses; 0: all")
+
+    for name, text in (
+        ("ingress-connect", "an encoder connects to an ingress and publishes"),
+        ("ingress-drop", "the encoder of an ingress disconnects"),
+    ):
+        encoder = commands.add_parser(name, help=text)
+        encoder.add_argument("--stream-key", default="")
+        encoder.add_argument("--ingress-id", default="")
 
     loss = commands.add_parser("loss", help="lose a share of webhooks on purpose (0 stops)")
     loss.add_argument("share", type=float, help="from 0 to 1")
@@ -88,10 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     loss.add_argument("--room", default="", help="only in this room")
     loss.add_argument("--seed", type=int, default=None, help="repeat the same losses")
 
-    commands.add_parser("state", help="rooms and participants")
-    commands.add_parser("calls", help="RoomService calls received, per method")
+    commands.add_parser("state", help="rooms and participants, egresses, ingresses")
+    commands.add_parser("calls", help="Twirp calls received (every service), per method")
     commands.add_parser("events", help="webhook events sent and their delivery")
-    commands.add_parser("reset", help="forget every room, call, event and webhook loss")
+    commands.add_parser(
+        "reset", help="forget every room, egress, ingress, call, event and webhook loss"
+    )
     return parser
 
 
@@ -148,18 +175,28 @@ def request_for(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | No
         case "finish":
             return "POST", "/emulator/rooms/finish", {"room": args.room}
         case "egress-ended":
+            body = {
+                "room": args.room,
+                "egress_id": args.egress_id,
+                "filename": args.filename,
+                "location": args.location,
+                "status": args.status,
+                "error": args.error,
+            }
+            if args.duration is not None:
+                body["duration_seconds"] = args.duration
+            if args.size is not None:
+                body["size"] = args.size
+            return "POST", "/emulator/egress/ended", body
+        case "egress-behaviour":
             return (
                 "POST",
-                "/emulator/egress/ended",
-                {
-                    "room": args.room,
-                    "filename": args.filename,
-                    "location": args.location,
-                    "duration_seconds": args.duration,
-                    "size": args.size,
-                    "status": args.status,
-                },
+                "/emulator/egress/behaviour",
+                {"mode": args.mode, "room": args.room, "error": args.error, "count": args.count},
             )
+        case "ingress-connect" | "ingress-drop":
+            path = "/emulator/ingress/" + args.command.removeprefix("ingress-")
+            return "POST", path, {"stream_key": args.stream_key, "ingress_id": args.ingress_id}
         case "loss":
             return (
                 "POST",

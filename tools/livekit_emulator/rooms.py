@@ -45,23 +45,35 @@ def new_sid(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_SIZE))
 
 
-class RoomNotFound(LookupError):
+class NotFound(LookupError):
+    """Twirp not_found, 404 in the control API; `message` is the real server's wording."""
+
+    message = "not found"
+
+
+class RoomNotFound(NotFound):
     message = "requested room does not exist"
 
 
-class ParticipantNotFound(LookupError):
+class ParticipantNotFound(NotFound):
     message = "participant does not exist"
 
 
-class TrackNotFound(LookupError):
+class TrackNotFound(NotFound):
     message = "track is not found"
 
 
-class RoomFull(Exception):
+class Conflict(Exception):
+    """What a client may not do in the state things are in: 409 in the control API."""
+
+    message = "conflict"
+
+
+class RoomFull(Conflict):
     message = "room has exceeded its max participants"
 
 
-class PublishNotAllowed(Exception):
+class PublishNotAllowed(Conflict):
     message = "the participant may not publish this source"
 
 

@@ -7,8 +7,11 @@ import socket
 import structlog
 from aiohttp import web
 from livekit.api import TokenVerifier
+from livekit.protocol.webhook import WebhookEvent
 
 from tools.livekit_emulator.control import ControlApi
+from tools.livekit_emulator.egress import EgressRegistry, EgressService
+from tools.livekit_emulator.ingress import IngressRegistry, IngressService
 from tools.livekit_emulator.rooms import RoomRegistry
 from tools.livekit_emulator.settings import EmulatorSettings
 from tools.livekit_emulator.twirp import CallLog, RoomService, TwirpHandler
@@ -18,7 +21,8 @@ log = structlog.get_logger("livekit_emulator")
 
 
 class LiveKitEmulator:
-    """In-memory LiveKit server: Twirp RoomService, signed webhooks and a control API.
+    """In-memory LiveKit server: Twirp RoomService, Egress and Ingress, signed webhooks and a
+    control API.
 
     async with LiveKitEmulator(EmulatorSettings(port=0, webhook_urls=(...,))) as emulator:
         LiveKitAPI(emulator.url, key, secret) ...
@@ -38,10 +42,24 @@ class LiveKitEmulator:
             max_age_s=self.settings.webhook_max_age_s,
         )
         self.room_service = RoomService(
-            self.registry,
-            self.webhooks.emit,
-            enable_remote_unmute=self.settings.enable_remote_unmute,
+            self.registry, self.emit, enable_remote_unmute=self.settings.enable_remote_unmute
         )
+        self.egress_registry = EgressRegistry()
+        self.egress_service = EgressService(
+            self.egress_registry,
+            self.registry,
+            self.emit,
+            self._later,
+            step_s=self.settings.egress_step_s,
+        )
+        self.ingress_registry = IngressRegistry(self.registry)
+        self.ingress_service = IngressService(
+            self.ingress_registry,
+            self.emit,
+            rtmp_url=self.settings.rtmp_url,
+            whip_url=self.settings.whip_url,
+        )
+        self._timers: set[asyncio.TimerHandle] = set()
         self._runner: web.AppRunner | None = None
         self._idle_rooms_task: asyncio.Task | None = None
         self.port: int | None = None
@@ -55,9 +73,14 @@ class LiveKitEmulator:
     def make_app(self) -> web.Application:
         app = web.Application()
         verifier = TokenVerifier(self.settings.api_key, self.settings.api_secret)
-        twirp = TwirpHandler(self.room_service, verifier, self.calls)
+        services = {
+            "livekit.RoomService": self.room_service.methods,
+            "livekit.Egress": self.egress_service.methods,
+            "livekit.Ingress": self.ingress_service.methods,
+        }
+        twirp = TwirpHandler(services, verifier, self.calls)
         app.router.add_route("*", "/twirp/{path:.*}", twirp.handle)
-        app.router.add_routes(ControlApi(self.registry, self.webhooks, self.calls, twirp).routes())
+        app.router.add_routes(ControlApi(self, twirp).routes())
         app.router.add_get("/", _health)
         return app
 
@@ -72,7 +95,38 @@ class LiveKitEmulator:
         self._idle_rooms_task = asyncio.get_running_loop().create_task(self._close_idle_rooms())
         log.info("emulator_started", url=self.url, webhook_urls=list(self.webhooks.urls))
 
+    def emit(self, events: list[WebhookEvent]) -> None:
+        """Every event goes out as a webhook; egress and ingress follow what happened to their
+        rooms and participants."""
+        if not events:
+            return
+        self.webhooks.emit(events)
+        self.webhooks.emit(self.ingress_registry.follow(events))
+        self.egress_service.follow(events)
+
+    def reset(self) -> None:
+        """Forgets rooms, egress, ingress and calls (the webhooks are reset on their own)."""
+        self.cancel_timers()
+        self.registry.reset()
+        self.egress_registry.reset()
+        self.ingress_registry.reset()
+        self.calls.reset()
+
+    def cancel_timers(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+
+    def _later(self, delay_s: float, step) -> None:
+        def run() -> None:
+            self._timers.discard(timer)
+            step()
+
+        timer = asyncio.get_running_loop().call_later(delay_s, run)
+        self._timers.add(timer)
+
     async def stop(self) -> None:
+        self.cancel_timers()
         if self._idle_rooms_task is not None:
             self._idle_rooms_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -94,9 +148,7 @@ class LiveKitEmulator:
     async def _close_idle_rooms(self) -> None:
         while True:
             await asyncio.sleep(self.settings.idle_check_interval_s)
-            events = self.registry.close_idle_rooms()
-            if events:
-                self.webhooks.emit(events)
+            self.emit(self.registry.close_idle_rooms())
 
 
 async def _health(request: web.Request) -> web.Response:

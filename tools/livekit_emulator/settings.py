@@ -7,6 +7,10 @@ from services.common.config import LOCAL_LIVEKIT_PORT
 DEFAULT_API_KEY = "devkey"
 DEFAULT_API_SECRET = "dev-livekit-secret-change-me-01234567"
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8088/livekit/webhook"
+# livekit-server's ingress.rtmp_base_url / whip_base_url, at livekit/ingress' default ports
+# (RTMP 1935, WHIP 8080; WHIP endpoints are /w/<stream key>).
+DEFAULT_RTMP_URL = "rtmp://127.0.0.1:1935/live"
+DEFAULT_WHIP_URL = "http://127.0.0.1:8080/w"
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,10 @@ class EmulatorSettings:
     webhook_max_age_s: float = 30.0
     # room.enable_remote_unmute, false by default on the real server.
     enable_remote_unmute: bool = False
+    rtmp_url: str = DEFAULT_RTMP_URL
+    whip_url: str = DEFAULT_WHIP_URL
+    # Time between an egress's own steps: STARTING → ACTIVE, ENDING → COMPLETE, ACTIVE → FAILED.
+    egress_step_s: float = 0.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "EmulatorSettings":
@@ -43,6 +51,8 @@ class EmulatorSettings:
             webhook_max_age_s=float(
                 environ.get("EMULATOR_WEBHOOK_MAX_AGE_SECONDS") or cls.webhook_max_age_s
             ),
+            rtmp_url=environ.get("EMULATOR_RTMP_URL") or DEFAULT_RTMP_URL,
+            whip_url=environ.get("EMULATOR_WHIP_URL") or DEFAULT_WHIP_URL,
             # As costream is told (LIVEKIT_REMOTE_UNMUTE), unless set for the emulator alone.
             enable_remote_unmute=(
                 environ.get("EMULATOR_REMOTE_UNMUTE") or environ.get("LIVEKIT_REMOTE_UNMUTE") or ""

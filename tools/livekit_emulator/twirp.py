@@ -1,10 +1,11 @@
-"""livekit.RoomService over Twirp, answered the way livekit-server answers it.
+"""The Twirp APIs (livekit.RoomService, livekit.Egress, livekit.Ingress), answered the way
+livekit-server answers them.
 
 Two layers, as in the real server:
 - the API-key middleware (pkg/service/auth.go): a malformed or badly signed token is
   refused with HTTP 401 and a *plain-text* body, before Twirp sees the request; no token at
   all passes through without grants;
-- the Twirp handler (pkg/service/roomservice.go): a missing grant is Twirp
+- the Twirp handlers (pkg/service/roomservice.go, egress.go, ingress.go): a missing grant is Twirp
   `unauthenticated` "permissions denied" (HTTP 401, JSON), and errors are Twirp JSON
   `{"code","msg"[,"meta"]}` with Twirp's HTTP status for the code.
 """
@@ -30,7 +31,8 @@ from tools.livekit_emulator import rooms
 from tools.livekit_emulator.rooms import RoomRegistry
 
 PATH_PREFIX = "/twirp"
-SERVICE = "livekit.RoomService"
+# twitchtv/twirp writes exactly this, without a charset; LiveKit's Node SDK compares it as is.
+JSON_CONTENT_TYPE = "application/json"
 
 # twitchtv/twirp ServerHTTPStatusFromErrorCode.
 HTTP_STATUS = {
@@ -71,9 +73,9 @@ class TwirpError(Exception):
         if self.meta:
             body["meta"] = self.meta
         return web.Response(
-            text=json.dumps(body, separators=(",", ":")),
+            body=json.dumps(body, separators=(",", ":")).encode(),
             status=HTTP_STATUS[self.code],
-            content_type="application/json",
+            headers={"Content-Type": JSON_CONTENT_TYPE},
         )
 
 
@@ -100,14 +102,14 @@ class CallRecord:
 
 
 class CallLog:
-    """How many RoomService calls arrived, per method and per outcome code."""
+    """How many Twirp calls arrived (every service), per method and per outcome code."""
 
     def __init__(self) -> None:
         self.records: deque[CallRecord] = deque(maxlen=1000)
         self.counts: dict[str, Counter[str]] = {}
 
     def add(self, method: str, request: Message | None, code: str) -> None:
-        room = getattr(request, "room", "") or getattr(request, "name", "")
+        room = _room_of(request)
         identity = getattr(request, "identity", "")
         self.records.append(CallRecord(method, room, identity, code, time.time()))
         self.counts.setdefault(method, Counter())[code] += 1
@@ -189,6 +191,8 @@ def _check_metadata(metadata: str) -> None:
 
 Emit = Callable[[list[WebhookEvent]], None]
 Method = Callable[[Message, Claims | None], Message]
+# method name -> (request type, handler)
+Methods = dict[str, tuple[type[Message], Method]]
 
 
 class RoomService:
@@ -201,7 +205,7 @@ class RoomService:
         self._registry = registry
         self._emit = emit
         self._enable_remote_unmute = enable_remote_unmute
-        self.methods: dict[str, tuple[type[Message], Method]] = {
+        self.methods: Methods = {
             "CreateRoom": (room_pb.CreateRoomRequest, self.create_room),
             "ListRooms": (room_pb.ListRoomsRequest, self.list_rooms),
             "DeleteRoom": (room_pb.DeleteRoomRequest, self.delete_room),
@@ -320,10 +324,13 @@ class RoomService:
 
 
 class TwirpHandler:
-    """aiohttp handler for every path under /twirp/."""
+    """aiohttp handler for every path under /twirp/: `services` maps a Twirp service name
+    (`livekit.RoomService`) to its methods."""
 
-    def __init__(self, service: RoomService, verifier: TokenVerifier, calls: CallLog) -> None:
-        self._service = service
+    def __init__(
+        self, services: dict[str, Methods], verifier: TokenVerifier, calls: CallLog
+    ) -> None:
+        self._services = services
         self._verifier = verifier
         self._calls = calls
         # An outage played by the control API: every call answers 503, as a load balancer in
@@ -331,8 +338,9 @@ class TwirpHandler:
         self.down = False
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        method_name = _method_of(request.path)
-        known = method_name in self._service.methods
+        service_name, method_name = _route_of(request.path)
+        methods = self._services.get(service_name, {})
+        known = method_name in methods
         if self.down:
             if known:
                 self._calls.add(method_name, None, "outage")
@@ -346,7 +354,19 @@ class TwirpHandler:
             return web.Response(status=401, text=str(exc))
 
         try:
-            request_type, handler = self._route(request, method_name)
+            if request.method != "POST":
+                raise TwirpError(
+                    "bad_route",
+                    f'unsupported method "{request.method}" (only POST is allowed)',
+                    {"twirp_invalid_route": f"{request.method} {request.path}"},
+                )
+            if not known:
+                raise TwirpError(
+                    "bad_route",
+                    f'no handler for path "{request.path}"',
+                    {"twirp_invalid_route": f"{request.method} {request.path}"},
+                )
+            request_type, handler = methods[method_name]
             message, as_json = await _read_request(request, request_type)
         except TwirpError as err:
             if known:
@@ -358,7 +378,7 @@ class TwirpHandler:
             answer = handler(message, claims)
         except TwirpError as err:
             return self._fail(bound, method_name, message, err)
-        except (rooms.RoomNotFound, rooms.ParticipantNotFound, rooms.TrackNotFound) as exc:
+        except rooms.NotFound as exc:
             return self._fail(bound, method_name, message, TwirpError("not_found", exc.message))
         except rooms.InvalidRequest as exc:
             return self._fail(bound, method_name, message, TwirpError("invalid_argument", str(exc)))
@@ -366,35 +386,26 @@ class TwirpHandler:
         bound.info("api_call", code="ok")
         return _write_response(answer, as_json)
 
-    def _route(self, request: web.Request, method_name: str) -> tuple[type[Message], Method]:
-        path = request.path
-        invalid_route = {"twirp_invalid_route": f"{request.method} {path}"}
-        if request.method != "POST":
-            raise TwirpError(
-                "bad_route",
-                f'unsupported method "{request.method}" (only POST is allowed)',
-                invalid_route,
-            )
-        if (
-            not path.startswith(f"{PATH_PREFIX}/{SERVICE}/")
-            or method_name not in self._service.methods
-        ):
-            raise TwirpError("bad_route", f'no handler for path "{path}"', invalid_route)
-        return self._service.methods[method_name]
-
     def _fail(self, bound, method_name: str, message: Message, err: TwirpError) -> web.Response:
         self._calls.add(method_name, message, err.code)
         bound.info("api_call", code=err.code, msg=err.msg)
         return err.response()
 
 
-def _method_of(path: str) -> str:
-    prefix = f"{PATH_PREFIX}/{SERVICE}/"
-    return path[len(prefix) :] if path.startswith(prefix) else ""
+def _route_of(path: str) -> tuple[str, str]:
+    """(service, method) of /twirp/<service>/<method>; empty strings for any other path."""
+    parts = path.split("/")
+    if len(parts) != 4 or f"/{parts[1]}" != PATH_PREFIX:
+        return "", ""
+    return parts[2], parts[3]
 
 
-def _room_of(message: Message) -> str:
-    return getattr(message, "room", "") or getattr(message, "name", "")
+def _room_of(message: Message | None) -> str:
+    return (
+        getattr(message, "room", "")
+        or getattr(message, "room_name", "")
+        or getattr(message, "name", "")
+    )
 
 
 async def _read_request(request: web.Request, request_type: type[Message]) -> tuple[Message, bool]:
@@ -427,5 +438,5 @@ def _write_response(answer: Message, as_json: bool) -> web.Response:
             indent=None,
             always_print_fields_with_no_presence=True,
         )
-        return web.Response(text=text, content_type="application/json")
+        return web.Response(body=text.encode(), headers={"Content-Type": JSON_CONTENT_TYPE})
     return web.Response(body=answer.SerializeToString(), content_type="application/protobuf")

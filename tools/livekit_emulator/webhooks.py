@@ -1,8 +1,8 @@
 """Webhook delivery signed the way livekit/protocol's webhook.URLNotifier signs it.
 
 Body: protojson of WebhookEvent. Header `Authorization: <JWT>` (no Bearer) whose `sha256`
-claim is base64(sha256(body)), valid 5 minutes. Events with the same key (egress id, else
-room name) are delivered in order, one at a time per URL; different keys in parallel.
+claim is base64(sha256(body)), valid 5 minutes. Events with the same key (egress id, ingress
+id, else room name) are delivered in order, one at a time per URL; different keys in parallel.
 A failed POST (connection error, 5xx or 429) is retried with exponential backoff.
 Events that fall too far behind are dropped, never sent, as webhook.ResourceURLNotifier drops
 them: one arriving when its lane already has `max_depth` waiting, or one that waited in its
@@ -93,6 +93,8 @@ def event_key(event: WebhookEvent) -> str:
     """webhook.EventKey: the order-preserving lane of an event."""
     if event.HasField("egress_info"):
         return event.egress_info.egress_id
+    if event.HasField("ingress_info"):
+        return event.ingress_info.ingress_id
     if event.HasField("room"):
         return event.room.name
     if event.HasField("participant"):
