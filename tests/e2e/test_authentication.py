@@ -45,7 +45,9 @@ def test_the_descriptor_lists_every_gateway_rpc():
     assert {"WatchRoom", "WatchMyInvitations", "WatchRoomInvitations"} <= names
     assert {"AddModerator", "RemoveModerator", "RequestStage", "ApproveStageRequest"} <= names
     assert {"MuteParticipant", "ListViewers"} <= names
-    assert len(names) == 43
+    assert {"ResetStreamKey"} <= names
+    # 43, and the proto's StartRecording, StopRecording and ResetStreamKey.
+    assert len(names) == 46
 
 
 @pytest.mark.parametrize("kind", sorted(TOKENS))
