@@ -28,6 +28,7 @@ from cli.rendering import (
     post_text,
     posts_table,
     room_text,
+    stream_settings_text,
     table,
     with_next,
 )
@@ -62,6 +63,7 @@ def cmd_whoami(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
 
 
 def cmd_rooms_create(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
+    room_type = room_pb2.ROOM_TYPE_DIRECT_STREAMING if args.direct else room_pb2.ROOM_TYPE_CO_HOSTS
     room = gateway.CreateRoom(
         rs.CreateRoomRequest(
             room_id=args.room_id,
@@ -71,9 +73,19 @@ def cmd_rooms_create(args: argparse.Namespace, gateway: Gateway, out: Output) ->
             co_host_user_ids=args.co_host,
             request_id=args.request_id,
             auto_record=args.record,
+            type=room_type,
         )
     )
     out.show(room, lambda: room_text(room))
+    if args.direct:
+        # The encoder settings at once: what OBS needs to go live.
+        data = gateway.GetBroadcastData(bs.GetBroadcastDataRequest(room_id=room.room_id))
+        out.show(data, lambda: "\n" + stream_settings_text(data.direct_streaming))
+
+
+def cmd_rooms_reset_key(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
+    data = gateway.ResetStreamKey(bs.ResetStreamKeyRequest(room_id=args.room))
+    out.show(data, lambda: stream_settings_text(data.direct_streaming))
 
 
 def cmd_rooms_get(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
@@ -274,6 +286,9 @@ def invitation_verb(rpc: str, request_type: Any) -> Callable[..., None]:
 
 def cmd_broadcast_data(args: argparse.Namespace, gateway: Gateway, out: Output) -> None:
     data = gateway.GetBroadcastData(bs.GetBroadcastDataRequest(room_id=args.room))
+    if data.HasField("direct_streaming"):
+        out.show(data, lambda: stream_settings_text(data.direct_streaming))
+        return
     c = data.co_hosts
     out.show(data, lambda: credentials_text(c.co_host_token, c.co_host_url, c.expire_time))
 

@@ -2,6 +2,7 @@
 
     costream token alice                       # a development token (dev secret)
     costream --user alice rooms create "Friday jam"
+    costream --user alice rooms create "OBS night" --direct   # prints OBS's Server, Stream Key
     costream --user bob invitations list
     costream --user erin stage request <room_id>    # ask to go on stage
     costream --user carol mute <room_id> bob --source microphone
@@ -38,6 +39,7 @@ from cli.commands import (
     cmd_rooms_dismiss,
     cmd_rooms_get,
     cmd_rooms_list,
+    cmd_rooms_reset_key,
     cmd_rooms_stop,
     cmd_stage_request,
     cmd_token,
@@ -112,7 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--record", action="store_true", help="record whenever the room is live (auto_record)"
     )
+    create.add_argument(
+        "--direct",
+        action="store_true",
+        help="direct streaming: you stream from OBS (prints its Server and Stream Key)",
+    )
     create.set_defaults(run=cmd_rooms_create)
+    reset_key = rooms.add_parser(
+        "reset-key", parents=[as_json], help="a new stream key for your direct-streaming room"
+    )
+    reset_key.add_argument("room")
+    reset_key.set_defaults(run=cmd_rooms_reset_key)
     get = rooms.add_parser("get", parents=[as_json], help="a room as you see it (GetRoomView)")
     get.add_argument("room")
     get.set_defaults(run=cmd_rooms_get)

@@ -168,6 +168,17 @@ def credentials_text(token: str, url: str, expire_time: Any) -> str:
     return fields([("url", url), ("token", token), ("expires", _time(expire_time) + " UTC")])
 
 
+def stream_settings_text(data: Any) -> str:
+    """A direct-streaming room's encoder settings, as OBS names them (Settings → Stream)."""
+    return fields(
+        [
+            ("server", data.rtmp_url),
+            ("stream key", data.stream_key),
+            ("WHIP URL", data.whip_url or "- (not offered)"),
+        ]
+    )
+
+
 class Output:
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json

@@ -58,6 +58,7 @@ def build(settings: Settings) -> ServiceSpec:
         token_ttl=settings.token_ttl,
         reconnect_timeout=settings.reconnect_timeout,
         recordings=recordings,
+        whip_url=settings.livekit_whip_url,
     )
     relay = OutboxRelay(
         database,

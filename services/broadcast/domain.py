@@ -4,7 +4,7 @@ session needs, and LiveKit webhooks in the terms of the room service. No I/O."""
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -13,13 +13,14 @@ from costream.room.v1 import room_pb2
 from google.protobuf import duration_pb2, json_format
 from livekit.api import AccessToken, VideoGrants
 from livekit.protocol import egress as egress_pb
+from livekit.protocol import ingress as ingress_pb
 from livekit.protocol import models
 from livekit.protocol import room as livekit_room_pb
 from livekit.protocol.webhook import WebhookEvent
 
 from services.broadcast.recording import DEFAULT_OUTPUTS, RecordingOutputs
 from services.common.errors import PermissionDenied
-from services.common.livekit_names import LEAVES, UNKNOWN_REASON
+from services.common.livekit_names import INGRESS_ENDED, LEAVES, UNKNOWN_REASON
 from services.room import errors as room_errors
 from services.room.client import RoomAccess
 
@@ -43,6 +44,9 @@ EMPTY_TIMEOUT_GRACE = 60
 DEPARTURE_TIMEOUT_GRACE = 30
 # Everyone in the LiveKit room, viewers included: a ceiling against runaway joins.
 MAX_PARTICIPANTS = 10_000
+# A direct-streaming room's LiveKit room waits this long for its first participant: the host
+# may start the encoder long after getting its settings (no token lifetime bounds it).
+DIRECT_STREAMING_EMPTY_TIMEOUT = 24 * 3600
 
 
 def broadcaster_role(access: RoomAccess) -> Role:
@@ -122,6 +126,52 @@ def expiry_of(token: str) -> datetime:
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return datetime.fromtimestamp(claims["exp"], UTC)
+
+
+# --- direct streaming (LiveKit ingress) ---
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """A direct-streaming room's encoder settings (OBS: Server and Stream Key). The key is a
+    secret: kept out of repr, so it is never logged by accident."""
+
+    rtmp_url: str
+    stream_key: str = field(repr=False)
+    whip_url: str
+
+
+def streams_directly(access: RoomAccess, role: Role) -> bool:
+    """The host of a direct-streaming room gets encoder settings instead of a token."""
+    return role is Role.HOST and access.room.type == room_pb2.ROOM_TYPE_DIRECT_STREAMING
+
+
+def check_stream_host(access: RoomAccess, user_id: str) -> None:
+    """Only the host of a direct-streaming room that has not ended has a stream key."""
+    access.require_host(user_id)
+    if access.ended or access.deleted:
+        raise room_errors.room_ended(access.room_id)
+    if access.room.type != room_pb2.ROOM_TYPE_DIRECT_STREAMING:
+        raise room_errors.wrong_room_type(access.room_id)
+
+
+def create_ingress_request(room: room_pb2.Room) -> ingress_pb.CreateIngressRequest:
+    """The room's RTMP ingress: it joins the room's LiveKit room as its host (identity = the
+    host's user id, so it is the host's presence), with role=host in its metadata (this
+    CreateIngressRequest has no attributes). Transcoded, so viewers get simulcast layers."""
+    return ingress_pb.CreateIngressRequest(
+        input_type=ingress_pb.RTMP_INPUT,
+        name=room.room_id,
+        room_name=room.room_id,
+        participant_identity=room.host_user_id,
+        participant_name=room.host_user_id,
+        participant_metadata=json.dumps({"role": Role.HOST.value}, separators=(",", ":")),
+        enable_transcoding=True,
+    )
+
+
+def stream_settings(info: ingress_pb.IngressInfo, whip_url: str) -> StreamSettings:
+    return StreamSettings(rtmp_url=info.url, stream_key=info.stream_key, whip_url=whip_url)
 
 
 def stage_changed() -> PermissionDenied:
@@ -230,9 +280,12 @@ def create_room_request(
     room: room_pb2.Room, *, token_ttl: int, reconnect_timeout: int
 ) -> livekit_room_pb.CreateRoomRequest:
     """The LiveKit room of a session, created before its first broadcaster credential."""
+    empty_timeout = token_ttl + EMPTY_TIMEOUT_GRACE
+    if room.type == room_pb2.ROOM_TYPE_DIRECT_STREAMING:
+        empty_timeout = DIRECT_STREAMING_EMPTY_TIMEOUT
     return livekit_room_pb.CreateRoomRequest(
         name=room.room_id,
-        empty_timeout=token_ttl + EMPTY_TIMEOUT_GRACE,
+        empty_timeout=empty_timeout,
         departure_timeout=reconnect_timeout + DEPARTURE_TIMEOUT_GRACE,
         max_participants=MAX_PARTICIPANTS,
         metadata=room_metadata(room),
@@ -250,7 +303,7 @@ def livekit_room_state(
     room: models.Room | None, participants: list[models.ParticipantInfo]
 ) -> broadcast_service_pb2.LiveKitRoomState:
     """What LiveKit holds for a room, as the room service reconciles it: the people connected
-    (not egress, ingress, agents or SIP, as for webhooks)."""
+    and ingresses, marked (not egress, agents or SIP, as for webhooks)."""
     if room is None:
         return broadcast_service_pb2.LiveKitRoomState(exists=False)
     state = broadcast_service_pb2.LiveKitRoomState(
@@ -258,27 +311,36 @@ def livekit_room_state(
     )
     state.create_time.FromSeconds(room.creation_time)
     for participant in participants:
-        if participant.kind != models.ParticipantInfo.STANDARD:
+        ingress = participant.kind == models.ParticipantInfo.INGRESS
+        if participant.kind != models.ParticipantInfo.STANDARD and not ingress:
             continue
         seen = state.participants.add(
             sid=participant.sid,
             identity=participant.identity,
             can_publish=participant.permission.can_publish,
+            ingress=ingress,
         )
         seen.join_time.FromSeconds(participant.joined_at)
     return state
+
+
+# Participants whose events reach the room service: people, and ingresses (marked; the room
+# service counts only a direct-streaming room's host's).
+_COUNTED_KINDS = frozenset({models.ParticipantInfo.STANDARD, models.ParticipantInfo.INGRESS})
 
 
 def to_room_event(
     event: WebhookEvent, outputs: RecordingOutputs = DEFAULT_OUTPUTS
 ) -> room_pb2.LiveKitEvent | None:
     """A verified webhook in the terms of the room service; None for events of sessions we
-    did not create (their room's metadata is not ours) and of participants that are not
-    people (egress, ingress, agents, SIP), which count for nothing. Recording outputs are
+    did not create (their room's metadata is not ours) and of participants that are neither
+    people nor ingresses (egress, agents, SIP), which count for nothing. Recording outputs are
     given as their playback URLs."""
-    if event.HasField("room") and not event.HasField("egress_info") and not is_ours(event.room):
+    # Egress and ingress events name the room only (no metadata): they are judged by the room.
+    about_room = not event.HasField("egress_info") and not event.HasField("ingress_info")
+    if event.HasField("room") and about_room and not is_ours(event.room):
         return None
-    if event.HasField("participant") and event.participant.kind != models.ParticipantInfo.STANDARD:
+    if event.HasField("participant") and event.participant.kind not in _COUNTED_KINDS:
         return None
     out = room_pb2.LiveKitEvent(
         event_id=event.id,
@@ -293,12 +355,15 @@ def to_room_event(
         out.participant_identity = participant.identity
         out.participant_sid = participant.sid
         out.participant_can_publish = participant.permission.can_publish
+        out.participant_ingress = participant.kind == models.ParticipantInfo.INGRESS
         if event.event in LEAVES:
             out.disconnect_reason = _enum_name(
                 models.DisconnectReason, participant.disconnect_reason, UNKNOWN_REASON
             )
     if event.HasField("track"):
         out.track_sid = event.track.sid
+    if event.HasField("ingress_info"):
+        _ingress_fields(event, out)
     if event.HasField("egress_info"):
         info = event.egress_info
         out.egress_id = info.egress_id
@@ -319,3 +384,16 @@ def to_room_event(
                 )
             )
     return out
+
+
+def _ingress_fields(event: WebhookEvent, out: room_pb2.LiveKitEvent) -> None:
+    """An ingress event names its room in ingress_info (it carries no `room`). Its time is the
+    ingress's own, in nanoseconds, when it has one (the encoder's start for ingress_started,
+    its end for ingress_ended), so a drop and a reconnect within one second keep their order.
+    The stream key it carries is not copied: it is a secret."""
+    info = event.ingress_info
+    out.ingress_id = info.ingress_id
+    out.room_name = out.room_name or info.room_name
+    at = info.state.ended_at if event.event == INGRESS_ENDED else info.state.started_at
+    if at > 0:
+        out.create_time.FromNanoseconds(at)

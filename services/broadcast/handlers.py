@@ -4,6 +4,8 @@ for (idempotent, so the room outbox may deliver them more than once)."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import grpc
+import structlog
 from costream.broadcast.v1.broadcast_service_pb2 import LiveKitRoomState
 from costream.room.v1 import room_pb2
 from livekit.protocol import egress as egress_pb
@@ -12,7 +14,10 @@ from services.broadcast import domain
 from services.broadcast.livekit_client import LiveKitClient
 from services.broadcast.recording import DEFAULT_OUTPUTS, RecordingOutputs
 from services.common.auth import Caller
+from services.common.errors import Unavailable
 from services.room.client import RoomClient
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,8 @@ class Broadcast:
     token_ttl: int
     reconnect_timeout: int
     recordings: RecordingOutputs = DEFAULT_OUTPUTS
+    # Given to direct-streaming hosts as whip_url as it is (empty: WHIP not offered).
+    whip_url: str = ""
 
 
 async def _ensure_livekit_room(access: domain.RoomAccess, b: Broadcast) -> None:
@@ -41,18 +48,74 @@ async def _ensure_livekit_room(access: domain.RoomAccess, b: Broadcast) -> None:
         await b.livekit.update_room_metadata(access.room_id, domain.room_metadata(access.room))
 
 
-async def get_broadcast_data(room_id: str, caller: Caller, b: Broadcast) -> domain.Credentials:
-    """Broadcaster credentials. The access is asked again after signing: a ban or a removal
-    that commits while the token is made wins (and LiveKit removes a banned identity that
-    joins anyway, services.room.livekit)."""
+async def get_broadcast_data(
+    room_id: str, caller: Caller, b: Broadcast
+) -> domain.Credentials | domain.StreamSettings:
+    """Broadcaster credentials; the host of a direct-streaming room gets its encoder settings
+    instead. The access is asked again after signing: a ban or a removal that commits while
+    the token is made wins (and LiveKit removes a banned identity that joins anyway,
+    services.room.livekit)."""
     user = caller.require_user()
     access = await b.rooms.access(room_id, user)
     role = domain.broadcaster_role(access)
+    if domain.streams_directly(access, role):
+        return await _stream_settings(room_id, user, b, reset=False)
     await _ensure_livekit_room(access, b)
     credentials = b.tokens.mint(user, room_id, role)
     if domain.broadcaster_role(await b.rooms.access(room_id, user)) is not role:
         raise domain.stage_changed()
     return credentials
+
+
+async def reset_stream_key(room_id: str, caller: Caller, b: Broadcast) -> domain.StreamSettings:
+    """A new ingress for the host of a direct-streaming room; the room service deletes the old
+    one (its key stops working) through its outbox."""
+    user = caller.require_user()
+    return await _stream_settings(room_id, user, b, reset=True)
+
+
+async def _stream_settings(
+    room_id: str, user: str, b: Broadcast, *, reset: bool
+) -> domain.StreamSettings:
+    """The room's ingress, made on first use and reused after (or replaced: `reset`). The
+    LiveKit room exists with our metadata before the ingress can join it, so its events
+    count. Two made at once: the room keeps one (AttachIngress) and the other is deleted."""
+    access = await b.rooms.stream_access(room_id, user)
+    domain.check_stream_host(access, user)
+    await _ensure_livekit_room(access, b)
+    current = access.ingress_id
+    if current and not reset:
+        info = await b.livekit.get_ingress(current)
+        if info is not None:
+            return domain.stream_settings(info, b.whip_url)
+        # LiveKit lost it (deleted behind our back): a new one replaces it.
+    mine = await b.livekit.create_ingress(domain.create_ingress_request(access.room))
+    try:
+        kept = await b.rooms.attach_ingress(room_id, mine.ingress_id, current)
+    except grpc.aio.AioRpcError as error:
+        if error.code() not in MAYBE_ATTACHED:
+            await b.livekit.delete_ingress(mine.ingress_id)
+        raise
+    if kept == mine.ingress_id:
+        log.info("ingress attached", room_id=room_id, ingress_id=kept, replaced=bool(current))
+        return domain.stream_settings(mine, b.whip_url)
+    await b.livekit.delete_ingress(mine.ingress_id)
+    theirs = await b.livekit.get_ingress(kept)
+    if theirs is None:
+        raise Unavailable("the room's ingress changed meanwhile; retry")
+    return domain.stream_settings(theirs, b.whip_url)
+
+
+# AttachIngress failures after which the room may hold the new ingress all the same: it is
+# not deleted (the next call finds it, or replaces it if LiveKit lost it).
+MAYBE_ATTACHED = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED,
+     grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
+)  # fmt: skip
+
+
+async def delete_livekit_ingress(ingress_id: str, b: Broadcast) -> None:
+    await b.livekit.delete_ingress(ingress_id)
 
 
 async def get_viewer_data(room_id: str, caller: Caller, b: Broadcast) -> domain.Credentials:

@@ -9,6 +9,7 @@ import aiohttp
 import structlog
 from livekit.api import LiveKitAPI, ServerError
 from livekit.protocol import egress as egress_pb
+from livekit.protocol import ingress as ingress_pb
 from livekit.protocol import models
 from livekit.protocol import room as livekit_room_pb
 
@@ -27,7 +28,7 @@ class _Refused(Exception):
 
 
 class LiveKitClient:
-    """A client of LiveKit's server API (RoomService and Egress, over Twirp)."""
+    """A client of LiveKit's server API (RoomService, Egress and Ingress, over Twirp)."""
 
     def __init__(self, url: str, api_key: str, api_secret: str, timeout: float) -> None:
         self._url = url
@@ -179,6 +180,35 @@ class LiveKitClient:
             )
         except _Refused:
             pass
+
+    @property
+    def _ingresses(self):  # type: ignore[no-untyped-def]
+        if self._api is None:
+            raise Unavailable("the service is starting; retry")
+        return self._api.ingress
+
+    async def create_ingress(
+        self, request: ingress_pb.CreateIngressRequest
+    ) -> ingress_pb.IngressInfo:
+        """A new ingress (its stream key is a secret: never logged)."""
+        info = await self._call("CreateIngress", self._ingresses.create_ingress(request))
+        assert info is not None
+        return info
+
+    async def get_ingress(self, ingress_id: str) -> ingress_pb.IngressInfo | None:
+        """The ingress of this id, if LiveKit has it."""
+        request = ingress_pb.ListIngressRequest(ingress_id=ingress_id)
+        reply = await self._call(
+            "ListIngress", self._ingresses.list_ingress(request), missing_ok=True
+        )
+        items = reply.items if reply else []
+        return next((info for info in items if info.ingress_id == ingress_id), None)
+
+    async def delete_ingress(self, ingress_id: str) -> None:
+        """Delete an ingress (its stream key stops working); one that is not there is done
+        already."""
+        request = ingress_pb.DeleteIngressRequest(ingress_id=ingress_id)
+        await self._call("DeleteIngress", self._ingresses.delete_ingress(request), missing_ok=True)
 
     async def _call(
         self,

@@ -24,6 +24,7 @@ INTERNAL_METHODS = frozenset(
         "UpdateLiveKitRoomMetadata",
         "StartLiveKitEgress",
         "StopLiveKitEgress",
+        "DeleteLiveKitIngress",
     }
 )
 # Egresses a start may be asked to stop first (one timed out per retry).
@@ -41,6 +42,14 @@ def viewer_data_to_proto(creds: domain.Credentials) -> broadcast_pb2.ViewerData:
     )
 
 
+def stream_settings_to_proto(settings: domain.StreamSettings) -> broadcast_pb2.BroadcastData:
+    return broadcast_pb2.BroadcastData(
+        direct_streaming=broadcast_pb2.DirectStreamingBroadcastData(
+            rtmp_url=settings.rtmp_url, stream_key=settings.stream_key, whip_url=settings.whip_url
+        )
+    )
+
+
 class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
     def __init__(self, broadcast: handlers.Broadcast, verifier: TokenVerifier) -> None:
         self._b = broadcast
@@ -49,6 +58,8 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
     async def GetBroadcastData(self, request, context):
         require_ids(room_id=request.room_id)
         creds = await handlers.get_broadcast_data(request.room_id, current_caller.get(), self._b)
+        if isinstance(creds, domain.StreamSettings):
+            return stream_settings_to_proto(creds)
         return broadcast_pb2.BroadcastData(
             co_hosts=broadcast_pb2.CoHostsBroadcastData(
                 co_host_token=creds.token,
@@ -56,6 +67,16 @@ class BroadcastServicer(broadcast_service_pb2_grpc.BroadcastServiceServicer):
                 expire_time=to_timestamp(creds.expire_time),
             )
         )
+
+    async def ResetStreamKey(self, request, context):
+        require_ids(room_id=request.room_id)
+        settings = await handlers.reset_stream_key(request.room_id, current_caller.get(), self._b)
+        return stream_settings_to_proto(settings)
+
+    async def DeleteLiveKitIngress(self, request, context):
+        require_ids(ingress_id=request.ingress_id)
+        await handlers.delete_livekit_ingress(request.ingress_id, self._b)
+        return empty_pb2.Empty()
 
     async def GetViewerData(self, request, context):
         require_ids(room_id=request.room_id)

@@ -105,6 +105,9 @@ class Settings:
     recording_s3_endpoint: str = ""
     playback_base_url: str = f"http://127.0.0.1:{LOCAL_LIVEKIT_PORT}/recordings/"
     egress_start_timeout: float = 60.0
+    # Direct streaming: the WHIP endpoint given to hosts with their stream key as its bearer
+    # token, as it is; empty: WHIP is not offered (LiveKit's RTMP ingress takes RTMP only).
+    livekit_whip_url: str = ""
     # gRPC server reflection (grpcurl, Postman): off by default in production.
     grpc_reflection: bool = True
 
@@ -263,6 +266,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         playback_base_url=environ.get("PLAYBACK_BASE_URL")
         or f"http://127.0.0.1:{LOCAL_LIVEKIT_PORT}/recordings/",
         egress_start_timeout=_seconds(environ, "EGRESS_START_TIMEOUT", 60.0),
+        livekit_whip_url=environ.get("LIVEKIT_WHIP_URL", "").strip(),
         grpc_reflection=_bool(environ, "GRPC_REFLECTION", env != "production"),
     )
     problems = settings.problems()

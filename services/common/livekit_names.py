@@ -15,6 +15,10 @@ EGRESS_STARTED = "egress_started"
 EGRESS_UPDATED = "egress_updated"
 EGRESS_ENDED = "egress_ended"
 EGRESS_EVENTS = frozenset({EGRESS_STARTED, EGRESS_UPDATED, EGRESS_ENDED})
+# A direct-streaming room's encoder connected to its ingress / went away.
+INGRESS_STARTED = "ingress_started"
+INGRESS_ENDED = "ingress_ended"
+INGRESS_EVENTS = frozenset({INGRESS_STARTED, INGRESS_ENDED})
 
 # A participant is connected after these, gone after those.
 JOINS = frozenset({PARTICIPANT_JOINED, TRACK_PUBLISHED})

@@ -280,7 +280,17 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def GetBroadcastData(self, request, context):
         self._admit()
-        return await self._b.broadcast.GetBroadcastData(request)
+        data = await self._b.broadcast.GetBroadcastData(request)
+        if data.HasField("direct_streaming"):
+            # The host's first call gives the room its ingress (ingress_status).
+            await self._room_changed(request.room_id)
+        return data
+
+    async def ResetStreamKey(self, request, context):
+        self._admit()
+        data = await self._write(request.room_id, self._b.broadcast.ResetStreamKey(request))
+        await self._room_changed(request.room_id)
+        return data
 
     async def GetViewerData(self, request, context):
         caller = self._admit()

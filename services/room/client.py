@@ -2,7 +2,7 @@
 long-lived channel. Room errors (ROOM_NOT_FOUND, SEAT_LIMIT_REACHED, UNAVAILABLE, ...) reach
 their callers unchanged through the server interceptor."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import grpc
 from costream.room.v1 import room_pb2, room_service_pb2, room_service_pb2_grpc
@@ -38,6 +38,8 @@ class RoomAccess:
     moderator_user_ids: tuple[str, ...] = ()
     # The room as the room service answered it.
     room: room_pb2.Room = field(default_factory=room_pb2.Room, compare=False, repr=False)
+    # A direct-streaming room's ingress (only from stream_access).
+    ingress_id: str = ""
 
     def require_host(self, user_id: str) -> None:
         if user_id != self.host_user_id:
@@ -117,6 +119,23 @@ class RoomClient:
                 room_id=room_id, user_id=user_id, invitation_id=invitation_id
             )
         )
+
+    async def stream_access(self, room_id: str, user_id: str) -> RoomAccess:
+        """access() with the room's ingress (GetRoomAccess, not batched: a host's own call)."""
+        reply = await self._stub.GetRoomAccess(
+            room_service_pb2.GetRoomAccessRequest(room_id=room_id, user_id=user_id)
+        )
+        access = _access(reply.room, reply.role, reply.banned, user_id)
+        return replace(access, ingress_id=reply.ingress_id)
+
+    async def attach_ingress(self, room_id: str, ingress_id: str, replaces_ingress_id: str) -> str:
+        """Give the room the ingress made for it; returns the one it keeps."""
+        reply = await self._stub.AttachIngress(
+            room_service_pb2.AttachIngressRequest(
+                room_id=room_id, ingress_id=ingress_id, replaces_ingress_id=replaces_ingress_id
+            )
+        )
+        return reply.ingress_id
 
     async def apply_events(self, events: list[room_pb2.LiveKitEvent]) -> int:
         """Hand verified LiveKit events to the room service; how many rooms they changed."""

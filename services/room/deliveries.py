@@ -24,6 +24,7 @@ from services.room.servicer import ROLE, TRACK_SOURCE, room_to_proto
 from services.room.side_effects import (
     CANCEL_ROOM_INVITATIONS,
     CANCEL_USER_INVITATIONS,
+    DELETE_LIVEKIT_INGRESS,
     END_LIVEKIT_ROOM,
     MUTE_LIVEKIT_TRACKS,
     REMOVE_LIVEKIT_PARTICIPANT,
@@ -133,6 +134,12 @@ def outbox_deliveries(
             )
         )
 
+    async def delete_livekit_ingress(payload: dict) -> None:
+        # Idempotent: an ingress LiveKit does not have is deleted already.
+        await broadcast.DeleteLiveKitIngress(
+            broadcast_service_pb2.DeleteLiveKitIngressRequest(ingress_id=payload["ingress_id"])
+        )
+
     async def cancel_invitations(payload: dict) -> None:
         await invitations.CancelRoomInvitations(
             invitation_service_pb2.CancelRoomInvitationsRequest(
@@ -150,6 +157,7 @@ def outbox_deliveries(
         STOP_RECORDING: stop_recording,
         CANCEL_ROOM_INVITATIONS: cancel_invitations,
         CANCEL_USER_INVITATIONS: cancel_invitations,
+        DELETE_LIVEKIT_INGRESS: delete_livekit_ingress,
     }
 
 

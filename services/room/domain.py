@@ -52,7 +52,7 @@ class EndReason(StrEnum):
 
 class RoomType(StrEnum):
     CO_HOSTS = "co_hosts"
-    # In the contract, not accepted yet: CreateRoom refuses it, filters on it match nothing.
+    # The host streams from an encoder (OBS) through a LiveKit ingress; co-hosts join as usual.
     DIRECT_STREAMING = "direct_streaming"
 
 
@@ -79,6 +79,14 @@ EGRESS_RANK = {
     EGRESS_ABORTED: 3,
 }
 EGRESS_ENDED_WELL = frozenset({EGRESS_COMPLETE, EGRESS_LIMIT_REACHED})
+
+
+class IngressStatus(StrEnum):
+    """A direct-streaming room's ingress; None while it has none."""
+
+    READY = "ready"  # waiting for the encoder
+    PUBLISHING = "publishing"
+    ENDED = "ended"  # deleted with the room's end
 
 
 class Role(StrEnum):
@@ -222,6 +230,15 @@ class ParticipantRefused(DomainEvent):
     at: datetime
 
 
+@dataclass(frozen=True)
+class IngressRetired(DomainEvent):
+    """A LiveKit ingress the room no longer uses (the room ended, or ResetStreamKey replaced
+    it): deleted in LiveKit, so its stream key stops working."""
+
+    room_id: str
+    ingress_id: str
+
+
 @dataclass
 class RecordingState:
     """The room's recording: the current attempt (its number names its outputs), its LiveKit
@@ -263,6 +280,12 @@ class Room:
     deleted: bool = False
     moderator_ids: list[str] = field(default_factory=list)
     recording: "RecordingState" = field(default_factory=lambda: RecordingState())
+    type: RoomType = RoomType.CO_HOSTS
+    # Direct streaming: the host's LiveKit ingress, its status, and when the latest ingress
+    # event applied to it happened.
+    ingress_id: str | None = None
+    ingress_status: IngressStatus | None = None
+    ingress_event_time: datetime | None = None
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -373,6 +396,7 @@ class Room:
         self.events.append(RoomEnded(self.room_id, reason))
         if self.recording.status in (RecordingStatus.STARTING, RecordingStatus.ACTIVE):
             self._stop_recording()
+        self._retire_ingress()
         if self.recording_pending:
             self.recording_pending = False
             self._record(now)
@@ -561,6 +585,8 @@ class Room:
         used = self.live_time is not None or self.livekit_room_sid is not None
         if self.status is not RoomStatus.IDLE or used or self.deleted:
             raise errors.room_in_use(self.room_id)
+        if self.ingress_id is not None:  # an ingress to delete in LiveKit
+            raise errors.room_in_use(self.room_id)
         self._changed(ChangeKind.DELETED)
 
     def edited(self) -> None:
@@ -639,6 +665,57 @@ class Room:
         self.events.append(ParticipantRefused(self.room_id, user_id, now))
         return False
 
+    # --- direct streaming (LiveKit ingress) ---
+
+    def counts_ingress(self, identity: str) -> bool:
+        """Whether a LiveKit ingress participant of this identity counts for the room: only
+        the host's, in a direct-streaming room, where it is the host's presence."""
+        return self.type is RoomType.DIRECT_STREAMING and identity == self.host_user_id
+
+    def attach_ingress(self, ingress_id: str, replaces: str | None) -> str:
+        """The broadcast service made an ingress for the room: the room keeps its first one
+        (two made at once: the later is not kept), or, with `replaces` naming the current one
+        (ResetStreamKey), takes the new one and retires the old. Returns the one kept; a retry
+        that finds its own kept changes nothing."""
+        self.require_not_ended()
+        if self.type is not RoomType.DIRECT_STREAMING:
+            raise errors.wrong_room_type(self.room_id)
+        current = self.ingress_id
+        if current == ingress_id or (current is not None and current != replaces):
+            return current
+        self.ingress_id = ingress_id
+        self.ingress_status = IngressStatus.READY
+        self.ingress_event_time = None
+        if current is not None:
+            self.events.append(IngressRetired(self.room_id, current))
+        self._changed(ChangeKind.UPDATED)
+        return ingress_id
+
+    def ingress_event(self, ingress_id: str, publishing: bool, at: datetime) -> bool:
+        """ingress_started (`publishing`) or ingress_ended of the room's current ingress,
+        created at `at`. Order-independent: an event from before the latest applied one
+        changes nothing, and of two at the same time the end wins. False when nothing
+        changed."""
+        if self.ended or self.deleted or not ingress_id or ingress_id != self.ingress_id:
+            return False
+        latest = self.ingress_event_time
+        if latest is not None and (at < latest or (at == latest and publishing)):
+            return False
+        self.ingress_event_time = at
+        status = IngressStatus.PUBLISHING if publishing else IngressStatus.READY
+        if status is self.ingress_status:
+            return False
+        self.ingress_status = status
+        self._changed(ChangeKind.UPDATED)
+        return True
+
+    def _retire_ingress(self) -> None:
+        """The room is over: its ingress goes (the stream key stops working)."""
+        if self.ingress_id is None or self.ingress_status is IngressStatus.ENDED:
+            return
+        self.ingress_status = IngressStatus.ENDED
+        self.events.append(IngressRetired(self.room_id, self.ingress_id))
+
 
 def ban_expiry(now: datetime, duration: timedelta | None) -> datetime | None:
     """When a ban lapses; None for a ban until unbanned."""
@@ -700,6 +777,9 @@ class RoomView:
     auto_record: bool = False
     recording_status: RecordingStatus = RecordingStatus.UNSPECIFIED
     live_playback_url: str = ""
+    ingress_status: IngressStatus | None = None
+    # Internal (RoomAccess): never on the Room message.
+    ingress_id: str | None = None
 
     @property
     def live_channel_id(self) -> str:

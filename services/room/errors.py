@@ -118,3 +118,12 @@ def recording_stopping() -> FailedPrecondition:
     return FailedPrecondition(
         "RECORDING_STOPPING", "the last recording is still stopping; start again once it ended"
     )
+
+
+def wrong_room_type(room_id: str) -> FailedPrecondition:
+    """Direct streaming (stream keys, ingresses) asked of a room that is not one."""
+    return FailedPrecondition(
+        "WRONG_ROOM_TYPE",
+        f"room {room_id} is not a direct-streaming room",
+        metadata={"room_id": room_id},
+    )

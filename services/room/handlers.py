@@ -416,6 +416,22 @@ async def add_co_host(room_id: str, user_id: str, invitation_id: str, uow: RoomU
         return room
 
 
+async def attach_ingress(
+    room_id: str, ingress_id: str, replaces_ingress_id: str, uow: RoomUnitOfWork
+) -> str:
+    """The broadcast service made a LiveKit ingress for a direct-streaming room: under the
+    room's lock, the room keeps its first (or, replacing its current one, the new one, the
+    old deleted through the outbox); returns the one kept."""
+    now = utcnow()
+    async with uow:
+        room = await _locked(uow, room_id)
+        kept = room.attach_ingress(ingress_id, replaces_ingress_id or None)
+        if room.events:
+            await uow.rooms.save(room, now)
+            await uow.commit()
+        return kept
+
+
 async def get_room_access(room_id: str, user_id: str, uow: RoomUnitOfWork) -> UserInRoom:
     """The room (deleted too), the user's role on stage and whether they are banned."""
     [access] = await get_room_accesses(room_id, [user_id], uow)

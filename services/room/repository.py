@@ -17,6 +17,7 @@ from services.room.domain import (
     UPDATABLE_FIELDS,
     Ban,
     EndReason,
+    IngressStatus,
     Participant,
     Recording,
     RecordingState,
@@ -105,7 +106,15 @@ def _room(row: asyncpg.Record, co_host_ids: list[str], moderator_ids: list[str])
             retried=row["recording_retried"],
             live_playback_url=row["live_playback_url"],
         ),
+        type=RoomType(row["type"]),
+        ingress_id=row["ingress_id"],
+        ingress_status=_ingress_status(row),
+        ingress_event_time=row["ingress_event_time"],
     )
+
+
+def _ingress_status(row: asyncpg.Record) -> IngressStatus | None:
+    return IngressStatus(row["ingress_status"]) if row["ingress_status"] else None
 
 
 def _view(row: asyncpg.Record) -> RoomView:
@@ -155,6 +164,8 @@ def _view(row: asyncpg.Record) -> RoomView:
         auto_record=row["auto_record"],
         recording_status=RecordingStatus(row["recording_status"]),
         live_playback_url=row["live_playback_url"],
+        ingress_status=_ingress_status(row),
+        ingress_id=row["ingress_id"],
     )
 
 
@@ -330,6 +341,19 @@ class RoomRepository:
             room.recording.deadline,
             room.recording.retried,
             room.recording.live_playback_url,
+        )
+        if room.ingress_id is not None:
+            await self._save_ingress(room)
+
+    async def _save_ingress(self, room: Room) -> None:
+        """A direct-streaming room's ingress, written only for rooms that have one."""
+        await self._conn.execute(
+            """UPDATE room.rooms SET ingress_id = $2, ingress_status = $3, ingress_event_time = $4
+               WHERE room_id = $1""",
+            room.room_id,
+            room.ingress_id,
+            room.ingress_status.value if room.ingress_status else None,
+            room.ingress_event_time,
         )
 
     async def update_fields(self, room_id: str, fields: dict[str, Any], now: datetime) -> None:

@@ -30,6 +30,7 @@ INTERNAL_METHODS = frozenset(
         "BatchGetRoomAccess",
         "GetRoomAccess",
         "PurgeRoom",
+        "AttachIngress",
     }
 )
 # Open to the gateway's room feeds (services/gateway/room_feeds.py) with its service token;
@@ -44,6 +45,7 @@ ROLE = EnumMap(domain.Role, room_pb2.ParticipantRole, "PARTICIPANT_ROLE_")
 TYPE = EnumMap(domain.RoomType, room_pb2.RoomType, "ROOM_TYPE_")
 TRACK_SOURCE = EnumMap(domain.TrackSource, room_pb2.TrackSource, "TRACK_SOURCE_")
 RECORDING_STATUS = EnumMap(domain.RecordingStatus, room_pb2.RecordingStatus, "RECORDING_STATUS_")
+INGRESS_STATUS = EnumMap(domain.IngressStatus, room_pb2.IngressStatus, "INGRESS_STATUS_")
 
 
 def room_to_proto(view: domain.RoomView) -> room_pb2.Room:
@@ -80,6 +82,7 @@ def room_to_proto(view: domain.RoomView) -> room_pb2.Room:
         auto_record=view.auto_record,
         recording_status=RECORDING_STATUS.to_proto(view.recording_status),
         live_playback_url=view.live_playback_url,
+        ingress_status=INGRESS_STATUS.to_proto(view.ingress_status),
         participants=[
             room_pb2.Participant(
                 user_id=p.user_id,
@@ -168,8 +171,6 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         metadata = v.metadata("metadata", request.metadata)
         domain.check_parent_room_id(v, "parent_room_id", request.parent_room_id)
         room_type = TYPE.read(v, "type", request.type, default=domain.RoomType.CO_HOSTS)
-        if room_type is domain.RoomType.DIRECT_STREAMING:
-            v.add("type", "ROOM_TYPE_DIRECT_STREAMING is reserved and not supported yet")
         seat_template = SEAT_TEMPLATE.read(
             v,
             "seat_template",
@@ -414,7 +415,10 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         require_ids(room_id=request.room_id, user_id=request.user_id)
         access = await handlers.get_room_access(request.room_id, request.user_id, self._uow())
         return room_service_pb2.RoomAccess(
-            room=room_to_proto(access.room), role=ROLE.to_proto(access.role), banned=access.banned
+            room=room_to_proto(access.room),
+            role=ROLE.to_proto(access.role),
+            banned=access.banned,
+            ingress_id=access.room.ingress_id or "",
         )
 
     async def BatchGetRoomAccess(self, request, context):
@@ -477,6 +481,17 @@ class RoomServicer(room_service_pb2_grpc.RoomServiceServicer):
         require_ids(room_id=request.room_id)
         async for event in self._watch.stream(request.room_id):
             yield event
+
+    async def AttachIngress(self, request, context):
+        v = Violations()
+        v.room_id("room_id", request.room_id)
+        v.identifier("ingress_id", request.ingress_id)
+        v.identifier("replaces_ingress_id", request.replaces_ingress_id, required=False)
+        v.raise_if_any()
+        kept = await handlers.attach_ingress(
+            request.room_id, request.ingress_id, request.replaces_ingress_id, self._uow()
+        )
+        return room_service_pb2.AttachIngressResponse(ingress_id=kept)
 
     async def PurgeRoom(self, request, context):
         require_ids(room_id=request.room_id)

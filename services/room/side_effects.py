@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from services.common.events import DomainEvent, Notification, OutboxMessage, SideEffects
 from services.room.domain import (
     ChangeKind,
+    IngressRetired,
     MuteRequested,
     ParticipantRefused,
     RecordingRequested,
@@ -35,6 +36,9 @@ SYNC_LIVEKIT_ROOM_METADATA = "livekit.sync_room_metadata"
 # nothing), and an egress stopped (none named: whichever of the room's still runs).
 START_RECORDING = "livekit.start_recording"
 STOP_RECORDING = "livekit.stop_recording"
+# A direct-streaming room's LiveKit ingress it no longer uses (the room ended, or the stream
+# key was reset): DeleteIngress, so its stream key stops working.
+DELETE_LIVEKIT_INGRESS = "livekit.delete_ingress"
 CANCEL_ROOM_INVITATIONS = "invitations.cancel_for_room"
 CANCEL_USER_INVITATIONS = "invitations.cancel_for_user"
 
@@ -95,6 +99,9 @@ def side_effects(events: Sequence[DomainEvent]) -> SideEffects:
             case RecordingStopRequested(room_id, egress_id):
                 payload = {"room_id": room_id, "egress_id": egress_id or ""}
                 effects.send(OutboxMessage(STOP_RECORDING, payload))
+            case IngressRetired(room_id, ingress_id):
+                payload = {"room_id": room_id, "ingress_id": ingress_id}
+                effects.send(OutboxMessage(DELETE_LIVEKIT_INGRESS, payload))
         match event:
             case UserBanned(room_id, user_id):
                 payload = {"room_id": room_id, "user_id": user_id}

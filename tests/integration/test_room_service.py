@@ -310,12 +310,14 @@ async def test_list_rooms_filters_by_status(stub):
 async def test_list_rooms_filters_by_type(stub):
     host = unique("host")
     room = await create(stub, host)
+    direct = await create(stub, host, type=room_pb2.ROOM_TYPE_DIRECT_STREAMING)
+    assert direct.type == room_pb2.ROOM_TYPE_DIRECT_STREAMING
     assert await list_ids(stub, host_user_id=host, types=[room_pb2.ROOM_TYPE_CO_HOSTS]) == [
         room.room_id
     ]
-    assert (
-        await list_ids(stub, host_user_id=host, types=[room_pb2.ROOM_TYPE_DIRECT_STREAMING]) == []
-    )
+    assert await list_ids(stub, host_user_id=host, types=[room_pb2.ROOM_TYPE_DIRECT_STREAMING]) == [
+        direct.room_id
+    ]
 
 
 async def test_list_rooms_filters_by_host_and_by_parent(stub):

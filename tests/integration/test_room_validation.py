@@ -117,7 +117,6 @@ BAD_CREATES = {
     "metadata NaN": (lambda host: {"metadata": struct({"k": float("nan")})}, "metadata"),
     "metadata Infinity": (lambda host: {"metadata": struct({"k": float("inf")})}, "metadata"),
     "type unknown": (lambda host: {"type": 99}, "type"),
-    "type direct streaming": (lambda host: {"type": room_pb2.ROOM_TYPE_DIRECT_STREAMING}, "type"),
     "seat_template unknown": (lambda host: {"seat_template": 99}, "seat_template"),
 }
 

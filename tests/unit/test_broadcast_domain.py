@@ -436,7 +436,6 @@ def test_a_livekit_room_we_created_is_ours():
     "kind",
     [
         models.ParticipantInfo.EGRESS,
-        models.ParticipantInfo.INGRESS,
         models.ParticipantInfo.SIP,
         models.ParticipantInfo.AGENT,
     ],

@@ -210,3 +210,9 @@ def test_room_feeds_are_read_from_the_environment_with_laptop_defaults():
     for bad in ({"ROOM_FEEDS": "-1"}, {"ROOM_FEEDS": "many"}, {"ROOM_FEED_IDLE_SECONDS": "-3"}):
         with pytest.raises(ConfigError):
             load_settings("gateway", bad)
+
+
+def test_the_whip_url_is_off_by_default_and_given_as_configured():
+    assert load_settings("broadcast", {}).livekit_whip_url == ""
+    configured = load_settings("broadcast", {"LIVEKIT_WHIP_URL": " https://ingress.example/w "})
+    assert configured.livekit_whip_url == "https://ingress.example/w"

@@ -19,6 +19,11 @@ status and live counts as the events in order:
   egress's status only moves forward, so any order ends the same), before and after the end;
   egress_ended with a completed file appends a playback: an ended room becomes recorded, one
   that has not ended becomes recorded when it ends.
+- Direct streaming: the LiveKit ingress participant (kind INGRESS) counts only in a
+  direct-streaming room and only under the host's identity, where it is the host's presence
+  like a host client's; any other ingress participant changes nothing. ingress_started and
+  ingress_ended of the room's current ingress move its ingress_status (publishing / ready),
+  the latest by time winning whatever order they arrive in.
 """
 
 import dataclasses
@@ -34,6 +39,8 @@ from services.common.livekit_names import (
     EGRESS_COMPLETE,
     EGRESS_ENDED,
     EGRESS_EVENTS,
+    INGRESS_EVENTS,
+    INGRESS_STARTED,
     JOINS,
     LEAVES,
     ROOM_FINISHED,
@@ -234,9 +241,15 @@ class _Application:
         if event.event in EGRESS_EVENTS:
             await self._egress(event)
             return
+        if event.event in INGRESS_EVENTS:
+            started = event.event == INGRESS_STARTED
+            self._room.ingress_event(event.ingress_id, started, event_time(event))
+            return
         if event.event not in SESSION_EVENTS:
             return
         if event.event in JOINS | LEAVES and not event.participant_sid:
+            return
+        if event.participant_ingress and not self._room.counts_ingress(event.participant_identity):
             return
         if self._room.ended:
             await self._after_end(event)
@@ -402,4 +415,6 @@ def _persisted(room: Room) -> tuple[object, ...]:
         room.recorded_time,
         room.recording_pending,
         dataclasses.astuple(room.recording),
+        room.ingress_status,
+        room.ingress_event_time,
     )

@@ -84,7 +84,10 @@ def lost_events(
         started.create_time.CopyFrom(livekit.create_time)
         return [started]
     events = []
-    present = {p.sid: p for p in livekit.participants}
+    # An ingress counts only as the host of a direct-streaming room, as in webhooks.
+    present = {
+        p.sid: p for p in livekit.participants if not p.ingress or room.counts_ingress(p.identity)
+    }
     for sid, participant in present.items():
         known = connected.get(sid)
         if known is not None and (known.can_publish or not participant.can_publish):
@@ -96,6 +99,7 @@ def lost_events(
         joined.participant_identity = participant.identity
         joined.participant_sid = sid
         joined.participant_can_publish = participant.can_publish
+        joined.participant_ingress = participant.ingress
         events.append(joined)
     staying = set()
     for sid, known in connected.items():

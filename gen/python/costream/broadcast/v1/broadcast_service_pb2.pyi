@@ -127,16 +127,18 @@ class LiveKitRoomState(_message.Message):
     def __init__(self, exists: _Optional[bool] = ..., room_sid: _Optional[str] = ..., ours: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., participants: _Optional[_Iterable[_Union[LiveKitParticipant, _Mapping]]] = ...) -> None: ...
 
 class LiveKitParticipant(_message.Message):
-    __slots__ = ("sid", "identity", "can_publish", "join_time")
+    __slots__ = ("sid", "identity", "can_publish", "join_time", "ingress")
     SID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
     CAN_PUBLISH_FIELD_NUMBER: _ClassVar[int]
     JOIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_FIELD_NUMBER: _ClassVar[int]
     sid: str
     identity: str
     can_publish: bool
     join_time: _timestamp_pb2.Timestamp
-    def __init__(self, sid: _Optional[str] = ..., identity: _Optional[str] = ..., can_publish: _Optional[bool] = ..., join_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    ingress: bool
+    def __init__(self, sid: _Optional[str] = ..., identity: _Optional[str] = ..., can_publish: _Optional[bool] = ..., join_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ingress: _Optional[bool] = ...) -> None: ...
 
 class UpdateLiveKitParticipantRequest(_message.Message):
     __slots__ = ("room_id", "user_id", "role", "live_chat_enabled")
