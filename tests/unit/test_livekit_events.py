@@ -18,7 +18,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.room.domain import EndReason, Recording, Room, RoomStatus
+from services.room.domain import EGRESS_RANK, EndReason, Recording, Room, RoomStatus
 from services.room.livekit.events import (
     Presence,
     Session,
@@ -119,6 +119,7 @@ class Store:
     connections: dict[tuple[str, str], dict] = field(default_factory=dict)
     departures: dict[tuple[str, str], dict] = field(default_factory=dict)
     playbacks: dict[tuple[str, str], dict] = field(default_factory=dict)
+    egresses: dict[str, str] = field(default_factory=dict)
     peaks: dict[str, int] = field(default_factory=dict)
     # (room_id, user_id) -> when the ban lapses; None for a ban until unbanned.
     bans: dict[tuple[str, str], datetime | None] = field(default_factory=dict)
@@ -266,6 +267,12 @@ class FakeLiveKit:
     async def update_peak(self, room_id) -> None:
         viewers, _ = self._s.counts(room_id)
         self._s.peaks[room_id] = max(self._s.peaks.get(room_id, 0), viewers)
+
+    async def egress_seen(self, room_id, egress_id, status):
+        known = self._s.egresses.get(egress_id)
+        if known is None or EGRESS_RANK.get(status, -1) > EGRESS_RANK.get(known, -1):
+            self._s.egresses[egress_id] = status
+        return self._s.egresses[egress_id], known is None
 
     async def add_recording(self, room_id, recording, now):
         if (room_id, recording.egress_id) in self._s.playbacks:
