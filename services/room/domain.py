@@ -493,7 +493,6 @@ class Room:
         rec = self.recording
         if recording_id == rec.recording_id and rec.status is RecordingStatus.STARTING:
             rec.status = RecordingStatus.FAILED
-            rec.deadline = None
             self._changed(ChangeKind.UPDATED)
 
     def egress_changed(
@@ -528,10 +527,8 @@ class Room:
                 rec.deadline = deadline
         elif egress_id != rec.egress_id:
             return
-        if rec.egress_status and rank < EGRESS_RANK[rec.egress_status]:
-            return
-        if rec.egress_status and EGRESS_RANK[rec.egress_status] == EGRESS_RANK[EGRESS_COMPLETE]:
-            return  # ended already
+        if rec.egress_status and rank <= EGRESS_RANK[rec.egress_status]:
+            return  # never back, and an ended egress stays as it ended
         before = (rec.status, rec.live_playback_url)
         rec.egress_status = egress_status
         if egress_status == EGRESS_ACTIVE:

@@ -86,6 +86,18 @@ def test_only_a_live_or_waiting_room_is_recorded(status):
     assert requests(r) == []
 
 
+def test_not_live_names_the_room():
+    with pytest.raises(FailedPrecondition) as caught:
+        room(RoomStatus.IDLE).start_recording("host", False)
+    assert "r1" in str(caught.value)
+
+
+def test_an_admin_stops_a_recording():
+    r = recording(room())
+    r.stop_recording("root", True)
+    assert r.recording.status is RecordingStatus.STOPPING
+
+
 def test_a_waiting_room_is_recorded():
     r = room(RoomStatus.WAITING_RECONNECT)
     assert r.start_recording("host", False)
@@ -115,6 +127,7 @@ def test_a_failed_recording_starts_again_as_a_new_attempt():
     assert r.recording.status is RecordingStatus.FAILED
     assert r.start_recording("host", False)
     assert r.recording.attempt == 2 and r.recording.egress_id is None
+    assert (r.recording.egress_status, r.recording.deadline) == ("", None)
     assert requests(r)[-1].recording_id == "2"
 
 
@@ -131,6 +144,8 @@ def test_stop_names_the_egress_once_known():
     r = recording(room())
     r.stop_recording("mona", False)
     assert r.recording.status is RecordingStatus.STOPPING
+    assert r.recording.deadline is None
+    assert RoomChanged("r1", ChangeKind.UPDATED) in r.events
     assert stops(r) == [RecordingStopRequested("r1", "EG_1")]
 
 
@@ -222,6 +237,28 @@ def test_an_answer_for_an_older_attempt_stops_its_egress():
     assert r.recording.egress_id is None
 
 
+def test_an_answer_that_the_egress_ended_already_stops_nothing():
+    r = room()
+    r.start_recording("host", False)
+    r.stop_recording("host", False)
+    r.events.clear()
+    r.egress_started("1", "EG_1", "EGRESS_COMPLETE", "", DEADLINE)
+    assert stops(r) == []
+    assert r.recording.status is RecordingStatus.UNSPECIFIED
+    r.recording.status = RecordingStatus.FAILED  # an attempt over: its ended egress neither
+    r.events.clear()
+    r.egress_started("1", "EG_2", "EGRESS_FAILED", "", DEADLINE)
+    assert stops(r) == []
+
+
+def test_an_answer_of_an_active_egress_gives_its_live_playback():
+    r = room()
+    r.start_recording("host", False)
+    r.egress_started("1", "EG_1", "EGRESS_ACTIVE", LIVE_URL, DEADLINE)
+    assert r.recording.status is RecordingStatus.ACTIVE
+    assert r.recording.live_playback_url == LIVE_URL
+
+
 def test_a_repeated_answer_changes_nothing():
     r = recording(room())
     r.egress_started("1", "EG_1", "EGRESS_STARTING", "", DEADLINE)
@@ -234,6 +271,14 @@ def test_a_stopped_attempt_never_asked_of_livekit_records_nothing():
     r.stop_recording("host", False)
     r.egress_not_started("1")
     assert r.recording.status is RecordingStatus.UNSPECIFIED
+    assert RoomChanged("r1", ChangeKind.UPDATED) in r.events
+
+
+def test_not_started_leaves_a_stopping_attempt_whose_egress_is_known_alone():
+    r = recording(room())
+    r.stop_recording("host", False)
+    r.egress_not_started("1")
+    assert r.recording.status is RecordingStatus.STOPPING
 
 
 def test_not_started_leaves_a_starting_attempt_alone():
@@ -246,8 +291,10 @@ def test_not_started_leaves_a_starting_attempt_alone():
 def test_a_start_livekit_refuses_fails_the_attempt():
     r = room()
     r.start_recording("host", False)
+    r.events.clear()
     r.egress_refused("1")
     assert r.recording.status is RecordingStatus.FAILED
+    assert r.events == [RoomChanged("r1", ChangeKind.UPDATED)]
     r.egress_refused("0")  # another attempt's refusal
     assert r.recording.status is RecordingStatus.FAILED
 
@@ -318,9 +365,11 @@ def test_active_makes_the_recording_active_with_its_live_playback():
 def test_active_while_stopping_stays_stopping_without_live_playback():
     r = recording(room())
     r.stop_recording("host", False)
+    r.events.clear()
     r.egress_changed("EG_1", "EGRESS_ACTIVE", LIVE_URL)
     assert r.recording.status is RecordingStatus.STOPPING
     assert r.recording.live_playback_url == ""
+    assert r.events == []  # nothing a reader sees changed
 
 
 @pytest.mark.parametrize(
@@ -392,6 +441,15 @@ def test_a_start_that_times_out_fails_and_stops_its_egress():
     assert r.recording.deadline is None
     assert stops(r) == [RecordingStopRequested("r1", "EG_1")]
     assert requests(r) == []
+    assert RoomChanged("r1", ChangeKind.UPDATED) in r.events
+
+
+def test_a_retry_after_a_timeout_without_a_known_egress_stops_none_first():
+    r = room(RoomStatus.IDLE, auto_record=True)
+    r.go_live(NOW)
+    r.events.clear()
+    r.recording_timed_out()
+    assert requests(r) == [RecordingRequested("r1", "2", ())]
 
 
 def test_with_auto_record_a_timed_out_start_is_tried_once_more():

@@ -12,6 +12,8 @@ from services.room.domain import (
     EndReason,
     MuteRequested,
     ParticipantRefused,
+    RecordingRequested,
+    RecordingStopRequested,
     Room,
     RoomChanged,
     RoomEnded,
@@ -27,6 +29,8 @@ from services.room.side_effects import (
     MUTE_LIVEKIT_TRACKS,
     REMOVE_LIVEKIT_PARTICIPANT,
     ROOM_EVENTS_CHANNEL,
+    START_RECORDING,
+    STOP_RECORDING,
     SYNC_LIVEKIT_PARTICIPANT,
     SYNC_LIVEKIT_ROOM_METADATA,
     side_effects,
@@ -99,6 +103,26 @@ def test_a_mute_asks_livekit_to_mute_the_named_sources():
         ),
     ]
     assert side_effects(events).notifications == []
+
+
+def test_a_recording_attempt_asks_livekit_for_its_egress_after_stopping_the_named_ones():
+    events = [RecordingRequested("r1", "1"), RecordingRequested("r2", "2", ("EG_STUCK",))]
+    assert side_effects(events).outbox == [
+        OutboxMessage(
+            START_RECORDING, {"room_id": "r1", "recording_id": "1", "stop_egress_ids": []}
+        ),
+        OutboxMessage(
+            START_RECORDING, {"room_id": "r2", "recording_id": "2", "stop_egress_ids": ["EG_STUCK"]}
+        ),
+    ]
+
+
+def test_a_stop_names_the_egress_or_none_for_whichever_runs():
+    events = [RecordingStopRequested("r1", "EG_1"), RecordingStopRequested("r2", None)]
+    assert side_effects(events).outbox == [
+        OutboxMessage(STOP_RECORDING, {"room_id": "r1", "egress_id": "EG_1"}),
+        OutboxMessage(STOP_RECORDING, {"room_id": "r2", "egress_id": ""}),
+    ]
 
 
 @pytest.mark.parametrize(
