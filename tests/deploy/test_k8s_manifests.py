@@ -33,6 +33,7 @@ KUBERNETES_VERSIONS = ("1.30", "1.37")
 
 # service -> (gRPC port, metrics port): the settings loader's defaults, which the manifests repeat.
 SERVICES = {name: (GRPC_PORTS[name], METRICS_PORTS[name]) for name in SERVICE_NAMES}
+GATEWAY_HTTP_PORT = 8080
 WEBHOOK_PORT = 8088
 # Who may open a connection to each internal service's gRPC port (spec/README.md).
 CALLERS = {
@@ -380,6 +381,8 @@ def test_each_service_accepts_its_rendered_environment_and_listens_where_the_pod
         assert settings.production == (overlay == "prod")
         if name == "broadcast":
             assert settings.broadcast_http_port == ports["webhook"]
+        if name == "gateway":
+            assert settings.gateway_http_port == ports["http"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -398,6 +401,7 @@ def test_network_policies_admit_only_the_documented_callers(
         for rule in policy["spec"].get("ingress", []):
             assert rule.get("ports"), f"{policy['metadata']['name']} opens every port"
     assert _sources(objects, "gateway", SERVICES["gateway"][0]) == {ANYWHERE}
+    assert _sources(objects, "gateway", GATEWAY_HTTP_PORT) == {ANYWHERE}
     for service, callers in CALLERS.items():
         assert _sources(objects, service, SERVICES[service][0]) == callers, service
     webhook = _sources(objects, "broadcast", WEBHOOK_PORT)
