@@ -305,8 +305,8 @@ function render() {
   }
 
   $("empty").hidden = ids.length > 0;
-  $("empty").textContent = state.rooms.size
-    ? "No live room matches the filter."
+  $("empty").textContent = state.filter
+    ? `No live room matches “${state.filter}”.`
     : "No live rooms right now. New ones appear here as they go live.";
   const watched = [...state.watches.keys()].filter((id) => state.rooms.has(id)).length;
   const polled = state.rooms.size - watched;
@@ -506,13 +506,12 @@ function renderDetail() {
     ),
 
     section(`On stage (${participants.length})`, null,
-      table(["User", "Role", "Connected", "Joined", ""], participants.map((p) => {
+      table(["User", "Role", "LiveKit", ""], participants.map((p) => {
         const host = p.role === "PARTICIPANT_ROLE_HOST";
         return [
-          h("span", { class: "user" }, p.userId),
+          h("span", { class: "user", title: `on stage since ${stamp(p.joinTime)}` }, p.userId),
           host ? "host" : "co-host",
           h("span", { class: p.connected ? "dot on" : "dot", title: p.connected ? "connected to LiveKit" : "not connected" }, p.connected ? "connected" : "away"),
-          stamp(p.joinTime),
           h("span", { class: "row-actions" },
             button("Mute", `mute:${p.userId}`, () => mute(room, p.userId), ended),
             host ? null : button("Take off stage", `remove:${p.userId}`, () => takeOffStage(room, p.userId), ended),
@@ -541,9 +540,9 @@ function renderDetail() {
 
     section(counted("Bans", detail.bans, detail.errors.bans), detail.errors.bans,
       detail.bans.length
-        ? table(["User", "Reason", "By", "Since", "Until", ""], detail.bans.map((b) => [
-          h("span", { class: "user" }, b.userId), b.reason || "—", b.bannedByUserId || "—",
-          stamp(b.createTime), b.expireTime ? stamp(b.expireTime) : "unbanned by hand",
+        ? table(["User", "Reason", "By", "Since", "Expires", ""], detail.bans.map((b) => [
+          h("span", { class: "user" }, b.userId), b.reason || "—", h("span", { class: "user" }, b.bannedByUserId || "—"),
+          stamp(b.createTime), b.expireTime ? stamp(b.expireTime) : "never",
           h("span", { class: "row-actions" }, button("Unban", `unban:${b.userId}`, () => unban(room, b.userId))),
         ]))
         : h("p", { class: "muted" }, "Nobody is banned."),
