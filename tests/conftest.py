@@ -60,6 +60,7 @@ def make_settings(database_url: str, ports: dict[str, int]) -> Callable[..., Set
             "service_addrs": {name: f"127.0.0.1:{port}" for name, port in ports.items()},
             "shutdown_grace": 2.0,
             "metrics_port": 0,
+            "gateway_http_port": free_port(),
             "peer_timeout": 3.0,
             # Off: these tests feed LiveKit events of rooms LiveKit never had. The tests of
             # reconciliation turn it on.

@@ -100,7 +100,7 @@ def free_port() -> int:
 
 # Settings a stack on its own ports must not inherit from the caller's environment.
 _NOT_INHERITED = ("LIVEKIT_URL", "LIVEKIT_PUBLIC_URL", "AUTH_JWKS_FILE", "METRICS_PORT",
-                  "EMULATOR_WEBHOOK_URLS", "EMULATOR_URL")  # fmt: skip
+                  "EMULATOR_WEBHOOK_URLS", "EMULATOR_URL", "CORS_ALLOWED_ORIGINS")  # fmt: skip
 
 
 class Stack:
@@ -141,6 +141,7 @@ class Stack:
                 "LOG_FORMAT": "json",
                 "EMULATOR_PORT": str(free_port()),
                 "BROADCAST_HTTP_PORT": str(free_port()),
+                "GATEWAY_HTTP_PORT": str(free_port()),
                 "SHUTDOWN_GRACE_SECONDS": "2",
                 "RATE_LIMIT_PER_MINUTE": "100000",
                 # Recordings write HLS too, and an egress that never starts fails soon.
@@ -155,6 +156,11 @@ class Stack:
     @property
     def emulator_url(self) -> str:
         return f"http://127.0.0.1:{self.env.get('EMULATOR_PORT') or LOCAL_LIVEKIT_PORT}"
+
+    @property
+    def web_url(self) -> str:
+        """The gateway's HTTP port: Connect, gRPC-Web and the console."""
+        return f"http://127.0.0.1:{self.settings.gateway_http_port}"
 
     def addr(self, name: str) -> str:
         return self.settings.addr(name)
@@ -299,7 +305,9 @@ def _banner(stack: Stack) -> None:
         )
     lines.append(f"  livekit     {env.get('LIVEKIT_URL', '(not configured)')}")
     if "gateway" in stack.services:
+        web = stack.web_url
         lines += [
+            f"  web         {web} (Connect, gRPC-Web; the console at {web}/console/)",
             "",
             f"Clients dial the gateway at {stack.addr('gateway')}. In another terminal:",
             "  .venv/bin/costream demo                  # the whole main flow, step by step",

@@ -67,6 +67,10 @@ class Settings:
     grpc_ports: Mapping[str, int] = field(default_factory=lambda: dict(GRPC_PORTS))
     service_addrs: Mapping[str, str] = field(default_factory=dict)
     broadcast_http_port: int = 8088
+    # The gateway's HTTP/1.1 port for browsers (Connect, gRPC-Web, the console), and the
+    # origins a browser may call it from (services/gateway/web.py).
+    gateway_http_port: int = 8080
+    cors_allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8080", "http://localhost:8080")
     # 0: no metrics endpoint.
     metrics_port: int = 0
     bind_host: str = "127.0.0.1"
@@ -201,6 +205,21 @@ def _default_bind_host(env: str) -> str:
     return "0.0.0.0" if env == "production" else "127.0.0.1"  # noqa: S104
 
 
+def _origins(environ: Mapping[str, str], http_port: int) -> tuple[str, ...]:
+    """CORS_ALLOWED_ORIGINS, comma-separated; unset, the gateway's own console origins."""
+    raw = environ.get("CORS_ALLOWED_ORIGINS")
+    if raw is None:
+        return (f"http://127.0.0.1:{http_port}", f"http://localhost:{http_port}")
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        parsed = urlparse(origin)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path:
+            raise ConfigError(
+                f"CORS_ALLOWED_ORIGINS lists origins (https://app.example.com), got {origin!r}"
+            )
+    return origins
+
+
 def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings of one service; raise ConfigError when they are unusable."""
     environ = os.environ if environ is None else environ
@@ -212,6 +231,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         name: environ.get(f"{name.upper()}_SERVICE_ADDR") or f"127.0.0.1:{ports[name]}"
         for name in SERVICES
     }
+    http_port = _int(environ, "GATEWAY_HTTP_PORT", 8080)
     log_format = environ.get("LOG_FORMAT") or ("console" if env == "development" else "json")
     if log_format not in ("console", "json"):
         raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}")
@@ -239,6 +259,8 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         grpc_ports=ports,
         service_addrs=addrs,
         broadcast_http_port=_int(environ, "BROADCAST_HTTP_PORT", 8088),
+        gateway_http_port=http_port,
+        cors_allowed_origins=_origins(environ, http_port),
         metrics_port=_int(environ, "METRICS_PORT", METRICS_PORTS.get(service, 0), minimum=0),
         bind_host=environ.get("BIND_HOST") or _default_bind_host(env),
         log_format=log_format,

@@ -136,20 +136,27 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or not details.method.startswith("/costream."):
             return handler
         method = details.method
-        internal = method.rsplit("/", 1)[1] in self._internal
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, method, internal),
+                self.wrap_unary(handler.unary_unary, method),
                 request_deserializer=_lenient(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._stream(handler.unary_stream, method, internal),
+                self.wrap_stream(handler.unary_stream, method),
                 request_deserializer=_lenient(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler
+
+    # What every call of `method` ("/package.Service/Method") goes through, also when it
+    # arrives over HTTP (services/gateway/web.py) with a context that speaks for the request.
+    def wrap_unary(self, behavior, method: str):  # type: ignore[no-untyped-def]
+        return self._unary(behavior, method, method.rsplit("/", 1)[1] in self._internal)
+
+    def wrap_stream(self, behavior, method: str):  # type: ignore[no-untyped-def]
+        return self._stream(behavior, method, method.rsplit("/", 1)[1] in self._internal)
 
     def _begin(self, request: Any, context: grpc.aio.ServicerContext, method: str, internal: bool):
         metadata = context.invocation_metadata() or ()
@@ -375,6 +382,13 @@ class ServiceSpec:
     loops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Runs after the drain (close the pool, channels, ...).
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The same servicers over HTTP (the gateway's web port): started once the gRPC port is
+    # bound, with the server's interceptor, so its calls are authenticated, mapped, counted
+    # and drained alike. It binds its port when called and returns what serves on it until
+    # the event is set.
+    web: Callable[[CallContextInterceptor], Callable[[asyncio.Event], Awaitable[None]]] | None = (
+        None
+    )
 
 
 async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
@@ -407,7 +421,11 @@ async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
     log.info("listening", address=address)
 
     tasks: list[asyncio.Task[None]] = []
+    web_stop = asyncio.Event()
+    web: asyncio.Task[None] | None = None
     try:
+        if spec.web is not None:
+            web = asyncio.create_task(spec.web(calls)(web_stop))
         for step in spec.startup:
             await step()
         tasks = [asyncio.create_task(_supervised(run)) for run in spec.loops]
@@ -429,6 +447,9 @@ async def serve(spec: ServiceSpec, stop: asyncio.Event) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await server.stop(settings.shutdown_grace)
+        if web is not None:
+            web_stop.set()
+            await web
         for step in spec.shutdown:
             await step()
         log.info("stopped")

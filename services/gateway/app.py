@@ -1,7 +1,7 @@
 """Wiring of the gateway process: one long-lived channel per backend, no database."""
 
 from costream.broadcast.v1 import broadcast_service_pb2_grpc
-from costream.gateway.v1 import gateway_service_pb2_grpc
+from costream.gateway.v1 import gateway_service_pb2, gateway_service_pb2_grpc
 from costream.invitation.v1 import invitation_service_pb2_grpc
 from costream.post.v1 import post_service_pb2_grpc
 from costream.room.v1 import room_service_pb2_grpc
@@ -12,6 +12,7 @@ from services.gateway.domain import RateLimiter, StreamLimit
 from services.gateway.handlers import Backends
 from services.gateway.room_feeds import RoomFeeds
 from services.gateway.servicer import SERVICE_NAME, GatewayServicer
+from services.gateway.web import web_port
 
 BACKENDS = ("room", "post", "invitation", "broadcast")
 
@@ -50,4 +51,8 @@ def build(settings: Settings) -> ServiceSpec:
         ],
         loops=[feeds.sweep],
         shutdown=[feeds.close_all, close_channels],
+        # The same servicer for browsers: Connect and gRPC-Web on GATEWAY_HTTP_PORT.
+        web=web_port(
+            settings, gateway_service_pb2.DESCRIPTOR.services_by_name["GatewayService"], servicer
+        ),
     )

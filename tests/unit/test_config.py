@@ -216,3 +216,21 @@ def test_the_whip_url_is_off_by_default_and_given_as_configured():
     assert load_settings("broadcast", {}).livekit_whip_url == ""
     configured = load_settings("broadcast", {"LIVEKIT_WHIP_URL": " https://ingress.example/w "})
     assert configured.livekit_whip_url == "https://ingress.example/w"
+
+
+def test_the_gateways_http_port_and_cors_origins_default_to_the_console_on_8080():
+    settings = load_settings("gateway", {})
+    assert settings.gateway_http_port == 8080
+    assert settings.cors_allowed_origins == ("http://127.0.0.1:8080", "http://localhost:8080")
+    moved = load_settings("gateway", {"GATEWAY_HTTP_PORT": "9090"})
+    assert moved.cors_allowed_origins == ("http://127.0.0.1:9090", "http://localhost:9090")
+
+
+def test_cors_origins_are_read_comma_separated_and_must_be_origins():
+    settings = load_settings(
+        "gateway", {"CORS_ALLOWED_ORIGINS": "https://app.example.com/, http://localhost:3000"}
+    )
+    assert settings.cors_allowed_origins == ("https://app.example.com", "http://localhost:3000")
+    assert load_settings("gateway", {"CORS_ALLOWED_ORIGINS": ""}).cors_allowed_origins == ()
+    with pytest.raises(ConfigError, match="CORS_ALLOWED_ORIGINS"):
+        load_settings("gateway", {"CORS_ALLOWED_ORIGINS": "app.example.com/path"})
