@@ -36,9 +36,8 @@ def token(user_id: str, *roles: str) -> str:
 
 @pytest.fixture(scope="session")
 def gateway_http(e2e_stack: Stack) -> str:
-    port = e2e_stack.env.get("GATEWAY_HTTP_PORT")
-    assert port, "the stack's environment has no GATEWAY_HTTP_PORT"
-    return f"http://127.0.0.1:{port}"
+    """The gateway's HTTP port (GATEWAY_HTTP_PORT): Connect, gRPC-Web and the console."""
+    return e2e_stack.web_url.rstrip("/")
 
 
 @pytest.fixture(scope="session")
