@@ -135,7 +135,7 @@ async def test_an_admin_watches_a_live_room_bans_a_viewer_and_dismisses_it(
     await expect(stage.locator("tbody tr", has_text=co_host)).to_contain_text("co-host")
     watching = detail.locator("section.part", has_text="Viewers")
     for viewer in viewers:
-        await expect(watching.locator("tbody tr", has_text=viewer)).to_have_count(1)
+        await expect(watching.locator("tbody tr", has_text=viewer)).to_have_count(1, timeout=SEEN)
     await expect(detail.locator(".count", has_text="viewers now")).to_contain_text("3")
     await page.screenshot(path=screenshots / "03-room-detail.png")
     await detail.evaluate("node => node.scrollTo(0, node.scrollHeight)")
@@ -180,6 +180,39 @@ async def test_an_admin_watches_a_live_room_bans_a_viewer_and_dismisses_it(
     assert ended.status in (room_pb2.ROOM_STATUS_ENDED, room_pb2.ROOM_STATUS_RECORDED)
     assert ended.end_reason == room_pb2.END_REASON_DISMISSED
     await settled(emulator, e2e_database)
+
+
+async def test_rooms_beyond_the_stream_budget_are_polled_new_ones_appear_and_ended_ones_leave(
+    page, gateway, emulator, gateway_http
+):
+    """Over HTTP/1.1 a browser opens 6 connections to an origin: the console holds 4 WatchRoom
+    streams and reads the rest of the list with ListRooms every few seconds."""
+    batch = unique("batch")
+    hosts: dict[str, str] = {}
+    for n in range(6):
+        host = unique("host")
+        hosts[await live_room(gateway, emulator, host, unique("cohost"), f"{batch} {n}")] = host
+
+    await sign_in(page, gateway_http, token(unique("admin"), "admin"))
+    await page.fill("#filter", batch)
+    rows = page.locator("#rooms tbody tr")
+    await expect(rows).to_have_count(6)
+    await expect(page.locator("#rooms td.feed.on")).to_have_count(4)
+
+    host = unique("host")
+    late = await live_room(gateway, emulator, host, unique("cohost"), f"{batch} late")
+    hosts[late] = host
+    await expect(row(page, f"{batch} late")).to_have_count(1, timeout=SEEN)
+
+    polled = page.locator("#rooms tbody tr", has=page.locator("td.feed:not(.on)")).first
+    stopped = await polled.locator("td.roomId").inner_text()
+    await gateway.StopRoom(rs.StopRoomRequest(room_id=stopped), **auth(hosts.pop(stopped)))
+    gone = page.locator(f'#rooms tbody tr[data-id="{stopped}"]')
+    await expect(gone).to_have_count(0, timeout=SEEN)
+    await expect(rows).to_have_count(6)
+    for room_id, host in hosts.items():
+        await gateway.StopRoom(rs.StopRoomRequest(room_id=room_id), **auth(host))
+    await expect(rows).to_have_count(0, timeout=SEEN)
 
 
 async def test_a_token_without_the_admin_role_sees_an_explanation_and_no_rooms(

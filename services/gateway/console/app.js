@@ -4,8 +4,12 @@ import { Client, ConnectError } from "./connect.js";
 
 const TOKEN_KEY = "costream.console.token";
 const LIVE_STATUSES = ["ROOM_STATUS_LIVE", "ROOM_STATUS_WAITING_RECONNECT"];
-// The gateway allows MAX_STREAMS_PER_USER (default 20) Watch streams per user: stay below it.
-const MAX_WATCHED = 15;
+// WatchRoom streams at once. Over HTTP/2 they share one connection and the gateway's
+// MAX_STREAMS_PER_USER (default 20) is the limit: stay below it. Over HTTP/1.1 (the gateway's
+// own port, no TLS) each open stream holds one of the 6 connections a browser opens to an
+// origin, and calls queue behind them: keep two free for calls.
+const MAX_WATCHED_HTTP2 = 15;
+const MAX_WATCHED_HTTP1 = 4;
 const POLL_MS = 4000;
 const MAX_LIST_PAGES = 10;
 
@@ -36,7 +40,7 @@ const state = {
   rooms: new Map(), // room id → Room (proto3 JSON), the rooms now live or waiting reconnect
   listOrder: [], // room ids as ListRooms gave them (newest first)
   watches: new Map(), // room id → AbortController of its WatchRoom stream
-  maxWatched: MAX_WATCHED,
+  maxWatched: streamBudget(),
   sort: { key: "liveSince", descending: true },
   filter: "",
   pollTimer: 0,
@@ -157,6 +161,11 @@ async function refreshList() {
   syncWatches();
   render();
   state.pollTimer = setTimeout(refreshList, POLL_MS);
+}
+
+function streamBudget() {
+  const protocol = performance.getEntriesByType("navigation")[0]?.nextHopProtocol || "";
+  return /^h[23]/.test(protocol) ? MAX_WATCHED_HTTP2 : MAX_WATCHED_HTTP1;
 }
 
 function newer(a, b) {
