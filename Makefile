@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: venv gen lint format migrate run test test-fast bench mutation breaking node-sdk clean
+.PHONY: venv gen lint format migrate run test test-fast bench mutation breaking node-sdk chromium clean
 
 venv: $(STAMP)
 
@@ -62,7 +62,13 @@ $(NODE_SDK_STAMP): tests/node_sdk/package.json tests/node_sdk/package-lock.json
 	rm -f $(NODE_SDK)/.installed-*
 	touch $@
 
-test: venv lint $(CHECKOV) node-sdk
+# The console's browser tests need Debian's chromium; without it they would only skip.
+CHROMIUM := /usr/bin/chromium
+
+chromium:
+	@test -x $(CHROMIUM) || { echo "make test needs $(CHROMIUM) for the console's browser tests (tests/e2e/test_console.py): apt-get install -y chromium" >&2; exit 1; }
+
+test: venv lint $(CHECKOV) node-sdk chromium
 	$(PY) -m pytest
 
 test-fast: venv

@@ -50,6 +50,25 @@ async def gateway(e2e_stack: Stack) -> AsyncIterator[gateway_service_pb2_grpc.Ga
         yield gateway_service_pb2_grpc.GatewayServiceStub(channel)
 
 
+SCREENSHOTS = pytest.StashKey[Path]()
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """Where the browser tests save screenshots for a person to look at (printed at the end)."""
+    path = tmp_path_factory.mktemp("console-screenshots")
+    request.config.stash[SCREENSHOTS] = path
+    return path
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    path = config.stash.get(SCREENSHOTS, None)
+    if path is not None:
+        terminalreporter.write_line(f"console screenshots: {path}")
+
+
 @pytest.fixture(scope="session")
 def emulator(e2e_stack: Stack) -> AsyncEmulatorClient:
     return AsyncEmulatorClient(e2e_stack.emulator_url)
