@@ -1,6 +1,6 @@
 """The gateway for browsers: the same GatewayService over HTTP/1.1 on GATEWAY_HTTP_PORT, in the
-Connect protocol (JSON and binary) and gRPC-Web, through connectrpc's ASGI application, plus
-the monitoring console's static files at /console/.
+Connect protocol (JSON and binary) and gRPC-Web (binary, and text through GrpcWebText), through
+connectrpc's ASGI application, plus the monitoring console's static files at /console/.
 
 Nothing here implements an RPC: every method of the service descriptor calls the same
 GatewayServicer method through the gRPC server's own interceptor (request id, deadline,
@@ -8,6 +8,7 @@ authentication, error mapping, metrics, drain), with a context that answers what
 interceptor and the servicer ask of a grpc.aio context."""
 
 import asyncio
+import base64
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -221,6 +222,71 @@ class OriginGate:
         await self._app(scope, receive, send)
 
 
+GRPC_WEB_TEXT = b"application/grpc-web-text"
+
+
+class GrpcWebText:
+    """gRPC-Web's text mode (grpc-web's default for browsers, and the only way its clients
+    stream): the binary protocol, base64 in both directions. The request is decoded and
+    handed on as `application/grpc-web+proto` (its size bounded as the gRPC port bounds a
+    message); each chunk of the answer is encoded as it is sent, so a streamed message reaches
+    the client at once (grpc-web's decoder reads 4-character groups, padded ones included)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self._app = app
+        # Base64 of the largest message, its frame header and the trailers' room.
+        self._max_text = (max_bytes + 1024) * 4 // 3
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = scope.get("headers", []) if scope["type"] == "http" else []
+        content_type = next((v for k, v in headers if k == b"content-type"), b"")
+        if not content_type.startswith(GRPC_WEB_TEXT):
+            await self._app(scope, receive, send)
+            return
+        text = bytearray()
+        while True:
+            message = await receive()
+            text += message.get("body", b"")
+            if len(text) > self._max_text:
+                await PlainTextResponse("request too large", 413)(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        try:
+            body = base64.b64decode(bytes(text), validate=True)
+        except ValueError:
+            await PlainTextResponse("request is not base64", 400)(scope, receive, send)
+            return
+        binary = b"application/grpc-web+proto"
+        scope = {
+            **scope,
+            "headers": [(k, binary if k == b"content-type" else v) for k, v in headers],
+        }
+        delivered = False
+
+        async def decoded() -> dict:
+            nonlocal delivered
+            if delivered:
+                return await receive()  # the disconnect, when it comes
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def encoded(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [
+                        (k, GRPC_WEB_TEXT + b"+proto" if k == b"content-type" else v)
+                        for k, v in message.get("headers", [])
+                    ],
+                }
+            elif message["type"] == "http.response.body":
+                message = {**message, "body": base64.b64encode(message.get("body", b""))}
+            await send(message)
+
+        await self._app(scope, decoded, encoded)
+
+
 class ConsoleFiles(StaticFiles):
     """The console, revalidated on every load (ETag / Last-Modified answer 304)."""
 
@@ -257,6 +323,7 @@ def application(
                 expose_headers=EXPOSED_HEADERS,
                 max_age=7200,
             ),
+            Middleware(GrpcWebText),
         ],
     )
 

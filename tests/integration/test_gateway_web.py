@@ -162,6 +162,85 @@ async def test_grpc_web_binary_get_room_and_its_error_trailers(http, grpc_gatewa
     assert (info.reason, info.domain) == ("ROOM_NOT_FOUND", "costream")
 
 
+TEXT = {"Content-Type": "application/grpc-web-text", "X-Grpc-Web": "1"}
+
+
+def as_text(payload: bytes) -> bytes:
+    return base64.b64encode(envelope(payload))
+
+
+async def test_grpc_web_text_get_room_as_grpc_web_clients_send_it(http, grpc_gateway):
+    session, url = http
+    host = unique("host")
+    room = await grpc_gateway.CreateRoom(rs.CreateRoomRequest(title="text"), **as_user(host))
+    request = as_text(rs.GetRoomRequest(room_id=room.room_id).SerializeToString())
+    async with session.post(
+        url + PATH + "GetRoom", data=request, headers={**TEXT, **bearer(host)}
+    ) as response:
+        assert response.headers["content-type"].startswith("application/grpc-web-text")
+        frames = unenvelope(base64.b64decode(await response.read()))
+    (data_flags, data), (trailer_flags, trailers) = frames
+    assert data_flags == 0 and room_pb2.Room.FromString(data) == room
+    assert trailer_flags == 0x80 and b"grpc-status: 0" in trailers
+
+
+def decode_groups(text: bytes) -> bytes:
+    """Text-mode base64 as grpc-web reads it: 4-character groups, padded ones too."""
+    return b"".join(base64.b64decode(text[i : i + 4]) for i in range(0, len(text) - 3, 4))
+
+
+async def test_grpc_web_text_streams_each_watch_room_event_as_it_happens(http, grpc_gateway):
+    session, url = http
+    host = unique("host")
+    room = await grpc_gateway.CreateRoom(rs.CreateRoomRequest(title="before"), **as_user(host))
+    request = as_text(rs.WatchRoomRequest(room_id=room.room_id).SerializeToString())
+    async with session.post(
+        url + PATH + "WatchRoom", data=request, headers={**TEXT, **bearer(host)}
+    ) as response:
+        text = b""
+        events: list[room_pb2.RoomEvent] = []
+        updated = False
+        while not any(e.kind == room_pb2.ROOM_EVENT_KIND_UPDATED for e in events):
+            chunk = await asyncio.wait_for(response.content.readany(), 5)
+            assert chunk, "the stream ended early"
+            text += chunk
+            frames = _whole_frames(decode_groups(text))
+            events = [room_pb2.RoomEvent.FromString(data) for flags, data in frames if flags == 0]
+            if events and not updated:
+                assert events[0].kind == room_pb2.ROOM_EVENT_KIND_SNAPSHOT
+                await grpc_gateway.UpdateRoom(
+                    rs.UpdateRoomRequest(
+                        room=room_pb2.Room(room_id=room.room_id, title="after"),
+                        update_mask={"paths": ["title"]},
+                    ),
+                    **as_user(host),
+                )
+                updated = True
+        assert [e.room.title for e in events if e.kind == room_pb2.ROOM_EVENT_KIND_UPDATED] == [
+            "after"
+        ]
+
+
+def _whole_frames(body: bytes) -> list[tuple[int, bytes]]:
+    """The complete frames at the start of a stream read so far."""
+    frames, at = [], 0
+    while at + 5 <= len(body):
+        flags, size = struct.unpack(">BI", body[at : at + 5])
+        if at + 5 + size > len(body):
+            break
+        frames.append((flags, body[at + 5 : at + 5 + size]))
+        at += 5 + size
+    return frames
+
+
+async def test_grpc_web_text_that_is_not_base64_is_refused(http):
+    session, url = http
+    async with session.post(
+        url + PATH + "WhoAmI", data=b"not base64!", headers={**TEXT, **bearer(unique("u"))}
+    ) as response:
+        assert response.status == 400
+
+
 async def read_frame(response: aiohttp.ClientResponse) -> tuple[int, dict]:
     flags, size = struct.unpack(">BI", await response.content.readexactly(5))
     return flags, json.loads(await response.content.readexactly(size))
