@@ -18,7 +18,14 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.room.domain import EGRESS_RANK, EndReason, Recording, Room, RoomStatus
+from services.room.domain import (
+    EGRESS_RANK,
+    EndReason,
+    Recording,
+    RecordingStatus,
+    Room,
+    RoomStatus,
+)
 from services.room.livekit.events import (
     Presence,
     Session,
@@ -1271,3 +1278,72 @@ async def test_waiting_events_count_a_viewer_although_a_later_one_changes_nothin
     assert store.counts(ROOM) == (1, 0)
     assert store.peaks[ROOM] == 1
     assert store.notices == [(ROOM, "stats_changed")]
+
+
+# --- egress events move the room's recording ---------------------------------------------
+
+
+def recording_store() -> Store:
+    """A live room whose host started recording (its egress not known yet)."""
+    store = new_store()
+    store.rooms[ROOM] = room(RoomStatus.LIVE, co_host_ids=[CO_HOST])
+    store.rooms[ROOM].start_recording(HOST, False)
+    store.rooms[ROOM].events.clear()
+    return store
+
+
+async def apply_egress(store: Store, egress_id: str, kind: str, status: str, **fields) -> bool:
+    event = lk(kind, 10, egress_id=egress_id, egress_status=status, **fields)
+    changed = await apply_livekit_events(
+        [event],
+        FakeUnitOfWork(store),  # type: ignore[arg-type]
+        reconnect_timeout=RECONNECT,
+        egress_start_timeout=timedelta(seconds=45),
+        now=T0,
+    )
+    return changed > 0
+
+
+async def test_the_first_event_of_the_egress_asked_for_names_it_with_its_start_deadline():
+    store = recording_store()
+    assert await apply_egress(store, "EG_1", "egress_started", "EGRESS_STARTING")
+    recording = store.rooms[ROOM].recording
+    assert (recording.egress_id, recording.egress_status) == ("EG_1", "EGRESS_STARTING")
+    assert recording.deadline == T0 + timedelta(seconds=45)
+    assert store.egresses == {"EG_1": "EGRESS_STARTING"}
+
+
+async def test_active_makes_the_recording_active_with_its_live_playback():
+    store = recording_store()
+    url = "https://cdn/r/1/live.m3u8"
+    await apply_egress(store, "EG_1", "egress_updated", "EGRESS_ACTIVE", live_playback_url=url)
+    recording = store.rooms[ROOM].recording
+    assert recording.status is RecordingStatus.ACTIVE
+    assert recording.live_playback_url == url
+
+
+async def test_an_egress_seen_before_is_not_taken_for_the_attempt():
+    store = recording_store()
+    store.egresses["EG_OLD"] = "EGRESS_ACTIVE"
+    await apply_egress(store, "EG_OLD", "egress_updated", "EGRESS_ACTIVE")
+    assert store.rooms[ROOM].recording.egress_id is None
+
+
+async def test_an_egress_status_arriving_late_leaves_the_furthest_one():
+    store = recording_store()
+    await apply_egress(store, "EG_1", "egress_updated", "EGRESS_ACTIVE")
+    await apply_egress(store, "EG_1", "egress_started", "EGRESS_STARTING")
+    assert store.egresses == {"EG_1": "EGRESS_ACTIVE"}
+    assert store.rooms[ROOM].recording.status is RecordingStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    "fields", [{"egress_id": "", "egress_status": "EGRESS_ACTIVE"}, {"egress_status": "NEW"}]
+)
+async def test_an_egress_event_without_an_id_or_a_known_status_changes_nothing(fields):
+    store = recording_store()
+    fields.setdefault("egress_id", "EG_1")
+    event = lk("egress_updated", 10, **fields)
+    assert await apply(store, event) is False
+    assert store.egresses == {}
+    assert store.rooms[ROOM].recording.egress_id is None
