@@ -42,9 +42,11 @@ PURGE_BACKOFF_SECONDS = 0.5
 # Undo tasks still running after their call answered; kept so they are not garbage collected.
 _undoing: set[asyncio.Task[Any]] = set()
 # GetViewerData callers asked about in one BatchGetViewerData, at most, and how long they wait
-# for the batch on its way before they go anyway.
+# for the batch on its way before they go anyway. Under a crowd the batch's trip is longer than
+# the linger, so the linger sets the batch size: 2 ms gave batches of ~3 viewers and each
+# BatchGetViewerData's own cost dominated broadcast (bench/README.md, "Viewer join storm").
 MAX_VIEWER_BATCH = 256
-VIEWER_LINGER = 0.002
+VIEWER_LINGER = 0.010
 
 
 @dataclass(frozen=True)
