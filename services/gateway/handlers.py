@@ -42,9 +42,11 @@ PURGE_BACKOFF_SECONDS = 0.5
 # Undo tasks still running after their call answered; kept so they are not garbage collected.
 _undoing: set[asyncio.Task[Any]] = set()
 # GetViewerData callers asked about in one BatchGetViewerData, at most, and how long they wait
-# for the batch on its way before they go anyway.
+# for the batch on its way before they go anyway. Under a crowd the batch's trip is longer than
+# the linger, so the linger sets the batch size: 2 ms gave batches of ~3 viewers and each
+# BatchGetViewerData's own cost dominated broadcast (bench/README.md, "Viewer join storm").
 MAX_VIEWER_BATCH = 256
-VIEWER_LINGER = 0.002
+VIEWER_LINGER = 0.010
 
 
 @dataclass(frozen=True)
@@ -234,8 +236,9 @@ async def list_live_room_posts(
 class ViewerCredentials:
     """GetViewerData for many callers: the calls of the same moment (a crowd joining a room)
     go to the broadcast service as one BatchGetViewerData (services.common.batching), each
-    with its caller's own client token, which the broadcast service verifies as it verifies
-    GetViewerData's; each caller gets what GetViewerData would answer it, errors included."""
+    naming the user whose client token this gateway verified (the broadcast service takes the
+    name on the gateway's service token); each caller gets what GetViewerData would answer
+    it, errors included."""
 
     def __init__(
         self, broadcast: Any, max_batch: int = MAX_VIEWER_BATCH, linger: float = VIEWER_LINGER
@@ -246,7 +249,7 @@ class ViewerCredentials:
         )
 
     async def get(self, room_id: str, caller: Caller) -> broadcast_pb2.ViewerData:
-        return await self._calls.call(None, (room_id, caller.token or ""))
+        return await self._calls.call(None, (room_id, caller.require_user()))
 
     async def _batch(
         self, _: None, requests: list[tuple[str, str]]
@@ -254,8 +257,8 @@ class ViewerCredentials:
         reply = await self._broadcast.BatchGetViewerData(
             broadcast_service_pb2.BatchGetViewerDataRequest(
                 requests=[
-                    broadcast_service_pb2.ViewerDataRequest(room_id=room_id, user_token=token)
-                    for room_id, token in requests
+                    broadcast_service_pb2.ViewerDataRequest(room_id=room_id, user_id=user_id)
+                    for room_id, user_id in requests
                 ]
             )
         )

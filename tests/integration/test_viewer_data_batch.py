@@ -13,7 +13,7 @@ from costream.broadcast.v1 import broadcast_service_pb2_grpc
 from costream.gateway.v1 import gateway_service_pb2_grpc
 from costream.room.v1 import room_service_pb2 as rs
 from costream.room.v1 import room_service_pb2_grpc
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from livekit.api import TokenVerifier
 from prometheus_client import REGISTRY
 
@@ -96,11 +96,22 @@ async def alone(broadcast, room_id: str, token: str) -> tuple:
 
 
 async def batched(broadcast, requests: list[tuple[str, str]]) -> list[tuple]:
+    """Items carrying client tokens, as gateways before user_id sent them."""
+    return await batch_call(
+        broadcast, [bs.ViewerDataRequest(room_id=r, user_token=t) for r, t in requests]
+    )
+
+
+async def named(broadcast, requests: list[tuple[str, str]], service: str = "gateway") -> list:
+    """Items naming the user the gateway verified, on `service`'s service token."""
+    return await batch_call(
+        broadcast, [bs.ViewerDataRequest(room_id=r, user_id=u) for r, u in requests], service
+    )
+
+
+async def batch_call(broadcast, items: list, service: str = "tests") -> list[tuple]:
     reply = await broadcast.BatchGetViewerData(
-        bs.BatchGetViewerDataRequest(
-            requests=[bs.ViewerDataRequest(room_id=r, user_token=t) for r, t in requests]
-        ),
-        metadata=service_metadata(),
+        bs.BatchGetViewerDataRequest(requests=items), metadata=service_metadata(service)
     )
     outcomes = []
     for result in reply.results:
@@ -161,6 +172,53 @@ async def test_each_viewer_of_a_batch_gets_what_they_get_alone(rooms, broadcast)
     assert [e[0] for e in expected] == ["ok", "ok", "error", "ok", *["error"] * 9, "ok"]
     assert expected[0] == ("ok", viewer, r["chat"], False, True)
     assert expected[1][4] is False  # no chat, no data
+
+
+async def test_each_viewer_the_gateway_names_gets_what_they_get_alone(rooms, broadcast):
+    r = await rooms_of_every_kind(rooms)
+    banned = unique("banned")
+    await rooms.BanUser(
+        rs.BanUserRequest(room_id=r["chat"], user_id=banned), metadata=user_metadata(r["host"])
+    )
+    viewer = unique("viewer")
+    requests = [
+        (r["chat"], viewer),
+        (r["quiet"], unique("viewer")),
+        (r["chat"], banned),
+        (r["quiet"], banned),  # banned from the other room only
+        (r["ended"], viewer),
+        (r["deleted"], viewer),
+        (unique("missing"), viewer),
+        ("NOT A ROOM", viewer),
+        ("", viewer),
+        (r["chat"], viewer),  # twice in one batch
+    ]
+    expected = [await alone(broadcast, room_id, token_of(user)) for room_id, user in requests]
+    assert await named(broadcast, requests) == expected
+    assert [e[0] for e in expected] == ["ok", "ok", "error", "ok", *["error"] * 5, "ok"]
+    assert expected[0] == ("ok", viewer, r["chat"], False, True)
+    # No name is no caller, as a call without a token; the room id is checked after.
+    assert await named(broadcast, [(r["chat"], ""), ("NOT A ROOM", "")]) == [
+        await alone(broadcast, r["chat"], ""),
+        await alone(broadcast, "NOT A ROOM", ""),
+    ]
+
+
+async def test_only_the_gateways_service_token_names_viewers(rooms, broadcast):
+    r = await rooms_of_every_kind(rooms)
+    for service in ("post", "room", "tests"):
+        [outcome] = await named(broadcast, [(r["chat"], unique("viewer"))], service)
+        assert outcome[:2] == ("error", grpc.StatusCode.PERMISSION_DENIED.value[0])
+        [info] = status_pb2.Status.FromString(outcome[3]).details
+        reason = error_details_pb2.ErrorInfo()
+        assert info.Unpack(reason) and reason.reason == "INTERNAL_ONLY"
+    # A name in the client's own metadata is not a service's word: still internal only.
+    request = bs.BatchGetViewerDataRequest(
+        requests=[bs.ViewerDataRequest(room_id=r["chat"], user_id=unique("viewer"))]
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await broadcast.BatchGetViewerData(request, metadata=user_metadata("u"))
+    assert reason_of(refused.value) == "INTERNAL_ONLY"
 
 
 async def test_batch_get_viewer_data_is_for_services_only_and_bounded(broadcast):

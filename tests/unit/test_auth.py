@@ -12,6 +12,7 @@ from services.common.auth import (
     ServiceTokenSource,
     TokenVerifier,
     mint_user_token,
+    vouched_caller,
 )
 from services.common.config import DEV_AUTH_JWT_SECRET, DEV_INTERNAL_AUTH_SECRET, Settings
 from services.common.errors import PermissionDenied, Unauthenticated
@@ -255,3 +256,21 @@ def test_a_token_passed_on_in_a_request_is_verified_as_in_metadata():
             alone.value.reason,
             alone.value.message,
         )
+
+
+def test_only_the_gateway_names_the_user_it_verified_and_no_roles_come_with_the_name():
+    caller = vouched_caller("alice", "gateway")
+    assert (caller.user_id, caller.roles, caller.service, caller.token) == (
+        "alice",
+        frozenset(),
+        "gateway",
+        None,
+    )
+    assert not caller.is_admin
+    for service in ("post", "room", "tests", None):
+        with pytest.raises(PermissionDenied) as refused:
+            vouched_caller("alice", service)
+        assert refused.value.reason == "INTERNAL_ONLY"
+    with pytest.raises(Unauthenticated) as missing:
+        vouched_caller("", "gateway")
+    assert missing.value.reason == "MISSING_CREDENTIALS"

@@ -1,6 +1,7 @@
 """Broadcast rules without I/O: the role table of LiveKit tokens, who gets credentials, the
 LiveKit room a session gets, and webhooks turned into room events."""
 
+import datetime as real_datetime
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -8,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 from costream.room.v1 import room_pb2
-from livekit.api import TokenVerifier, VideoGrants
+from livekit.api import AccessToken, TokenVerifier, VideoGrants
+from livekit.api import access_token as livekit_access_token
 from livekit.protocol import egress as egress_pb
 from livekit.protocol import models
 from livekit.protocol.webhook import WebhookEvent
@@ -99,12 +101,71 @@ def test_token_expires_after_the_ttl_and_says_so():
     assert creds.expire_time == datetime.fromtimestamp(exp, UTC)
 
 
-@pytest.mark.parametrize("identity", ["a", "ab", "abc", "abcd", "abcde", "abcdef"])
-def test_the_expiry_is_read_back_from_any_token(identity):
-    # Identities of every length mod 4, so the payload needs every amount of padding.
-    token = minter().mint(identity, "room-1", Role.VIEWER).token
-    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
-    assert domain.expiry_of(token) == datetime.fromtimestamp(exp, UTC)
+class FrozenClock:
+    """livekit-api's access_token module with `datetime.datetime.now` stopped at `at`."""
+
+    def __init__(self, at: datetime) -> None:
+        at_ = at
+
+        class Stopped(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return at_.astimezone(tz)
+
+        self.datetime = Stopped
+        self.timezone = real_datetime.timezone
+        self.timedelta = real_datetime.timedelta
+
+
+TOKEN_CASES = [
+    ("hana", "room-1", Role.HOST, False),
+    ("cole", "room-1", Role.CO_HOST, True),
+    ("vic", "room-1", Role.VIEWER, False),
+    ("vic", "room-1", Role.VIEWER, True),
+    ("vic", "room-2", Role.VIEWER, True),  # another room: claims of its own
+    ('Zoë ✓ "quoted"', "room-1", Role.VIEWER, True),  # JSON escapes in the identity
+    *[("abcdef"[:n], "room-1", Role.VIEWER, False) for n in range(1, 7)],  # every padding
+]
+MOMENTS = [
+    datetime(2026, 12, 2, 18, 0, 0, tzinfo=UTC),
+    datetime(2026, 12, 2, 18, 0, 0, 999_999, tzinfo=UTC),  # just before a second ends
+    datetime(2031, 1, 1, 23, 59, 59, 500_000, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("at", MOMENTS)
+@pytest.mark.parametrize(("user", "room", "role", "live_chat"), TOKEN_CASES)
+def test_tokens_are_byte_for_byte_what_livekit_api_access_token_signs(
+    monkeypatch, at, user, room, role, live_chat
+):
+    ttls = [TTL, timedelta(seconds=60), timedelta(minutes=15, microseconds=600_000)]
+    for ttl in ttls:
+        monkeypatch.setattr(livekit_access_token, "datetime", FrozenClock(at))
+        theirs = (
+            AccessToken(KEY, SECRET)
+            .with_identity(user)
+            .with_ttl(ttl)
+            .with_grants(domain.video_grants(room, role, live_chat))
+            .with_attributes({"role": role.value})
+            .to_jwt()
+        )
+        monkeypatch.undo()
+        creds = domain.TokenMinter(KEY, SECRET, ttl, URL).mint(
+            user, room, role, live_chat_enabled=live_chat, now=at
+        )
+        # Twice: the claims kept for the room and role are not changed by the first token.
+        again = domain.TokenMinter(KEY, SECRET, ttl, URL).mint(
+            user, room, role, live_chat_enabled=live_chat, now=at
+        )
+        assert creds.token == theirs == again.token
+        exp = jwt.decode(theirs, options={"verify_signature": False})["exp"]
+        assert creds.expire_time == datetime.fromtimestamp(exp, UTC)
+
+
+def test_a_token_without_identity_or_room_is_refused_as_access_token_refuses_it():
+    for user, room in [("", "room-1"), ("vic", "")]:
+        with pytest.raises(ValueError, match="identity and room must be set"):
+            minter().mint(user, room, Role.VIEWER)
 
 
 def test_token_signed_with_another_secret_is_refused():

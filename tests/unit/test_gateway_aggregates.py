@@ -328,31 +328,32 @@ async def test_list_live_room_posts_with_no_live_room_asks_only_the_room_service
 
 
 class FakeBroadcast:
-    """BatchGetViewerData: a token for each viewer named by their token, USER_BANNED for a
-    token "banned", and the whole call failing while `down`."""
+    """BatchGetViewerData: a token for each viewer named, USER_BANNED for the user "banned",
+    and the whole call failing while `down`."""
 
     def __init__(self) -> None:
         self.batches: list[list[tuple[str, str]]] = []
         self.down = False
 
     async def BatchGetViewerData(self, request):
-        self.batches.append([(r.room_id, r.user_token) for r in request.requests])
+        self.batches.append([(r.room_id, r.user_id) for r in request.requests])
+        assert not any(r.user_token for r in request.requests)  # no client token travels
         if self.down:
             raise rpc_error(grpc.StatusCode.UNAVAILABLE)
         results = []
         for r in request.requests:
-            if r.user_token == "banned":
+            if r.user_id == "banned":
                 results.append(bs.ViewerDataResult(error=status_details(user_banned("b"))))
             else:
-                data = broadcast_pb2.ViewerData(viewer_token=f"{r.room_id}/{r.user_token}")
+                data = broadcast_pb2.ViewerData(viewer_token=f"{r.room_id}/{r.user_id}")
                 results.append(bs.ViewerDataResult(viewer_data=data))
         return bs.BatchGetViewerDataResponse(results=results)
 
 
-async def test_viewer_credentials_of_the_same_moment_go_together_each_with_its_own_token():
+async def test_viewer_credentials_of_the_same_moment_go_together_each_named_as_verified():
     broadcast = FakeBroadcast()
     viewers = handlers.ViewerCredentials(broadcast)
-    callers = [Caller(user_id=u, token=u) for u in ("ann", "banned", "bob")]
+    callers = [Caller(user_id=u, token=f"token-of-{u}") for u in ("ann", "banned", "bob")]
     got = await asyncio.gather(
         *(viewers.get(f"room-{c.user_id}", c) for c in callers), return_exceptions=True
     )

@@ -71,12 +71,14 @@ class BatchGetViewerDataRequest(_message.Message):
     def __init__(self, requests: _Optional[_Iterable[_Union[ViewerDataRequest, _Mapping]]] = ...) -> None: ...
 
 class ViewerDataRequest(_message.Message):
-    __slots__ = ("room_id", "user_token")
+    __slots__ = ("room_id", "user_token", "user_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     USER_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     user_token: str
-    def __init__(self, room_id: _Optional[str] = ..., user_token: _Optional[str] = ...) -> None: ...
+    user_id: str
+    def __init__(self, room_id: _Optional[str] = ..., user_token: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class BatchGetViewerDataResponse(_message.Message):
     __slots__ = ("results",)

@@ -130,8 +130,9 @@ class BroadcastServiceServicer:
 
     def BatchGetViewerData(self, request, context):
         """Internal: GetViewerData of many viewers in one call (the gateway's callers of the same
-        moment). Each viewer's own client token is verified here as GetViewerData verifies it, and
-        each gets what GetViewerData would answer them, its failures included.
+        moment). Each viewer is named by the user id the gateway verified their client token for
+        (only the gateway's service token may vouch for users), and each gets what GetViewerData
+        would answer them, its failures included.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
