@@ -12,6 +12,7 @@ from costream.room.v1 import room_pb2
 from livekit.api import AccessToken, TokenVerifier, VideoGrants
 from livekit.api import access_token as livekit_access_token
 from livekit.protocol import egress as egress_pb
+from livekit.protocol import ingress as ingress_pb
 from livekit.protocol import models
 from livekit.protocol.webhook import WebhookEvent
 
@@ -594,3 +595,61 @@ def test_egress_without_a_file_location_has_no_playback(info):
     assert out is not None
     assert out.egress_id == "EG_1"
     assert not out.HasField("playback")
+
+
+# --- what LiveKit holds, for reconciliation; direct streaming's ingress -----------------------
+
+
+def test_a_room_livekit_does_not_have_does_not_exist():
+    state = domain.livekit_room_state(None, [])
+    assert not state.exists and not state.room_sid and not state.participants
+
+
+def test_livekit_room_state_keeps_people_and_ingresses_marked_and_leaves_out_the_rest():
+    metadata = domain.room_metadata(room_pb2.Room(room_id="r1", host_user_id="host"))
+    room = models.Room(name="r1", sid="RM_1", metadata=metadata, creation_time=1_800_000_000)
+    participants = [
+        models.ParticipantInfo(
+            sid="PA_1",
+            identity="host",
+            kind=models.ParticipantInfo.INGRESS,
+            joined_at=1_800_000_005,
+            permission=models.ParticipantPermission(can_publish=True),
+        ),
+        models.ParticipantInfo(sid="PA_2", identity="vic", joined_at=1_800_000_006),
+        models.ParticipantInfo(sid="PA_3", identity="EG_x", kind=models.ParticipantInfo.EGRESS),
+        models.ParticipantInfo(sid="PA_4", identity="bot", kind=models.ParticipantInfo.AGENT),
+    ]
+    state = domain.livekit_room_state(room, participants)
+    assert (state.exists, state.room_sid, state.ours) == (True, "RM_1", True)
+    assert state.create_time.seconds == 1_800_000_000
+    assert [(p.sid, p.identity, p.can_publish, p.ingress, p.join_time.seconds) for p in
+            state.participants] == [
+        ("PA_1", "host", True, True, 1_800_000_005),
+        ("PA_2", "vic", False, False, 1_800_000_006),
+    ]  # fmt: skip
+
+
+def test_a_livekit_room_someone_else_opened_is_not_ours():
+    state = domain.livekit_room_state(models.Room(name="r1", sid="RM_9", metadata="{}"), [])
+    assert state.exists and not state.ours
+
+
+def test_the_ingress_of_a_direct_room_joins_as_its_host_transcoded():
+    request = domain.create_ingress_request(room_pb2.Room(room_id="r1", host_user_id="hana"))
+    assert request.input_type == ingress_pb.RTMP_INPUT
+    assert (request.name, request.room_name) == ("r1", "r1")
+    assert (request.participant_identity, request.participant_name) == ("hana", "hana")
+    assert request.participant_metadata == '{"role":"host"}'
+    assert request.enable_transcoding is True
+
+
+def test_stream_settings_are_the_ingress_url_and_key_and_the_configured_whip_url():
+    info = ingress_pb.IngressInfo(url="rtmp://lk/live", stream_key="SECRET-KEY")
+    settings = domain.stream_settings(info, "https://lk/w")
+    assert (settings.rtmp_url, settings.stream_key, settings.whip_url) == (
+        "rtmp://lk/live",
+        "SECRET-KEY",
+        "https://lk/w",
+    )
+    assert "SECRET-KEY" not in repr(settings)
