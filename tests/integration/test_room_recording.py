@@ -3,6 +3,7 @@ end the same, and the room outbox's recording deliveries, run by hand through th
 service to the LiveKit emulator's Egress API (a retried start starts one egress, an attempt
 stopped before it was delivered starts none), and the start timeout of the room timers."""
 
+import asyncio
 import itertools
 from datetime import timedelta
 
@@ -203,3 +204,19 @@ async def test_a_start_past_its_deadline_fails_and_with_auto_record_is_tried_onc
     stops = await mirror.pending(STOP_RECORDING, room_id)
     assert stops[-1] == {"room_id": room_id, "egress_id": room.recording.egress_id}
     assert len(await mirror.pending(START_RECORDING, room_id)) == 2
+
+
+async def test_many_starts_at_once_make_one_attempt(mirror):
+    host, mods = unique("host"), [unique("mod") for _ in range(3)]
+    room_id = await mirror.room(host)
+    for mod in mods:
+        await handlers.add_moderator(room_id, mod, Caller(user_id=host), mirror.uow())
+    await apply(mirror, [joined(room_id, host, unique("PA"), at=AT, publisher=True)])
+    callers = [Caller(user_id=u) for u in [host, *mods] * 5]
+    views = await asyncio.gather(
+        *(handlers.start_recording(room_id, c, mirror.uow()) for c in callers)
+    )
+    assert {v.recording_status for v in views} == {RecordingStatus.STARTING}
+    assert await mirror.pending(START_RECORDING, room_id) == [
+        {"room_id": room_id, "recording_id": "1", "stop_egress_ids": []}
+    ]
