@@ -47,6 +47,10 @@ _undoing: set[asyncio.Task[Any]] = set()
 # BatchGetViewerData's own cost dominated broadcast (bench/README.md, "Viewer join storm").
 MAX_VIEWER_BATCH = 256
 VIEWER_LINGER = 0.010
+# ListLiveRoomPosts callers asking for the same page at once share one read, at most this many
+# (a page is the same for every caller); later ones wait this long for the read on its way.
+MAX_FEED_READERS = 1024
+FEED_LINGER = 0.010
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,35 @@ async def list_live_room_posts(
             response.items.extend(fitting)
             return response
         page_size = max(1, min(len(page.rooms) // 2, len(fitting)))
+
+
+class LiveFeed:
+    """ListLiveRoomPosts for many callers: the callers of the same moment asking for the same
+    page (a crowd opening the app) share one read of it (services.common.batching), read after
+    each of their calls began, so none gets a page older than its call."""
+
+    def __init__(
+        self, backends: Backends, max_batch: int = MAX_FEED_READERS, linger: float = FEED_LINGER
+    ) -> None:
+        self._backends = backends
+        self._reads: Coalescer[
+            tuple[str, int], None, gateway_service_pb2.ListLiveRoomPostsResponse
+        ] = Coalescer(self._read, max_batch=max_batch, linger=linger)
+
+    async def get(
+        self, request: gateway_service_pb2.ListLiveRoomPostsRequest
+    ) -> gateway_service_pb2.ListLiveRoomPostsResponse:
+        return await self._reads.call((request.page_token, request.page_size), None)
+
+    async def _read(
+        self, page: tuple[str, int], callers: list[None]
+    ) -> list[gateway_service_pb2.ListLiveRoomPostsResponse | Exception]:
+        page_token, page_size = page
+        request = gateway_service_pb2.ListLiveRoomPostsRequest(
+            page_token=page_token, page_size=page_size
+        )
+        response = await list_live_room_posts(request, self._backends)
+        return [response] * len(callers)
 
 
 class ViewerCredentials:

@@ -16,7 +16,7 @@ from costream.room.v1 import room_pb2, room_service_pb2
 from services.common.auth import Caller, current_caller
 from services.gateway import handlers
 from services.gateway.domain import RateLimiter, StreamLimit
-from services.gateway.handlers import MAYBE_DONE, Backends, ViewerCredentials
+from services.gateway.handlers import MAYBE_DONE, Backends, LiveFeed, ViewerCredentials
 from services.gateway.room_feeds import RoomFeeds
 
 SERVICE_NAME = gateway_service_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
@@ -33,6 +33,7 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
         self._streams = streams
         self._feeds = feeds
         self._viewers = ViewerCredentials(backends.broadcast)
+        self._live_feed = LiveFeed(backends)
 
     def _admit(self) -> Caller:
         caller = current_caller.get()
@@ -308,7 +309,7 @@ class GatewayServicer(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def ListLiveRoomPosts(self, request, context):
         self._admit()
-        return await handlers.list_live_room_posts(request, self._b)
+        return await self._live_feed.get(request)
 
     async def WhoAmI(self, request, context):
         caller = self._admit()

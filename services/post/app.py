@@ -6,7 +6,7 @@ from services.common.config import Settings
 from services.common.db import Database
 from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec, peer_channel
-from services.post.servicer import INTERNAL_METHODS, SERVICE_NAME, PostServicer
+from services.post.servicer import INTERNAL_METHODS, SERVICE_METHODS, SERVICE_NAME, PostServicer
 from services.room.client import RoomClient
 
 
@@ -22,6 +22,7 @@ def build(settings: Settings) -> ServiceSpec:
             (post_service_pb2_grpc.add_PostServiceServicer_to_server, servicer, SERVICE_NAME)
         ],
         internal_methods=INTERNAL_METHODS,
+        service_methods=SERVICE_METHODS,
         startup=[database.open],
         shutdown=[database.close, room_channel.close],
     )

@@ -16,6 +16,9 @@ from services.post.repository import PostUnitOfWork
 
 SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
 INTERNAL_METHODS: frozenset[str] = frozenset()
+# Open to the gateway with its service token: the live feed read once for many callers
+# (services/gateway/handlers.py LiveFeed). It answers nothing that depends on the caller.
+SERVICE_METHODS = frozenset({"ListPostsByRoom"})
 
 TARGET_TYPE = EnumMap(domain.TargetType, post_pb2.TargetType, "TARGET_TYPE_")
 DATA_TYPE = EnumMap(domain.DataType, post_pb2.PostDataType, "POST_DATA_TYPE_")

@@ -33,9 +33,11 @@ INTERNAL_METHODS = frozenset(
         "AttachIngress",
     }
 )
-# Open to the gateway's room feeds (services/gateway/room_feeds.py) with its service token;
-# users still need their own. WatchRoom checks nothing of the caller.
-SERVICE_METHODS = frozenset({"WatchRoom"})
+# Open to the gateway with its service token (its room feeds, services/gateway/room_feeds.py,
+# and the live feed read once for many callers, services/gateway/handlers.py LiveFeed); users
+# still need their own. Neither answers anything that depends on the caller (ListRooms'
+# include_deleted needs an admin, which a service is not).
+SERVICE_METHODS = frozenset({"WatchRoom", "ListRooms"})
 MAX_EVENTS = 1000
 
 STATUS = EnumMap(domain.RoomStatus, room_pb2.RoomStatus, "ROOM_STATUS_")

@@ -9,7 +9,7 @@ from costream.post.v1 import post_pb2, post_service_pb2, post_service_pb2_grpc
 from costream.room.v1 import room_service_pb2, room_service_pb2_grpc
 from google.protobuf import field_mask_pb2, struct_pb2
 
-from tests.support import reason_of, unique, user_metadata, violated_fields
+from tests.support import reason_of, service_metadata, unique, user_metadata, violated_fields
 
 USER = post_pb2.TARGET_TYPE_USER
 COMMUNITY = post_pb2.TARGET_TYPE_COMMUNITY
@@ -446,3 +446,29 @@ async def test_calls_without_a_valid_token_are_refused(stubs):
             with pytest.raises(grpc.aio.AioRpcError) as e:
                 await call(request, metadata=metadata)
             assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_list_posts_by_room_is_open_to_a_service_token_alone_and_nothing_else_is(stubs):
+    rooms, posts = stubs
+    host = unique("host")
+    room_id = await new_room(rooms, host)
+    post = await posts.CreateRoomPost(
+        post_service_pb2.CreateRoomPostRequest(room_id=room_id, text="on", target_type=USER),
+        metadata=user_metadata(host),
+    )
+    by_room = await posts.ListPostsByRoom(
+        post_service_pb2.ListPostsByRoomRequest(room_ids=[room_id]), metadata=service_metadata()
+    )
+    assert [p.post_id for p in by_room.posts] == [post.post_id]
+    for call in (
+        posts.GetPost(
+            post_service_pb2.GetPostRequest(post_id=post.post_id), metadata=service_metadata()
+        ),
+        posts.ListPosts(
+            post_service_pb2.ListPostsRequest(target_type=USER, target_id=host),
+            metadata=service_metadata(),
+        ),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -1325,6 +1325,26 @@ async def test_update_time_moves_forward_even_when_the_clock_would_not(stub, db)
     assert _version(stopped) > _version(updated)
 
 
+async def test_list_rooms_is_open_to_a_service_token_alone_but_not_its_deleted_rooms(stub):
+    host = unique("host")
+    room = await create(stub, host, title="listed for the gateway")
+    listed = await stub.ListRooms(
+        room_service_pb2.ListRoomsRequest(host_user_id=host), metadata=service_metadata()
+    )
+    assert [r.room_id for r in listed.rooms] == [room.room_id]
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.ListRooms(
+            room_service_pb2.ListRoomsRequest(host_user_id=host, include_deleted=True),
+            metadata=service_metadata(),
+        )
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED  # a service is no admin
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.GetRoom(
+            room_service_pb2.GetRoomRequest(room_id=room.room_id), metadata=service_metadata()
+        )
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
 async def test_watch_room_is_open_to_a_service_token_alone(stub):
     room = await create(stub, unique("host"), title="for the gateway")
     call = stub.WatchRoom(

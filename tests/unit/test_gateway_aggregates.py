@@ -327,6 +327,83 @@ async def test_list_live_room_posts_with_no_live_room_asks_only_the_room_service
     assert list(reply.items) == [] and reply.next_page_token == ""
 
 
+class SlowRooms:
+    """ListRooms answering, once `release` is set, a page of one live room named after the call
+    (r1, r2, ...), or UNAVAILABLE while `down`."""
+
+    def __init__(self) -> None:
+        self.pages: list[tuple[str, int]] = []
+        self.release = asyncio.Event()
+        self.down = False
+
+    async def ListRooms(self, request, **_):
+        self.pages.append((request.page_token, request.page_size))
+        number = len(self.pages)
+        await self.release.wait()
+        if self.down:
+            raise rpc_error(grpc.StatusCode.UNAVAILABLE)
+        return room_service_pb2.ListRoomsResponse(rooms=[room_pb2.Room(room_id=f"r{number}")])
+
+
+def live_feed(rooms: SlowRooms) -> tuple[handlers.LiveFeed, list]:
+    calls: list = []
+    posts = Fake(
+        calls,
+        ListPostsByRoom=lambda request: post_service_pb2.ListPostsByRoomResponse(
+            posts=[post_pb2.Post(post_id=f"p-{r}", room_id=r) for r in request.room_ids]
+        ),
+    )
+    b = Backends(rooms=rooms, posts=posts, invitations=Fake(calls), broadcast=Fake(calls))
+    return handlers.LiveFeed(b), calls
+
+
+async def test_callers_of_the_same_moment_asking_for_the_same_page_share_one_read():
+    rooms = SlowRooms()
+    feed, calls = live_feed(rooms)
+    first = gw.ListLiveRoomPostsRequest(page_size=20)
+    other = gw.ListLiveRoomPostsRequest(page_size=20, page_token="tok")
+    waiting = [asyncio.create_task(feed.get(r)) for r in (first, first, other, first)]
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    rooms.release.set()
+    got = await asyncio.gather(*waiting)
+    assert sorted(rooms.pages) == [("", 20), ("tok", 20)]  # one read per page
+    assert [rpc for rpc, _ in calls] == ["ListPostsByRoom", "ListPostsByRoom"]
+    assert got[0] == got[1] == got[3] and got[0].items[0].room.room_id in ("r1", "r2")
+    assert got[2].items[0].room.room_id != got[0].items[0].room.room_id
+
+
+async def test_a_caller_arriving_while_a_read_is_on_its_way_gets_a_read_begun_after_it():
+    rooms = SlowRooms()
+    feed, _ = live_feed(rooms)
+    request = gw.ListLiveRoomPostsRequest(page_size=5)
+    early = asyncio.create_task(feed.get(request))
+    while not rooms.pages:
+        await asyncio.sleep(0)
+    late = [asyncio.create_task(feed.get(request)) for _ in range(3)]
+    await asyncio.sleep(0)
+    rooms.release.set()
+    got = await asyncio.gather(early, *late)
+    assert rooms.pages == [("", 5), ("", 5)]
+    assert got[0].items[0].room.room_id == "r1"
+    assert {g.items[0].room.room_id for g in got[1:]} == {"r2"}
+
+
+async def test_a_failed_read_fails_each_of_its_callers_and_the_next_read_is_new():
+    rooms = SlowRooms()
+    feed, _ = live_feed(rooms)
+    rooms.release.set()
+    rooms.down = True
+    request = gw.ListLiveRoomPostsRequest(page_size=5)
+    got = await asyncio.gather(*(feed.get(request) for _ in range(3)), return_exceptions=True)
+    assert len(rooms.pages) == 1
+    assert all(isinstance(g, grpc.aio.AioRpcError) for g in got)
+    assert {g.code() for g in got} == {grpc.StatusCode.UNAVAILABLE}
+    assert len({id(g) for g in got}) == 3  # each caller raises its own error
+    rooms.down = False
+    assert (await feed.get(request)).items[0].room.room_id == "r2"
+
+
 class FakeBroadcast:
     """BatchGetViewerData: a token for each viewer named, USER_BANNED for the user "banned",
     and the whole call failing while `down`."""
