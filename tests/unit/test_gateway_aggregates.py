@@ -333,12 +333,14 @@ class SlowRooms:
 
     def __init__(self) -> None:
         self.pages: list[tuple[str, int]] = []
+        self.asked = asyncio.Event()
         self.release = asyncio.Event()
         self.down = False
 
     async def ListRooms(self, request, **_):
         self.pages.append((request.page_token, request.page_size))
         number = len(self.pages)
+        self.asked.set()
         await self.release.wait()
         if self.down:
             raise rpc_error(grpc.StatusCode.UNAVAILABLE)
@@ -378,8 +380,7 @@ async def test_a_caller_arriving_while_a_read_is_on_its_way_gets_a_read_begun_af
     feed, _ = live_feed(rooms)
     request = gw.ListLiveRoomPostsRequest(page_size=5)
     early = asyncio.create_task(feed.get(request))
-    while not rooms.pages:
-        await asyncio.sleep(0)
+    await rooms.asked.wait()
     late = [asyncio.create_task(feed.get(request)) for _ in range(3)]
     await asyncio.sleep(0)
     rooms.release.set()
