@@ -141,15 +141,23 @@ async def rooms_of_every_kind(rooms) -> dict[str, str]:
     )
     await rooms.StopRoom(rs.StopRoomRequest(room_id=ended), metadata=user_metadata(host))
     await rooms.DeleteRoom(rs.DeleteRoomRequest(room_id=deleted), metadata=user_metadata(host))
-    return {"host": host, "chat": chat, "quiet": quiet, "ended": ended, "deleted": deleted}
+    banned = unique("banned")
+    await rooms.BanUser(
+        rs.BanUserRequest(room_id=chat, user_id=banned), metadata=user_metadata(host)
+    )
+    return {
+        "host": host,
+        "chat": chat,
+        "quiet": quiet,
+        "ended": ended,
+        "deleted": deleted,
+        "banned": banned,
+    }
 
 
 async def test_each_viewer_of_a_batch_gets_what_they_get_alone(rooms, broadcast):
     r = await rooms_of_every_kind(rooms)
-    banned = unique("banned")
-    await rooms.BanUser(
-        rs.BanUserRequest(room_id=r["chat"], user_id=banned), metadata=user_metadata(r["host"])
-    )
+    banned = r["banned"]
     viewer = unique("viewer")
     requests = [
         (r["chat"], token_of(viewer)),
@@ -176,10 +184,7 @@ async def test_each_viewer_of_a_batch_gets_what_they_get_alone(rooms, broadcast)
 
 async def test_each_viewer_the_gateway_names_gets_what_they_get_alone(rooms, broadcast):
     r = await rooms_of_every_kind(rooms)
-    banned = unique("banned")
-    await rooms.BanUser(
-        rs.BanUserRequest(room_id=r["chat"], user_id=banned), metadata=user_metadata(r["host"])
-    )
+    banned = r["banned"]
     viewer = unique("viewer")
     requests = [
         (r["chat"], viewer),
@@ -254,10 +259,7 @@ async def test_a_crowd_through_the_gateway_takes_few_calls_and_each_gets_its_own
     rooms, broadcast, gateway
 ):
     r = await rooms_of_every_kind(rooms)
-    banned = unique("banned")
-    await rooms.BanUser(
-        rs.BanUserRequest(room_id=r["chat"], user_id=banned), metadata=user_metadata(r["host"])
-    )
+    banned = r["banned"]
     asks = [(r["chat"], unique("viewer")) for _ in range(150)]
     asks += [(r["chat"], banned), (r["ended"], unique("v")), (unique("missing"), unique("v"))]
     asks += [(r["quiet"], unique("viewer")) for _ in range(50)]
